@@ -1,0 +1,56 @@
+package attach
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
+)
+
+// uprobe attaches to uprobe/PATH:SYMBOL[+OFFSET].
+func uprobe(target string, prog *ebpf.Program) (io.Closer, error) {
+	return userProbe(target, prog, false)
+}
+
+// uretprobe attaches to uretprobe/PATH:SYMBOL.
+func uretprobe(target string, prog *ebpf.Program) (io.Closer, error) {
+	return userProbe(target, prog, true)
+}
+
+func userProbe(target string, prog *ebpf.Program, ret bool) (io.Closer, error) {
+	path, symbol, offset, err := parseUprobe(target)
+	if err != nil {
+		return nil, err
+	}
+	resolved, err := resolveLibrary(path, libraryDirs(""))
+	if err != nil {
+		return nil, err
+	}
+	exe, err := link.OpenExecutable(resolved)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", resolved, err)
+	}
+	opts := &link.UprobeOptions{Offset: offset}
+	var l link.Link
+	if ret {
+		l, err = exe.Uretprobe(symbol, prog, opts)
+	} else {
+		l, err = exe.Uprobe(symbol, prog, opts)
+	}
+	if err != nil {
+		return nil, hookError("uprobe", resolved+":"+symbol, err, "check the symbol with `nm -D "+resolved+"`")
+	}
+	return l, nil
+}
+
+// parseUprobe splits "PATH:SYMBOL[+OFFSET]". PATH may itself hold no colon.
+func parseUprobe(target string) (path, symbol string, offset uint64, err error) {
+	path, rest, ok := strings.Cut(target, ":")
+	if !ok || path == "" {
+		return "", "", 0, fmt.Errorf("want uprobe/PATH:SYMBOL[+OFFSET], got %q", target)
+	}
+	symbol, offset, err = symbolOffset(rest)
+	return path, symbol, offset, err
+}

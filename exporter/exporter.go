@@ -1,0 +1,173 @@
+package exporter
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ebpfmon/ebpfmon/config"
+)
+
+// Exporter is the prometheus.Collector over every config: the metrics of
+// each loaded unit plus health metrics for all configs, failed ones too.
+type Exporter struct {
+	opts Options
+	d    descs
+
+	mu     sync.RWMutex
+	units  []*Unit
+	failed map[string]error
+}
+
+// New returns an exporter with no configs.
+func New(opts Options) *Exporter {
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Exporter{opts: opts, d: newDescs(opts.Namespace), failed: map[string]error{}}
+}
+
+// Load reads config name from dir, opens it and adds it. On failure the
+// config is recorded as failed (it shows in config_loaded 0) and the
+// error, naming the config and what to fix, is returned.
+func (e *Exporter) Load(dir, name string) (*Unit, error) {
+	u, err := e.open(dir, name)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if err != nil {
+		e.failed[name] = err
+		return nil, err
+	}
+	delete(e.failed, name)
+	e.units = append(e.units, u)
+	return u, nil
+}
+
+func (e *Exporter) open(dir, name string) (*Unit, error) {
+	cfg, err := config.Load(dir, name)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", name, err)
+	}
+	u, err := Open(cfg, e.opts)
+	if err != nil {
+		return nil, fmt.Errorf("config %s: %w", name, err)
+	}
+	return u, nil
+}
+
+// Units returns the loaded units.
+func (e *Exporter) Units() []*Unit {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return append([]*Unit(nil), e.units...)
+}
+
+// Close closes every unit.
+func (e *Exporter) Close() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, u := range e.units {
+		if err := u.Close(); err != nil {
+			e.opts.Logger.Warn("close", "config", u.Name(), "err", err)
+		}
+	}
+	e.units = nil
+}
+
+// Describe sends nothing: the exporter is an unchecked collector, as
+// configs come and go.
+func (e *Exporter) Describe(chan<- *prometheus.Desc) {}
+
+// Collect scrapes every unit in parallel, then the health metrics.
+func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	statsOn := bpfStatsEnabled()
+	var wg sync.WaitGroup
+	for _, u := range e.units {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.collectUnit(ch, u, statsOn)
+		}()
+	}
+	wg.Wait()
+	for name := range e.failed {
+		ch <- prometheus.MustNewConstMetric(e.d.loaded, prometheus.GaugeValue, 0, name)
+	}
+}
+
+func (e *Exporter) collectUnit(ch chan<- prometheus.Metric, u *Unit, statsOn bool) {
+	start := time.Now()
+	err := u.Collect(ch)
+	success := 1.0
+	if err != nil {
+		success = 0
+		e.opts.Logger.Error("scrape failed", "config", u.Name(), "err", err)
+	}
+	name := u.Name()
+	ch <- prometheus.MustNewConstMetric(e.d.scrapeDuration, prometheus.GaugeValue, time.Since(start).Seconds(), name)
+	ch <- prometheus.MustNewConstMetric(e.d.scrapeSuccess, prometheus.GaugeValue, success, name)
+	ch <- prometheus.MustNewConstMetric(e.d.enabled, prometheus.GaugeValue, 1, name)
+	ch <- prometheus.MustNewConstMetric(e.d.loaded, prometheus.GaugeValue, 1, name)
+	ch <- prometheus.MustNewConstMetric(e.d.decoderErrors, prometheus.CounterValue, float64(u.decodeErrors.Load()), name)
+	for _, p := range u.programs {
+		e.collectProgram(ch, name, p, statsOn)
+	}
+}
+
+func (e *Exporter) collectProgram(ch chan<- prometheus.Metric, config string, p *program, statsOn bool) {
+	id := strconv.FormatUint(uint64(p.id), 10)
+	attached := 0.0
+	if p.err == nil {
+		attached = 1
+	}
+	ch <- prometheus.MustNewConstMetric(e.d.programInfo, prometheus.GaugeValue, 1, config, p.name, id, p.tag)
+	ch <- prometheus.MustNewConstMetric(e.d.programAttached, prometheus.GaugeValue, attached, config, p.name, id)
+	if !statsOn {
+		return
+	}
+	stats, err := p.prog.Stats()
+	if err != nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(e.d.programRunTime, prometheus.CounterValue, stats.Runtime.Seconds(), config, p.name, id)
+	ch <- prometheus.MustNewConstMetric(e.d.programRunCount, prometheus.CounterValue, float64(stats.RunCount), config, p.name, id)
+}
+
+// bpfStatsEnabled reads kernel.bpf_stats_enabled; run time and count are
+// only exported while it is on.
+func bpfStatsEnabled() bool {
+	raw, err := os.ReadFile("/proc/sys/kernel/bpf_stats_enabled")
+	return err == nil && strings.TrimSpace(string(raw)) == "1"
+}
+
+// descs are the exporter's own metrics.
+type descs struct {
+	enabled, loaded, scrapeDuration, scrapeSuccess, decoderErrors *prometheus.Desc
+	programInfo, programAttached, programRunTime, programRunCount *prometheus.Desc
+}
+
+func newDescs(ns string) descs {
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(prometheus.BuildFQName(ns, "", name), help, labels, nil)
+	}
+	prog := []string{"config", "program", "id"}
+	return descs{
+		enabled:         d("enabled_configs", "The configs that are loaded and exported.", "name"),
+		loaded:          d("config_loaded", "Whether the config loaded and attached (1) or failed (0, see the log).", "config"),
+		scrapeDuration:  d("scrape_duration_seconds", "How long reading and decoding a config's maps took.", "config"),
+		scrapeSuccess:   d("scrape_success", "Whether every map of the config could be read.", "config"),
+		decoderErrors:   d("decoder_errors_total", "Map keys whose labels failed to decode.", "config"),
+		programInfo:     d("ebpf_program_info", "Loaded eBPF programs.", "config", "program", "id", "tag"),
+		programAttached: d("ebpf_program_attached", "Whether the program is attached to its hook.", prog...),
+		programRunTime:  d("ebpf_program_run_time_seconds_total", "Time the program ran (needs kernel.bpf_stats_enabled=1).", prog...),
+		programRunCount: d("ebpf_program_run_count_total", "Times the program ran (needs kernel.bpf_stats_enabled=1).", prog...),
+	}
+}

@@ -1,0 +1,203 @@
+package exporter
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"sync/atomic"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/btf"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ebpfmon/ebpfmon/attach"
+	"github.com/ebpfmon/ebpfmon/bpfmap"
+	"github.com/ebpfmon/ebpfmon/config"
+	"github.com/ebpfmon/ebpfmon/decoder"
+)
+
+// Options configure how units load and export.
+type Options struct {
+	// Namespace prefixes every metric name ("ebpfmon").
+	Namespace string
+	// KernelBTF overrides the running kernel's BTF for CO-RE (--btf.path).
+	KernelBTF *btf.Spec
+	// Env holds the system lookups decoders share.
+	Env    *decoder.Env
+	Logger *slog.Logger
+}
+
+// program is one loaded program and its link.
+type program struct {
+	name, section string
+	prog          *ebpf.Program
+	id            ebpf.ProgramID
+	tag           string
+	link          io.Closer
+	err           error
+}
+
+// Unit is one config loaded into the kernel: its programs, links and
+// metrics. Units are independent: each opens and closes on its own.
+type Unit struct {
+	cfg          *config.Config
+	coll         *ebpf.Collection
+	programs     []*program
+	metrics      []*metric
+	decodeErrors atomic.Uint64
+	log          *slog.Logger
+}
+
+// Open checks cfg against its object, builds its decoders, loads the
+// object and attaches every program. A program that fails to attach does
+// not fail the unit (see AttachErrors); anything else does, and what was
+// opened is closed again.
+func Open(cfg *config.Config, opts Options) (*Unit, error) {
+	spec, err := LoadSpec(cfg)
+	if err != nil {
+		return nil, err
+	}
+	protos, err := newMetrics(cfg, opts)
+	if err != nil {
+		return nil, err
+	}
+	coll, err := loadCollection(spec, opts.KernelBTF)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", cfg.BPFPath, err)
+	}
+	u := &Unit{cfg: cfg, coll: coll, log: opts.Logger.With("config", cfg.Name)}
+	if err := u.bindMetrics(protos); err != nil {
+		u.Close()
+		return nil, err
+	}
+	u.attachAll(spec)
+	return u, nil
+}
+
+// Name is the config name.
+func (u *Unit) Name() string { return u.cfg.Name }
+
+// newMetrics builds every metric's decoders; maps are bound after loading.
+func newMetrics(cfg *config.Config, opts Options) ([]*metric, error) {
+	var out []*metric
+	var errs []error
+	add := func(path, name, help string, labels []config.Label, b *buckets) {
+		m, err := newMetric(opts, name, help, labels, b)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %s: %w", cfg.Path, path, err))
+			return
+		}
+		out = append(out, m)
+	}
+	for i, c := range cfg.Metrics.Counters {
+		add(fmt.Sprintf("metrics.counters[%d]", i), c.Name, c.Help, c.Labels, nil)
+	}
+	for i, h := range cfg.Metrics.Histograms {
+		b := newBuckets(h)
+		add(fmt.Sprintf("metrics.histograms[%d]", i), h.Name, h.Help, h.Labels, &b)
+	}
+	return out, errors.Join(errs...)
+}
+
+func newMetric(opts Options, name, help string, labels []config.Label, b *buckets) (*metric, error) {
+	ls, err := decoder.NewLabelSet(keyLabels(labels), opts.Env)
+	if err != nil {
+		return nil, err
+	}
+	m := &metric{name: name, labels: ls, buckets: b, perCPU: cpuLabel(labels), cache: map[string]*decoded{}}
+	for _, l := range labels {
+		if l.Size > 0 || l.Padding > 0 {
+			m.names = append(m.names, l.Name)
+		}
+	}
+	if b != nil { // the last key label is the bucket
+		m.names = m.names[:len(m.names)-1]
+	}
+	descNames := m.names
+	if m.perCPU {
+		descNames = append(append([]string(nil), m.names...), "cpu")
+	}
+	m.desc = prometheus.NewDesc(prometheus.BuildFQName(opts.Namespace, "", name), help, descNames, nil)
+	return m, nil
+}
+
+func (u *Unit) bindMetrics(ms []*metric) error {
+	for _, m := range ms {
+		r, err := bpfmap.NewReader(u.coll.Maps[m.name])
+		if err != nil {
+			return fmt.Errorf("%s: %w", u.cfg.Path, err)
+		}
+		m.reader, m.entries = r, r.NewEntries()
+	}
+	u.metrics = ms
+	return nil
+}
+
+// attachAll attaches every program in name order, recording failures.
+func (u *Unit) attachAll(spec *ebpf.CollectionSpec) {
+	names := make([]string, 0, len(u.coll.Programs))
+	for name := range u.coll.Programs {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		p := &program{name: name, section: spec.Programs[name].SectionName, prog: u.coll.Programs[name]}
+		if info, err := p.prog.Info(); err == nil {
+			p.id, _ = info.ID()
+			p.tag = info.Tag
+		}
+		p.link, p.err = attach.Program(p.section, p.prog)
+		if p.err != nil {
+			p.err = fmt.Errorf("config %s: program %s: %w", u.cfg.Name, name, p.err)
+			u.log.Error("attach failed", "program", name, "section", p.section, "err", p.err)
+		} else {
+			u.log.Info("attached", "program", name, "section", p.section, "id", p.id)
+		}
+		u.programs = append(u.programs, p)
+	}
+}
+
+// AttachErrors lists the programs that failed to attach.
+func (u *Unit) AttachErrors() []error {
+	var errs []error
+	for _, p := range u.programs {
+		if p.err != nil {
+			errs = append(errs, p.err)
+		}
+	}
+	return errs
+}
+
+// Collect sends every metric of the unit. A map that cannot be read or a
+// key that cannot be decoded never stops the other maps or keys; the first
+// map read error is returned after everything else was sent.
+func (u *Unit) Collect(ch chan<- prometheus.Metric) error {
+	var errs []error
+	for _, m := range u.metrics {
+		st, err := m.collect(ch)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if st.decodeErrors > 0 {
+			u.decodeErrors.Add(uint64(st.decodeErrors))
+			u.log.Debug("decode errors", "map", m.name, "count", st.decodeErrors, "first", st.firstErr)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close detaches every program and releases the maps and programs.
+func (u *Unit) Close() error {
+	var errs []error
+	for i := len(u.programs) - 1; i >= 0; i-- {
+		if l := u.programs[i].link; l != nil {
+			errs = append(errs, l.Close())
+		}
+	}
+	if u.coll != nil {
+		u.coll.Close()
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,69 @@
+// Package testenv holds helpers for tests that need root and a BPF-capable
+// kernel. They skip with a reason when the machine cannot run them, unless
+// EBPFMON_REQUIRE_PRIVILEGED=1 (set by .ci/run), which turns every such skip
+// into a failure so CI can never pass by skipping.
+package testenv
+
+import (
+	"errors"
+	"os"
+	"testing"
+
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/features"
+	"golang.org/x/sys/unix"
+)
+
+// RequireEnv is the variable that turns skips into failures.
+const RequireEnv = "EBPFMON_REQUIRE_PRIVILEGED"
+
+// Unavailable skips the test, or fails it when RequireEnv is set.
+func Unavailable(tb testing.TB, format string, args ...any) {
+	tb.Helper()
+	if os.Getenv(RequireEnv) == "1" {
+		tb.Fatalf("required by "+RequireEnv+"=1 but unavailable: "+format, args...)
+	}
+	tb.Skipf(format, args...)
+}
+
+// Privileged makes sure the test runs as root on a kernel that loads BPF
+// programs and has bpffs and tracefs mounted.
+func Privileged(tb testing.TB) {
+	tb.Helper()
+	if os.Geteuid() != 0 {
+		Unavailable(tb, "needs root")
+		return
+	}
+	if err := features.HaveProgramType(ebpf.TracePoint); err != nil {
+		Unavailable(tb, "kernel cannot load BPF programs: %v", err)
+		return
+	}
+	for _, m := range []struct{ dir, fs, probe string }{
+		{"/sys/fs/bpf", "bpf", ""},
+		{"/sys/kernel/tracing", "tracefs", "/sys/kernel/tracing/events"},
+	} {
+		if err := ensureMounted(m.dir, m.fs, m.probe); err != nil {
+			Unavailable(tb, "mount %s at %s: %v", m.fs, m.dir, err)
+			return
+		}
+	}
+}
+
+// ensureMounted mounts fs at dir unless it is there already (probe exists or
+// dir's filesystem already is fs).
+func ensureMounted(dir, fs, probe string) error {
+	if probe != "" {
+		if _, err := os.Stat(probe); err == nil {
+			return nil
+		}
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(dir, &st); err == nil && st.Type == unix.BPF_FS_MAGIC && fs == "bpf" {
+		return nil
+	}
+	err := unix.Mount(fs, dir, fs, 0, "")
+	if errors.Is(err, unix.EBUSY) {
+		return nil
+	}
+	return err
+}

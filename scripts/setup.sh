@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what building and testing ebpfmon need on Debian/Ubuntu, as root.
+# Idempotent: packages already present are not fetched again.
+set -euo pipefail
+
+packages=(
+	clang-19 llvm-19  # BPF compiler (pinned) and llvm-strip
+	libbpf-dev        # bpf_helpers.h & co for examples
+	bpftool           # make vmlinux, debugging
+	linux-libc-dev    # asm/unistd.h for the syscall table generator
+	gcc libc6-dev     # go test -race needs cgo
+	make pci.ids      # pci_* decoders read the system pci.ids
+	prometheus        # promtool check metrics in the tests
+	iproute2 util-linux
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+	echo "setup: installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+export PATH=/usr/local/go/bin:$PATH
+command -v go >/dev/null || { echo "setup: Go not found (expected in /usr/local/go)" >&2; exit 1; }
+go mod download
