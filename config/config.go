@@ -12,38 +12,64 @@ type Config struct {
 	// BPFPath is the compiled object beside the YAML: NAME.bpf.o.
 	BPFPath string `yaml:"-"`
 
-	Metrics     Metrics      `yaml:"metrics"`
-	Kaddrs      []string     `yaml:"kaddrs"`
+	// Metrics are the maps exported as Prometheus metrics.
+	Metrics Metrics `yaml:"metrics"`
+	// Kaddrs are kernel symbols whose addresses are written into the
+	// object's kaddr_SYMBOL variables before it is loaded.
+	Kaddrs []string `yaml:"kaddrs"`
+	// CgroupIDMap, when set, names a map kept filled with matching cgroups.
 	CgroupIDMap *CgroupIDMap `yaml:"cgroup_id_map"`
-	Tracing     *Tracing     `yaml:"tracing"`
+	// Tracing, when set, turns ring buffer records into spans.
+	Tracing *Tracing `yaml:"tracing"`
 }
 
 // Metrics lists the maps exported as Prometheus metrics.
 type Metrics struct {
-	Counters   []Counter   `yaml:"counters"`
+	// Counters are maps of label set to u64 count.
+	Counters []Counter `yaml:"counters"`
+	// Histograms are maps of label set plus bucket index to u64 count.
 	Histograms []Histogram `yaml:"histograms"`
 }
+
+// DefaultFlushInterval is how often a perf_event_array counter is reset when
+// its flush_interval is unset (ebpf_exporter uses the same hour).
+const DefaultFlushInterval = time.Hour
 
 // Counter exports a map whose values are u64 counts (or a perf event array of label sets).
 type Counter struct {
 	// Name is both the BPF map name and the metric name (before the namespace prefix).
-	Name           string        `yaml:"name"`
-	Help           string        `yaml:"help"`
-	PerfEventArray bool          `yaml:"perf_event_array"`
-	FlushInterval  time.Duration `yaml:"flush_interval"`
-	Labels         []Label       `yaml:"labels"`
+	Name string `yaml:"name"`
+	// Help is the metric's HELP text.
+	Help string `yaml:"help"`
+	// PerfEventArray says the map is a perf event array: every record is
+	// one label set, counted once, instead of a key with a count.
+	PerfEventArray bool `yaml:"perf_event_array"`
+	// FlushInterval is how often a perf_event_array counter forgets its
+	// label sets; DefaultFlushInterval when unset. Only for perf_event_array.
+	FlushInterval time.Duration `yaml:"flush_interval"`
+	// Labels describe the map key, field by field, in order.
+	Labels []Label `yaml:"labels"`
 }
 
 // Histogram exports a map whose last label is a bucket index and whose values are counts.
 type Histogram struct {
-	Name             string     `yaml:"name"`
-	Help             string     `yaml:"help"`
-	BucketType       BucketType `yaml:"bucket_type"`
-	BucketMultiplier float64    `yaml:"bucket_multiplier"`
-	BucketMin        int        `yaml:"bucket_min"`
-	BucketMax        int        `yaml:"bucket_max"`
-	BucketKeys       []float64  `yaml:"bucket_keys"`
-	Labels           []Label    `yaml:"labels"`
+	// Name is both the BPF map name and the metric name (before the namespace prefix).
+	Name string `yaml:"name"`
+	// Help is the metric's HELP text.
+	Help string `yaml:"help"`
+	// BucketType says how a bucket index becomes an upper bound.
+	BucketType BucketType `yaml:"bucket_type"`
+	// BucketMultiplier scales every upper bound (e.g. 1e-6 for µs to s); 1 when unset.
+	BucketMultiplier float64 `yaml:"bucket_multiplier"`
+	// BucketMin is the first bucket index exported (exp2, exp2zero, linear).
+	BucketMin int `yaml:"bucket_min"`
+	// BucketMax is the last bucket index exported (exp2, exp2zero, linear);
+	// the key BucketMax+1, if present, holds the sum.
+	BucketMax int `yaml:"bucket_max"`
+	// BucketKeys are the bucket indexes, in increasing order (fixed only).
+	BucketKeys []float64 `yaml:"bucket_keys"`
+	// Labels describe the map key, field by field; the last one is the bucket index.
+	Labels []Label `yaml:"labels"`
 }
 
 // BucketType says how a histogram's bucket index maps to an upper bound.
@@ -63,37 +89,87 @@ const (
 
 // Label is one field of a map key and the decoders that turn its bytes into a label value.
 type Label struct {
-	Name     string    `yaml:"name"`
-	Size     uint      `yaml:"size"`
-	Padding  uint      `yaml:"padding"`
+	// Name is the Prometheus label name (for a histogram's last label, any name).
+	Name string `yaml:"name"`
+	// Size is the number of key bytes this label decodes. It is 0 only for
+	// the per-CPU label; see PerCPU.
+	Size uint `yaml:"size"`
+	// Padding is the number of bytes skipped after this label's bytes.
+	Padding uint `yaml:"padding"`
+	// Decoders turn the bytes into the label value, applied in order.
 	Decoders []Decoder `yaml:"decoders"`
+}
+
+// PerCPU reports whether l is the per-CPU label: named cpu with size 0. It
+// takes no key bytes; the exporter splits per-CPU map values by CPU and feeds
+// the CPU number to its decoders. Validate allows it only as the last label
+// of a counter, or the label just before the bucket label of a histogram.
+func (l Label) PerCPU() bool {
+	return l.Name == "cpu" && l.Size == 0
+}
+
+// KeySize is the number of key bytes labels describe: the sum of their sizes
+// and paddings. The per-CPU label adds nothing.
+func KeySize(labels []Label) uint {
+	var n uint
+	for _, l := range labels {
+		n += l.Size + l.Padding
+	}
+	return n
 }
 
 // Decoder is one step of a label's decoder chain.
 type Decoder struct {
-	Name         string            `yaml:"name"`
-	StaticMap    map[string]string `yaml:"static_map"`
-	Regexps      []string          `yaml:"regexps"`
-	AllowUnknown bool              `yaml:"allow_unknown"`
+	// Name is the decoder, one of DecoderNames.
+	Name string `yaml:"name"`
+	// StaticMap maps input to output (static_map decoder only).
+	StaticMap map[string]string `yaml:"static_map"`
+	// Regexps keep the label set only if the input matches one of them (regexp decoder only).
+	Regexps []string `yaml:"regexps"`
+	// AllowUnknown passes input missing from StaticMap through unchanged
+	// instead of "unknown:INPUT" (static_map decoder only).
+	AllowUnknown bool `yaml:"allow_unknown"`
 }
 
 // CgroupIDMap names a map the BPF side reads to filter by cgroup; ebpfmon fills it
 // with the ids of cgroups whose path matches one of Regexps.
 type CgroupIDMap struct {
-	Name    string   `yaml:"name"`
-	Type    string   `yaml:"type"`
+	// Name is the BPF map to fill.
+	Name string `yaml:"name"`
+	// Type is the map type; CgroupIDMapHash when unset.
+	Type CgroupIDMapType `yaml:"type"`
+	// Regexps select cgroups by path; a cgroup matching any of them is added.
 	Regexps []string `yaml:"regexps"`
 }
 
+// CgroupIDMapType is the kind of BPF map a CgroupIDMap names.
+type CgroupIDMapType string
+
+// Cgroup id map types.
+const (
+	// CgroupIDMapHash: a hash map keyed by u64 cgroup id, value u64.
+	CgroupIDMapHash CgroupIDMapType = "hash"
+	// CgroupIDMapCgrpStorage: cgroup local storage, updated through a cgroup fd.
+	CgroupIDMapCgrpStorage CgroupIDMapType = "cgrp_storage"
+)
+
 // Tracing describes spans produced from ring buffer records.
 type Tracing struct {
+	// Spans are the kinds of span, one ring buffer each.
 	Spans []Span `yaml:"spans"`
 }
 
 // Span is one kind of span read from a ring buffer.
 type Span struct {
-	Name    string  `yaml:"name"`
-	RingBuf string  `yaml:"ringbuf"`
-	Service string  `yaml:"service"`
-	Labels  []Label `yaml:"labels"`
+	// Name is the span name (a span_name label overrides it per record);
+	// the ring buffer name when unset.
+	Name string `yaml:"name"`
+	// RingBuf is the BPF ring buffer map the records come from.
+	RingBuf string `yaml:"ringbuf"`
+	// Service is the service name of the spans; empty means the exporter's default.
+	Service string `yaml:"service"`
+	// Labels describe the record, field by field. trace_id, parent_span_id,
+	// span_id, span_monotonic_timestamp_ns, span_duration_ns and span_name
+	// have special meaning; other labels become span attributes.
+	Labels []Label `yaml:"labels"`
 }

@@ -1,7 +1,6 @@
 package exporter
 
 import (
-	"fmt"
 	"log/slog"
 	"os"
 	"strconv"
@@ -52,13 +51,9 @@ func (e *Exporter) Load(dir, name string) (*Unit, error) {
 func (e *Exporter) open(dir, name string) (*Unit, error) {
 	cfg, err := config.Load(dir, name)
 	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", name, err)
+		return nil, err
 	}
-	u, err := Open(cfg, e.opts)
-	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", name, err)
-	}
-	return u, nil
+	return Open(cfg, e.opts)
 }
 
 // Units returns the loaded units.

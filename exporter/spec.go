@@ -44,10 +44,10 @@ func CheckSpec(cfg *config.Config, spec *ebpf.CollectionSpec) error {
 			errs = append(errs, fmt.Errorf("%s: perf_event_array counters are not supported yet", path))
 			continue
 		}
-		errs = append(errs, checkMap(spec, path, c.Name, c.Labels))
+		errs = append(errs, checkMap(spec, path, c.Name, c.Labels, false))
 	}
 	for _, h := range cfg.Metrics.Histograms {
-		errs = append(errs, checkMap(spec, "metrics.histograms["+h.Name+"]", h.Name, h.Labels))
+		errs = append(errs, checkMap(spec, "metrics.histograms["+h.Name+"]", h.Name, h.Labels, true))
 	}
 	if len(cfg.Kaddrs) > 0 {
 		errs = append(errs, errors.New("kaddrs: not supported yet, remove it or use a build with kaddrs support"))
@@ -68,7 +68,7 @@ func CheckSpec(cfg *config.Config, spec *ebpf.CollectionSpec) error {
 
 // checkMap checks one metric's map: it exists, has a supported type, u64
 // values and a key laid out exactly as the labels say.
-func checkMap(spec *ebpf.CollectionSpec, path, name string, labels []config.Label) error {
+func checkMap(spec *ebpf.CollectionSpec, path, name string, labels []config.Label, histogram bool) error {
 	m, ok := spec.Maps[name]
 	if !ok {
 		return fmt.Errorf("%s: no map named %q in the object (maps: %s)", path, name, mapNames(spec))
@@ -80,13 +80,35 @@ func checkMap(spec *ebpf.CollectionSpec, path, name string, labels []config.Labe
 	if m.ValueSize != 8 {
 		errs = append(errs, fmt.Errorf("%s: map value is %d bytes, want 8 (a u64 count)", path, m.ValueSize))
 	}
-	if want := keySize(labels); int(m.KeySize) != want {
-		errs = append(errs, fmt.Errorf("%s: map key is %d bytes but the labels' size+padding add up to %d: %s", path, m.KeySize, want, layout(labels)))
+	key, _ := layoutOf(labels, histogram, m)
+	if want := config.KeySize(key); m.KeySize != uint32(want) {
+		errs = append(errs, fmt.Errorf("%s: map key is %d bytes but the labels' size+padding add up to %d: %s", path, m.KeySize, want, layout(key)))
 	}
-	if cpuLabel(labels) && !isPerCPU(m.Type) {
-		errs = append(errs, fmt.Errorf("%s: label \"cpu\" with size 0 splits per-CPU values, but map type %s is not per-CPU", path, m.Type))
+	for _, l := range key {
+		if l.PerCPU() {
+			errs = append(errs, fmt.Errorf("%s: label \"cpu\" with size 0 splits per-CPU values, but map type %s is not per-CPU (or the label is not last)", path, m.Type))
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// layoutOf splits labels into those read from the map key and, for per-CPU
+// maps, the "cpu" label the exporter fills in itself: the last label (the
+// one before the bucket for histograms), named cpu, whose bytes the key
+// lacks. That is size 0, or ebpf_exporter's size 2.
+func layoutOf(labels []config.Label, histogram bool, m *ebpf.MapSpec) (key []config.Label, cpu bool) {
+	pos := len(labels) - 1
+	if histogram {
+		pos--
+	}
+	if pos < 0 || !isPerCPU(m.Type) || labels[pos].Name != "cpu" {
+		return labels, false
+	}
+	rest := append(append([]config.Label(nil), labels[:pos]...), labels[pos+1:]...)
+	if config.KeySize(rest) != uint(m.KeySize) {
+		return labels, false
+	}
+	return rest, true
 }
 
 func supported(t ebpf.MapType) bool {
@@ -100,37 +122,6 @@ func supported(t ebpf.MapType) bool {
 
 func isPerCPU(t ebpf.MapType) bool {
 	return t == ebpf.PerCPUHash || t == ebpf.PerCPUArray || t == ebpf.LRUCPUHash
-}
-
-// keySize is the key length the labels describe.
-func keySize(labels []config.Label) int {
-	n := 0
-	for _, l := range labels {
-		n += int(l.Size + l.Padding)
-	}
-	return n
-}
-
-// cpuLabel reports whether labels end in the size-0 "cpu" label that asks for
-// per-CPU values to be split (for histograms it stands before the bucket).
-func cpuLabel(labels []config.Label) bool {
-	for _, l := range labels {
-		if l.Name == "cpu" && l.Size == 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// keyLabels are the labels stored in the key: all but the size-0 cpu label.
-func keyLabels(labels []config.Label) []config.Label {
-	out := make([]config.Label, 0, len(labels))
-	for _, l := range labels {
-		if l.Size > 0 || l.Padding > 0 {
-			out = append(out, l)
-		}
-	}
-	return out
 }
 
 func layout(labels []config.Label) string {

@@ -34,6 +34,8 @@ func TestCheckSpec(t *testing.T) {
 		{"key size", counter(u8("a", 4), u8("b", 2)), spec(map[string]*ebpf.MapSpec{"calls": hash(8, 8)}, "raw_tp/x"), []string{"map key is 8 bytes but the labels' size+padding add up to 6", "a=4+0 b=2+0"}},
 		{"value size", counter(u8("a", 4)), spec(map[string]*ebpf.MapSpec{"calls": hash(4, 4)}, "raw_tp/x"), []string{"map value is 4 bytes, want 8"}},
 		{"map type", counter(u8("a", 4)), spec(map[string]*ebpf.MapSpec{"calls": {Type: ebpf.RingBuf, KeySize: 4, ValueSize: 8}}, "raw_tp/x"), []string{"map type RingBuf is not supported"}},
+		{"cpu label size 0 on per-cpu map", counter(u8("a", 4), config.Label{Name: "cpu"}), spec(map[string]*ebpf.MapSpec{"calls": {Type: ebpf.PerCPUHash, KeySize: 4, ValueSize: 8}}, "raw_tp/x"), nil},
+		{"ebpf_exporter cpu label size 2", counter(u8("a", 4), u8("cpu", 2)), spec(map[string]*ebpf.MapSpec{"calls": {Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8}}, "raw_tp/x"), nil},
 		{"cpu label needs per-cpu map", counter(u8("a", 4), config.Label{Name: "cpu"}), spec(map[string]*ebpf.MapSpec{"calls": hash(4, 8)}, "raw_tp/x"), []string{`label "cpu" with size 0`}},
 		{"unknown section", counter(u8("a", 4)), spec(map[string]*ebpf.MapSpec{"calls": hash(4, 8)}, "socket"), []string{"program prog", `section "socket"`, "unknown section"}},
 		{"every problem at once", counter(u8("a", 4)), spec(map[string]*ebpf.MapSpec{"calls": hash(3, 4)}, "lsm/x"), []string{"map value is 4", "map key is 3", `section "lsm/x"`}},

@@ -59,7 +59,7 @@ func Open(cfg *config.Config, opts Options) (*Unit, error) {
 	if err != nil {
 		return nil, err
 	}
-	protos, err := newMetrics(cfg, opts)
+	protos, err := newMetrics(cfg, spec, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -80,11 +80,12 @@ func Open(cfg *config.Config, opts Options) (*Unit, error) {
 func (u *Unit) Name() string { return u.cfg.Name }
 
 // newMetrics builds every metric's decoders; maps are bound after loading.
-func newMetrics(cfg *config.Config, opts Options) ([]*metric, error) {
+func newMetrics(cfg *config.Config, spec *ebpf.CollectionSpec, opts Options) ([]*metric, error) {
 	var out []*metric
 	var errs []error
 	add := func(path, name, help string, labels []config.Label, b *buckets) {
-		m, err := newMetric(opts, name, help, labels, b)
+		key, cpu := layoutOf(labels, b != nil, spec.Maps[name])
+		m, err := newMetric(opts, name, help, key, cpu, b)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %s: %w", cfg.Path, path, err))
 			return
@@ -101,16 +102,16 @@ func newMetrics(cfg *config.Config, opts Options) ([]*metric, error) {
 	return out, errors.Join(errs...)
 }
 
-func newMetric(opts Options, name, help string, labels []config.Label, b *buckets) (*metric, error) {
-	ls, err := decoder.NewLabelSet(keyLabels(labels), opts.Env)
+// newMetric builds a metric whose map key holds the key labels; cpu says
+// per-CPU values are split by a "cpu" label.
+func newMetric(opts Options, name, help string, key []config.Label, cpu bool, b *buckets) (*metric, error) {
+	ls, err := decoder.NewLabelSet(key, opts.Env)
 	if err != nil {
 		return nil, err
 	}
-	m := &metric{name: name, labels: ls, buckets: b, perCPU: cpuLabel(labels), cache: map[string]*decoded{}}
-	for _, l := range labels {
-		if l.Size > 0 || l.Padding > 0 {
-			m.names = append(m.names, l.Name)
-		}
+	m := &metric{name: name, labels: ls, buckets: b, perCPU: cpu, cache: map[string]*decoded{}}
+	for _, l := range key {
+		m.names = append(m.names, l.Name)
 	}
 	if b != nil { // the last key label is the bucket
 		m.names = m.names[:len(m.names)-1]

@@ -74,14 +74,7 @@ func loadConfigs(f *flags, logger *slog.Logger) (*exporter.Exporter, error) {
 // configNames is --config.names, or every config in --config.dir.
 func configNames(f *flags) ([]string, error) {
 	if len(f.configNames) == 0 {
-		names, err := config.Names(f.configDir)
-		if err != nil {
-			return nil, err
-		}
-		if len(names) == 0 {
-			return nil, fmt.Errorf("--config.dir %s holds no NAME.yaml", f.configDir)
-		}
-		return names, nil
+		return config.Names(f.configDir)
 	}
 	seen := map[string]bool{}
 	for _, n := range f.configNames {

@@ -1,0 +1,102 @@
+# ebpfmon build. `make help` lists the targets.
+
+GO        ?= go
+CLANG     ?= clang-19
+LLVM_STRIP ?= llvm-strip-19
+BPFTOOL   ?= bpftool
+GOFMT     ?= gofmt
+
+# Target architecture of the BPF objects (the __TARGET_ARCH_* of bpf_tracing.h).
+BPF_ARCH  ?= x86
+BTF_FILE  ?= /sys/kernel/btf/vmlinux
+
+BINARY    := ebpfmon
+PKG_MAIN  := ./cmd/ebpfmon
+VERSION_PKG := github.com/prometheus/common/version
+
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+REVISION  ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
+BRANCH    ?= $(shell git rev-parse --abbrev-ref HEAD 2>/dev/null || echo unknown)
+BUILD_USER ?= $(shell id -un 2>/dev/null || echo unknown)@$(shell hostname 2>/dev/null || echo unknown)
+BUILD_DATE ?= $(shell date -u +%Y%m%d-%H:%M:%S)
+
+GO_LDFLAGS := -X $(VERSION_PKG).Version=$(VERSION) \
+	-X $(VERSION_PKG).Revision=$(REVISION) \
+	-X $(VERSION_PKG).Branch=$(BRANCH) \
+	-X $(VERSION_PKG).BuildUser=$(BUILD_USER) \
+	-X $(VERSION_PKG).BuildDate=$(BUILD_DATE)
+
+BPF_CFLAGS := -target bpf -O2 -g -mcpu=v3 -D__TARGET_ARCH_$(BPF_ARCH) \
+	-I include -Wall -Werror
+
+EXAMPLE_SRCS := $(wildcard examples/*.bpf.c)
+EXAMPLE_OBJS := $(EXAMPLE_SRCS:.bpf.c=.bpf.o)
+BPF_HEADERS  := $(wildcard include/*.h)
+
+.DEFAULT_GOAL := all
+
+.PHONY: all
+all: build examples ## Build the binary and the example BPF objects
+
+.PHONY: build
+build: ## Build ./ebpfmon (static, CGO_ENABLED=0, version from git)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(GO_LDFLAGS)" -o ./$(BINARY) $(PKG_MAIN)
+
+.PHONY: examples
+examples: $(EXAMPLE_OBJS) ## Compile examples/*.bpf.c into examples/*.bpf.o (BTF kept, DWARF stripped)
+
+# DWARF is only for humans; .BTF and .BTF.ext carry the CO-RE relocations and
+# map key/value types, and --strip-debug leaves them alone.
+examples/%.bpf.o: examples/%.bpf.c $(BPF_HEADERS)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+	$(LLVM_STRIP) --strip-debug $@
+
+.PHONY: setup
+setup: ## Install build and test dependencies (Debian/Ubuntu, as root; idempotent)
+	bash scripts/setup.sh
+
+.PHONY: run
+run: all ## Build, then serve every bundled example on :9435 (as root)
+	./$(BINARY) --config.dir=examples
+
+.PHONY: test
+test: fmt-check vet examples ## The whole test suite, with -race (privileged tests skip unless root; EBPFMON_REQUIRE_PRIVILEGED=1 makes skips fail)
+	CGO_ENABLED=1 $(GO) test -race -timeout 30m ./...
+
+.PHONY: bench
+bench: examples ## Run the benchmarks and print their figures (needs root for the map benchmarks)
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./...
+
+.PHONY: config-check
+config-check: build examples ## Load and attach every example on this kernel, then exit (needs root)
+	./$(BINARY) --config.dir=examples --config.check --config.strict
+
+.PHONY: vet
+vet: ## go vet
+	$(GO) vet ./...
+
+.PHONY: fmt-check
+fmt-check: ## Fail if any Go file is not gofmt-clean
+	@out="$$($(GOFMT) -l .)"; \
+	if [ -n "$$out" ]; then echo "not gofmt-clean:"; echo "$$out"; exit 1; fi
+
+.PHONY: vmlinux
+vmlinux: ## Regenerate include/vmlinux.h from $(BTF_FILE)
+	$(BPFTOOL) btf dump file $(BTF_FILE) format c > include/vmlinux.h.tmp
+	mv include/vmlinux.h.tmp include/vmlinux.h
+
+.PHONY: generate-check
+generate-check: vmlinux ## Regenerate committed artifacts and fail if git diff is not clean
+	@git diff --exit-code --stat -- include/vmlinux.h || { \
+		echo "include/vmlinux.h differs from a regeneration from $(BTF_FILE) (kernel $$(uname -r), $$($(BPFTOOL) version | head -1))."; \
+		echo "It is generated from the Linux 6.18 BTF; on another kernel or bpftool the output differs by design:"; \
+		echo "run with BTF_FILE=<6.18 vmlinux BTF>, or commit the regenerated file if the change is intended."; \
+		exit 1; }
+
+.PHONY: clean
+clean: ## Remove the binary and the compiled examples
+	rm -f ./$(BINARY) $(EXAMPLE_OBJS)
+
+.PHONY: help
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-16s %s\n", $$1, $$2}' $(MAKEFILE_LIST)

@@ -1,0 +1,28 @@
+// Package config owns the NAME.yaml files: reading them, defaults and
+// validation. The format is cloudflare/ebpf_exporter's, so its YAML files load
+// unchanged.
+//
+// A config directory holds NAME.yaml and its compiled object NAME.bpf.o. The
+// exporter calls Names(dir) to list the configs when none are named, then
+// Load(dir, name) for each (or LoadAll for both), and reads the returned
+// Config's fields. Load does three things in order:
+//
+//   - a strict decode: an unknown key is an error naming file, line and the
+//     known keys ("x.yaml:12: unknown field \"bukcet_type\" in a histogram,
+//     did you mean \"bucket_type\"?; known fields: ...");
+//   - defaults, as ebpf_exporter has them: bucket_multiplier 1,
+//     flush_interval DefaultFlushInterval for perf_event_array counters,
+//     cgroup_id_map type hash, a span's name is its ring buffer's name;
+//   - Validate, which returns every problem at once, each an *Error such as
+//     "x.yaml: metrics.histograms[0].bucket_type: unknown \"exp3\", want
+//     exp2|exp2zero|linear|fixed".
+//
+// Everything here is checked without the BPF object or the kernel. Load does
+// not open NAME.bpf.o; CheckFiles reports a missing one, and the exporter
+// checks the object against the config (map names, key sizes).
+//
+// The label conventions: a histogram's last label is the bucket index. A
+// label named cpu with size 0 (see Label.PerCPU) takes no key bytes and splits
+// a per-CPU map's values by CPU; it may be the last label of a counter, or the
+// label just before the bucket label of a histogram.
+package config

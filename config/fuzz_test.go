@@ -1,0 +1,34 @@
+package config
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// FuzzParse feeds arbitrary bytes to Parse and Validate: they may reject the
+// input but must not panic, and every problem must come back as an error.
+func FuzzParse(f *testing.F) {
+	paths, err := filepath.Glob("testdata/*.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(data)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := Parse(bytes.NewReader(data), "fuzz.yaml")
+		if err != nil {
+			if cfg != nil {
+				t.Fatal("Parse returned a config and an error")
+			}
+			return
+		}
+		_ = cfg.Validate()
+	})
+}

@@ -1,0 +1,216 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Load reads dir/NAME.yaml, applies defaults and validates it. It does not
+// look at NAME.bpf.o; see CheckFiles.
+func Load(dir, name string) (*Config, error) {
+	if err := checkName(name); err != nil {
+		return nil, err
+	}
+	path := filepath.Join(dir, name+".yaml")
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("config %q: %w", name, fileError(path, "want NAME.yaml in the config directory", err))
+	}
+	defer f.Close()
+	cfg, err := Parse(f, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// checkName rejects names that cannot be a NAME.yaml in the config directory.
+func checkName(name string) error {
+	switch {
+	case name == "":
+		return errors.New("config name is empty")
+	case strings.HasSuffix(name, ".yaml"):
+		return fmt.Errorf("config %q: give the name without .yaml", name)
+	case strings.ContainsRune(name, '/') || name == "." || name == "..":
+		return fmt.Errorf("config %q: want a file name, not a path", name)
+	}
+	return nil
+}
+
+// Parse decodes one config strictly (an unknown key is an error) and applies
+// defaults. path names the file in errors and sets Name, Path and BPFPath.
+// Parse does not validate; call Validate.
+func Parse(r io.Reader, path string) (*Config, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	cfg := &Config{
+		Name:    strings.TrimSuffix(filepath.Base(path), ".yaml"),
+		Path:    path,
+		BPFPath: strings.TrimSuffix(path, ".yaml") + ".bpf.o",
+	}
+	if err := decode(data, path, cfg); err != nil {
+		return nil, err
+	}
+	cfg.setDefaults()
+	return cfg, nil
+}
+
+// decode reads exactly one YAML document into cfg, rejecting unknown keys.
+func decode(data []byte, path string, cfg *Config) error {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	err := dec.Decode(cfg)
+	if errors.Is(err, io.EOF) {
+		return &Error{File: path, Msg: "empty file, want a metrics: or tracing: section"}
+	}
+	if err != nil {
+		return decodeError(path, err)
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err != nil {
+			return decodeError(path, err)
+		}
+		return &Error{File: path, Line: extra.Line, Msg: "a second YAML document, want one per file"}
+	}
+	return nil
+}
+
+// setDefaults fills in what ebpf_exporter assumes when a field is unset.
+func (c *Config) setDefaults() {
+	for i := range c.Metrics.Counters {
+		ctr := &c.Metrics.Counters[i]
+		if ctr.PerfEventArray && ctr.FlushInterval == 0 {
+			ctr.FlushInterval = DefaultFlushInterval
+		}
+	}
+	for i := range c.Metrics.Histograms {
+		h := &c.Metrics.Histograms[i]
+		if h.BucketMultiplier == 0 {
+			h.BucketMultiplier = 1
+		}
+	}
+	if c.CgroupIDMap != nil && c.CgroupIDMap.Type == "" {
+		c.CgroupIDMap.Type = CgroupIDMapHash
+	}
+	if c.Tracing != nil {
+		for i := range c.Tracing.Spans {
+			s := &c.Tracing.Spans[i]
+			if s.Name == "" {
+				s.Name = s.RingBuf
+			}
+		}
+	}
+}
+
+// Names lists every NAME with a NAME.yaml in dir, sorted. Hidden files and
+// directories are skipped. A dir without configs is an error.
+func Names(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("list configs: %w", err)
+	}
+	var names []string
+	for _, e := range entries {
+		name, ok := strings.CutSuffix(e.Name(), ".yaml")
+		if ok && name != "" && !e.IsDir() && !strings.HasPrefix(name, ".") {
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		return nil, fmt.Errorf("list configs: no NAME.yaml files in %s", dir)
+	}
+	slices.Sort(names)
+	return names, nil
+}
+
+// LoadAll loads the named configs from dir, or every config in dir (see
+// Names) when names is empty. It returns every problem of every config at
+// once, and no configs if there is any problem. A name given twice is an error.
+func LoadAll(dir string, names []string) ([]*Config, error) {
+	if len(names) == 0 {
+		var err error
+		if names, err = Names(dir); err != nil {
+			return nil, err
+		}
+	}
+	var errs []error
+	seen := make(map[string]bool, len(names))
+	configs := make([]*Config, 0, len(names))
+	for _, name := range names {
+		if seen[name] {
+			errs = append(errs, fmt.Errorf("config %q given twice in --config.names", name))
+			continue
+		}
+		seen[name] = true
+		cfg, err := Load(dir, name)
+		errs = append(errs, err)
+		configs = append(configs, cfg)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return configs, nil
+}
+
+// CheckFiles checks that the config's YAML file and compiled object exist,
+// returning an error for each that does not.
+func (c *Config) CheckFiles() error {
+	var errs []error
+	for _, f := range []struct{ path, hint string }{
+		{c.Path, "want NAME.yaml in the config directory"},
+		{c.BPFPath, "build it with `make examples`"},
+	} {
+		if err := checkFile(f.path, f.hint); err != nil {
+			errs = append(errs, fmt.Errorf("config %q: %w", c.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkFile returns an error unless path is an existing regular file.
+func checkFile(path, hint string) error {
+	info, err := os.Stat(path)
+	if err != nil {
+		return fileError(path, hint, err)
+	}
+	if !info.Mode().IsRegular() {
+		return fmt.Errorf("%s: not a regular file", path)
+	}
+	return nil
+}
+
+// fileError explains a failed open or stat, with hint when the file is missing.
+func fileError(path, hint string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return &missingFileError{path: path, hint: hint, err: err}
+	}
+	return err
+}
+
+// missingFileError reads "PATH: no such file (HINT)" and unwraps to the
+// fs error, so errors.Is(err, fs.ErrNotExist) holds.
+type missingFileError struct {
+	path, hint string
+	err        error
+}
+
+func (e *missingFileError) Error() string {
+	return fmt.Sprintf("%s: no such file (%s)", e.path, e.hint)
+}
+
+func (e *missingFileError) Unwrap() error { return e.err }

@@ -1,0 +1,336 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+// DecoderNames lists the decoder names a config may use. It must match the
+// decoder package's registry (the decoder tests check that).
+func DecoderNames() []string {
+	return []string{
+		"uint", "hex", "string", "static_map", "regexp", "ksym", "kstack", "inet_ip",
+		"cgroup", "errno", "syscall", "majorminor", "ifname", "dname",
+		"pci_vendor", "pci_device", "pci_class", "pci_subclass",
+	}
+}
+
+// Limits on bucket indexes.
+const (
+	maxExp2Bucket     = 63    // 2^63 is the largest power of two in a u64
+	maxExp2ZeroBucket = 64    // key k holds values up to 2^(k-1)
+	maxLinearBuckets  = 10000 // beyond this a histogram is unreadable anyway
+)
+
+const (
+	bucketTypesWant = "exp2|exp2zero|linear|fixed"
+	cgroupTypesWant = "hash|cgrp_storage"
+)
+
+// Validate checks c (as returned by Parse, defaults applied) and returns every
+// problem at once, joined; each is an *Error naming the file and field path.
+func (c *Config) Validate() error {
+	v := &validator{file: c.Path}
+	v.config(c)
+	return errors.Join(v.errs...)
+}
+
+// validator collects problems while walking a config.
+type validator struct {
+	file string
+	errs []error
+}
+
+func (v *validator) add(field, format string, args ...any) {
+	v.errs = append(v.errs, &Error{File: v.file, Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (v *validator) config(c *Config) {
+	m := c.Metrics
+	if len(m.Counters)+len(m.Histograms) == 0 && c.Tracing == nil {
+		v.add("", "nothing to export, want metrics.counters, metrics.histograms or tracing.spans")
+	}
+	names := map[string]string{}
+	for i, ctr := range m.Counters {
+		p := fmt.Sprintf("metrics.counters[%d]", i)
+		v.counter(p, ctr)
+		v.unique(names, p+".name", ctr.Name)
+	}
+	for i, h := range m.Histograms {
+		p := fmt.Sprintf("metrics.histograms[%d]", i)
+		v.histogram(p, h)
+		v.unique(names, p+".name", h.Name)
+	}
+	v.kaddrs(c.Kaddrs)
+	if c.CgroupIDMap != nil {
+		v.cgroupIDMap(*c.CgroupIDMap)
+	}
+	if c.Tracing != nil {
+		v.tracing(c.Tracing.Spans)
+	}
+}
+
+// unique reports name if seen already holds it; seen maps a value to the
+// field path (always containing a '.') that first used it.
+func (v *validator) unique(seen map[string]string, field, name string) {
+	if name == "" {
+		return
+	}
+	if first, ok := seen[name]; ok {
+		owner := first[:strings.LastIndexByte(first, '.')]
+		v.add(field, "%q already used by %s", name, owner)
+		return
+	}
+	seen[name] = field
+}
+
+// metric checks what counters and histograms share: name and help.
+func (v *validator) metric(p, name, help string) {
+	switch {
+	case name == "":
+		v.add(p+".name", "missing, want the name of the BPF map to export")
+	case !validMetricName(name):
+		v.add(p+".name", "%q is not a valid Prometheus metric name, want [a-zA-Z_:][a-zA-Z0-9_:]*", name)
+	}
+	if strings.TrimSpace(help) == "" {
+		v.add(p+".help", "missing, want a one-line description of the metric")
+	}
+}
+
+func (v *validator) counter(p string, c Counter) {
+	v.metric(p, c.Name, c.Help)
+	if len(c.Labels) == 0 {
+		v.add(p+".labels", "empty, want at least one label describing the map key")
+	}
+	cpuAt := len(c.Labels) - 1
+	if c.PerfEventArray {
+		cpuAt = -1
+	}
+	v.labels(p, c.Labels, labelRules{cpuAt: cpuAt, bucketAt: -1})
+	switch {
+	case !c.PerfEventArray && c.FlushInterval != 0:
+		v.add(p+".flush_interval", "only used with perf_event_array: true")
+	case c.FlushInterval < 0:
+		v.add(p+".flush_interval", "%s is negative, want a duration >= 0 such as \"1m\"", c.FlushInterval)
+	}
+}
+
+func (v *validator) histogram(p string, h Histogram) {
+	v.metric(p, h.Name, h.Help)
+	if len(h.Labels) == 0 {
+		v.add(p+".labels", "empty, want at least the bucket label (the last label)")
+	}
+	n := len(h.Labels)
+	v.labels(p, h.Labels, labelRules{cpuAt: n - 2, bucketAt: n - 1})
+	switch h.BucketType {
+	case BucketExp2, BucketExp2Zero, BucketLinear:
+		v.bucketRange(p, h)
+	case BucketFixed:
+		v.bucketKeys(p, h.BucketKeys)
+	case "":
+		v.add(p+".bucket_type", "missing, want %s", bucketTypesWant)
+	default:
+		v.add(p+".bucket_type", "unknown %q, want %s", h.BucketType, bucketTypesWant)
+	}
+	if m := h.BucketMultiplier; !(m > 0) || math.IsInf(m, 0) {
+		v.add(p+".bucket_multiplier", "%v, want a number > 0 (1 when unset)", m)
+	}
+}
+
+// bucketRange checks bucket_min and bucket_max of exp2, exp2zero and linear histograms.
+func (v *validator) bucketRange(p string, h Histogram) {
+	lo, hi := h.BucketMin, h.BucketMax
+	if lo < 0 {
+		v.add(p+".bucket_min", "%d is negative, want a bucket index >= 0", lo)
+	}
+	if hi < lo {
+		v.add(p+".bucket_max", "%d is below bucket_min %d, want bucket_max >= bucket_min", hi, lo)
+	}
+	switch {
+	case h.BucketType == BucketExp2 && hi > maxExp2Bucket:
+		v.add(p+".bucket_max", "%d is too large for exp2, want <= %d", hi, maxExp2Bucket)
+	case h.BucketType == BucketExp2Zero && hi > maxExp2ZeroBucket:
+		v.add(p+".bucket_max", "%d is too large for exp2zero, want <= %d", hi, maxExp2ZeroBucket)
+	case h.BucketType == BucketLinear && hi >= lo && lo >= 0 && hi-lo >= maxLinearBuckets:
+		v.add(p+".bucket_max", "%d makes %d buckets, want at most %d", hi, hi-lo+1, maxLinearBuckets)
+	}
+	if len(h.BucketKeys) > 0 {
+		v.add(p+".bucket_keys", "only used with bucket_type fixed, remove it")
+	}
+}
+
+// bucketKeys checks a fixed histogram's keys: whole, >= 0, strictly increasing.
+func (v *validator) bucketKeys(p string, keys []float64) {
+	if len(keys) == 0 {
+		v.add(p+".bucket_keys", "empty, want the bucket keys (map key values) in increasing order")
+	}
+	for i, k := range keys {
+		kp := fmt.Sprintf("%s.bucket_keys[%d]", p, i)
+		switch {
+		case k < 0 || k != math.Trunc(k) || k >= math.MaxUint64:
+			v.add(kp, "%v is not a whole number >= 0, want a map key value", k)
+		case i > 0 && k <= keys[i-1]:
+			v.add(kp, "%v is not above bucket_keys[%d] = %v, want strictly increasing keys", k, i-1, keys[i-1])
+		}
+	}
+}
+
+// labelRules says where a label list may hold the per-CPU label and which
+// label is a histogram's bucket; -1 for none.
+type labelRules struct {
+	cpuAt, bucketAt int
+}
+
+func (v *validator) labels(p string, labels []Label, rules labelRules) {
+	seen := map[string]string{}
+	for i, l := range labels {
+		lp := fmt.Sprintf("%s.labels[%d]", p, i)
+		v.labelName(lp, l.Name, rules, i == rules.bucketAt)
+		v.unique(seen, lp+".name", l.Name)
+		v.labelSize(lp, l, i == rules.cpuAt)
+		v.decoders(lp, l.Decoders)
+	}
+}
+
+func (v *validator) labelName(lp, name string, rules labelRules, bucket bool) {
+	switch {
+	case name == "":
+		v.add(lp+".name", "missing, want a label name")
+	case bucket:
+		// The bucket label becomes "le", so its name is free.
+	case !validLabelName(name):
+		v.add(lp+".name", "%q is not a valid Prometheus label name, want [a-zA-Z_][a-zA-Z0-9_]* not starting with __", name)
+	case name == "le" && rules.bucketAt >= 0:
+		v.add(lp+".name", `"le" is the histogram bucket label, rename this one`)
+	}
+}
+
+func (v *validator) labelSize(lp string, l Label, cpuOK bool) {
+	switch {
+	case l.Size > 0 || l.PerCPU() && cpuOK:
+	case l.Name == "cpu":
+		v.add(lp+".size", "0 is only allowed for the per-CPU label: the last label of a counter, or the one before the bucket label of a histogram")
+	default:
+		v.add(lp+".size", "missing or 0, want the number of key bytes this label decodes")
+	}
+}
+
+func (v *validator) decoders(lp string, decoders []Decoder) {
+	if len(decoders) == 0 {
+		v.add(lp+".decoders", "empty, want at least one decoder, such as {name: uint}")
+	}
+	for i, d := range decoders {
+		v.decoder(fmt.Sprintf("%s.decoders[%d]", lp, i), d)
+	}
+}
+
+func (v *validator) decoder(dp string, d Decoder) {
+	known := DecoderNames()
+	switch {
+	case d.Name == "":
+		v.add(dp+".name", "missing, want one of %s", strings.Join(known, ", "))
+		return
+	case !slices.Contains(known, d.Name):
+		v.add(dp+".name", "unknown %q, want one of %s", d.Name, strings.Join(known, ", "))
+		return
+	}
+	if d.Name == "static_map" && len(d.StaticMap) == 0 {
+		v.add(dp+".static_map", "empty, want a mapping of input to label value")
+	}
+	if d.Name != "static_map" && d.StaticMap != nil {
+		v.add(dp+".static_map", "only used by the static_map decoder, remove it")
+	}
+	if d.Name != "static_map" && d.AllowUnknown {
+		v.add(dp+".allow_unknown", "only used by the static_map decoder, remove it")
+	}
+	if d.Name == "regexp" {
+		v.regexps(dp+".regexps", d.Regexps, "want at least one regexp; label sets matching none are skipped")
+	} else if d.Regexps != nil {
+		v.add(dp+".regexps", "only used by the regexp decoder, remove it")
+	}
+}
+
+// regexps checks that exprs is non-empty and that each compiles.
+func (v *validator) regexps(p string, exprs []string, want string) {
+	if len(exprs) == 0 {
+		v.add(p, "empty, %s", want)
+	}
+	for i, expr := range exprs {
+		if _, err := regexp.Compile(expr); err != nil {
+			v.add(fmt.Sprintf("%s[%d]", p, i), "%q does not compile: %v", expr, err)
+		}
+	}
+}
+
+func (v *validator) kaddrs(kaddrs []string) {
+	seen := map[string]string{}
+	for i, k := range kaddrs {
+		kp := fmt.Sprintf("kaddrs[%d]", i)
+		if strings.TrimSpace(k) == "" {
+			v.add(kp, "empty, want a kernel symbol name")
+			continue
+		}
+		if first, ok := seen[k]; ok {
+			v.add(kp, "%q already listed at %s", k, first)
+			continue
+		}
+		seen[k] = kp
+	}
+}
+
+func (v *validator) cgroupIDMap(m CgroupIDMap) {
+	if m.Name == "" {
+		v.add("cgroup_id_map.name", "missing, want the name of the BPF map to fill with cgroup ids")
+	}
+	if m.Type != CgroupIDMapHash && m.Type != CgroupIDMapCgrpStorage {
+		v.add("cgroup_id_map.type", "unknown %q, want %s", m.Type, cgroupTypesWant)
+	}
+	v.regexps("cgroup_id_map.regexps", m.Regexps, "want at least one regexp matching cgroup paths")
+}
+
+func (v *validator) tracing(spans []Span) {
+	if len(spans) == 0 {
+		v.add("tracing.spans", "empty, want at least one span, or remove tracing")
+	}
+	ringbufs := map[string]string{}
+	for i, s := range spans {
+		p := fmt.Sprintf("tracing.spans[%d]", i)
+		if s.RingBuf == "" {
+			v.add(p+".ringbuf", "missing, want the name of the BPF ring buffer map to read spans from")
+		}
+		v.unique(ringbufs, p+".ringbuf", s.RingBuf)
+		if len(s.Labels) == 0 {
+			v.add(p+".labels", "empty, want the record's fields, such as trace_id, span_id and span_duration_ns")
+		}
+		v.labels(p, s.Labels, labelRules{cpuAt: -1, bucketAt: -1})
+	}
+}
+
+// validMetricName reports whether s matches [a-zA-Z_:][a-zA-Z0-9_:]*.
+func validMetricName(s string) bool {
+	for i, r := range s {
+		if !(r == '_' || r == ':' || isLetter(r) || i > 0 && isDigit(r)) {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// validLabelName reports whether s matches [a-zA-Z_][a-zA-Z0-9_]* and is not
+// reserved (a __ prefix).
+func validLabelName(s string) bool {
+	for i, r := range s {
+		if !(r == '_' || isLetter(r) || i > 0 && isDigit(r)) {
+			return false
+		}
+	}
+	return s != "" && !strings.HasPrefix(s, "__")
+}
+
+func isLetter(r rune) bool { return 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' }
+
+func isDigit(r rune) bool { return '0' <= r && r <= '9' }

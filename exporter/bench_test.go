@@ -1,0 +1,153 @@
+package exporter
+
+import (
+	"bytes"
+	"encoding/binary"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/cilium/ebpf"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
+	"github.com/ebpfmon/ebpfmon/bpfmap"
+	"github.com/ebpfmon/ebpfmon/config"
+	"github.com/ebpfmon/ebpfmon/decoder"
+	"github.com/ebpfmon/ebpfmon/internal/testenv"
+)
+
+// benchLabels is a key of (u32 pid, u32 cpu-ish, u64 id): 16 bytes.
+var benchLabels = []config.Label{
+	{Name: "pid", Size: 4, Decoders: []config.Decoder{{Name: "uint"}}},
+	{Name: "slot", Size: 4, Decoders: []config.Decoder{{Name: "uint"}}},
+	{Name: "id", Size: 8, Decoders: []config.Decoder{{Name: "hex"}}},
+}
+
+// bigMetric returns a counter over a real hash map holding n entries.
+func bigMetric(tb testing.TB, n int) *metric {
+	tb.Helper()
+	testenv.Privileged(tb)
+	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Hash, KeySize: 16, ValueSize: 8, MaxEntries: uint32(n)})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { m.Close() })
+	keys := make([]byte, 16*n)
+	values := make([]uint64, n)
+	for i := range n {
+		binary.LittleEndian.PutUint32(keys[16*i:], uint32(i))
+		binary.LittleEndian.PutUint32(keys[16*i+4:], uint32(i%64))
+		binary.LittleEndian.PutUint64(keys[16*i+8:], uint64(i)*2654435761)
+		values[i] = uint64(i)
+	}
+	if _, err := m.BatchUpdate(splitKeys(keys, 16), values, nil); err != nil {
+		tb.Fatal(err)
+	}
+	met, err := newMetric(Options{Namespace: "bench", Env: decoder.NewEnv()}, "big", "Benchmark map.", benchLabels, false, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	r, err := bpfmap.NewReader(m)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	met.reader, met.entries = r, r.NewEntries()
+	return met
+}
+
+func splitKeys(b []byte, size int) [][16]byte {
+	out := make([][16]byte, len(b)/size)
+	for i := range out {
+		copy(out[i][:], b[i*size:])
+	}
+	return out
+}
+
+// collector adapts one metric to prometheus.Collector.
+type collector struct{ m *metric }
+
+func (c collector) Describe(chan<- *prometheus.Desc) {}
+func (c collector) Collect(ch chan<- prometheus.Metric) {
+	if _, err := c.m.collect(ch); err != nil {
+		panic(err)
+	}
+}
+
+// BenchmarkScrape100k measures a whole scrape of a 100k-entry hash map:
+// batch read, label decoding (cached after the first scrape), series,
+// registry gather and text exposition. It reports peak RSS.
+func BenchmarkScrape100k(b *testing.B) {
+	met := bigMetric(b, 100_000)
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collector{met})
+	var buf bytes.Buffer
+	b.ReportAllocs()
+	for b.Loop() {
+		buf.Reset()
+		fams, err := reg.Gather()
+		if err != nil {
+			b.Fatal(err)
+		}
+		enc := expfmt.NewEncoder(&buf, expfmt.NewFormat(expfmt.TypeTextPlain))
+		for _, f := range fams {
+			if err := enc.Encode(f); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if got := strings.Count(buf.String(), "\nbench_big{"); got != 100_000-1 && got != 100_000 {
+		b.Fatalf("scrape held %d series, want 100000", got)
+	}
+	b.ReportMetric(float64(buf.Len())/1e6, "MB-body")
+	b.ReportMetric(peakRSSMB(), "MB-peak-rss")
+}
+
+// BenchmarkCollect100k measures reading and building the series only.
+func BenchmarkCollect100k(b *testing.B) {
+	met := bigMetric(b, 100_000)
+	ch := make(chan prometheus.Metric, 1024)
+	done := make(chan int)
+	go func() {
+		n := 0
+		for range ch {
+			n++
+		}
+		done <- n
+	}()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := met.collect(ch); err != nil {
+			b.Fatal(err)
+		}
+	}
+	close(ch)
+	<-done
+}
+
+// BenchmarkRead100k measures the raw batch read alone.
+func BenchmarkRead100k(b *testing.B) {
+	met := bigMetric(b, 100_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := met.reader.Read(met.entries); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if met.entries.Len() != 100_000 {
+		b.Fatalf("read %d entries", met.entries.Len())
+	}
+}
+
+// peakRSSMB reads VmHWM, the process's peak resident set, in MB.
+func peakRSSMB() float64 {
+	raw, _ := os.ReadFile("/proc/self/status")
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
