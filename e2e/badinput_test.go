@@ -77,17 +77,17 @@ func TestBadInput(t *testing.T) {
 	}{
 		{name: "missing yaml", src: "good", want: []string{"x.yaml", "no such file"}},
 		{name: "missing object", yaml: good, want: []string{"x.bpf.o", "no such file", "make examples"}},
-		{name: "yaml syntax", yaml: "metrics:\n  counters:\n    - name: [calls\n", src: "good", want: []string{"x.yaml", "line"}},
+		{name: "yaml syntax", yaml: "metrics:\n  counters:\n    - name: [calls\n", src: "good", want: []string{"x.yaml:2:", "did not find expected"}}, // yaml reports where it noticed
 		{name: "unknown key", yaml: strings.Replace(good, "help:", "hepl: x\n      help:", 1), src: "good", want: []string{"x.yaml", "hepl"}},
 		{name: "missing help", yaml: strings.Replace(good, "help: Calls counted by the test object.", "", 1), src: "good", want: []string{"x.yaml", "help"}},
-		{name: "unknown decoder", yaml: strings.Replace(good, "name: uint", "name: unit", 1), src: "good", want: []string{"x.yaml", `"unit"`}},
+		{name: "unknown decoder", yaml: strings.Replace(good, "name: uint", "name: unit", 1), src: "good", want: []string{"x.yaml", "decoders[0].name: unknown", "unit", "want one of uint"}},
 		{name: "bad regexp", yaml: strings.Replace(good, "- name: uint", "- name: uint\n            - name: regexp\n              regexps: ['(']", 1), src: "good", want: []string{"x.yaml", "regexp"}},
 		{name: "key size mismatch", yaml: strings.Replace(good, "size: 4", "size: 8", 1), src: "good", want: []string{"x.yaml", "map key is 4 bytes", "add up to 8"}},
 		{name: "corrupt object", yaml: good, raw: "\x7fELF this is not an object", want: []string{"x.bpf.o", "not a usable BPF object"}},
 		{name: "non-BPF ELF", yaml: good, raw: readFile(t, "/bin/true"), want: []string{"x.bpf.o", "not a usable BPF object"}},
 		{name: "verifier rejection", yaml: good, src: "verifier", want: []string{"unchecked", "verifier log", "invalid mem access"}},
 		{name: "missing hook", yaml: good, src: "nohook", args: []string{"--config.strict"}, want: []string{"program nohook", "ebpfmon_nosuch", "hook not available"}},
-		{name: "name given twice", yaml: good, src: "good", args: []string{"--config.names=x"}, want: []string{`"x" given twice`}},
+		{name: "name given twice", yaml: good, src: "good", args: []string{"--config.names=x"}, want: []string{"--config.names", "x", "given twice"}},
 		{name: "no BTF", yaml: good, src: "good", args: []string{"--btf.path=/nonexistent/vmlinux"}, want: []string{"--btf.path", "/nonexistent/vmlinux"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,14 +1,16 @@
 package exporter
 
 import (
+	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ebpfmon/ebpfmon/config"
 )
@@ -39,6 +41,12 @@ func (e *Exporter) Load(dir, name string) (*Unit, error) {
 	u, err := e.open(dir, name)
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if err == nil {
+		err = e.checkNames(u)
+		if err != nil {
+			u.Close()
+		}
+	}
 	if err != nil {
 		e.failed[name] = err
 		return nil, err
@@ -54,6 +62,18 @@ func (e *Exporter) open(dir, name string) (*Unit, error) {
 		return nil, err
 	}
 	return Open(cfg, e.opts)
+}
+
+// checkNames refuses a unit exporting a metric another unit exports.
+func (e *Exporter) checkNames(u *Unit) error {
+	for _, other := range e.units {
+		for _, a := range other.MetricNames() {
+			if slices.Contains(u.MetricNames(), a) {
+				return fmt.Errorf("config %s: metric %s is already exported by config %s: rename the map in one of them", u.Name(), a, other.Name())
+			}
+		}
+	}
+	return nil
 }
 
 // Units returns the loaded units.
@@ -75,40 +95,63 @@ func (e *Exporter) Close() {
 	e.units = nil
 }
 
-// Describe sends nothing: the exporter is an unchecked collector, as
-// configs come and go.
+// Gatherer returns what /metrics serves: every unit's map metrics, read
+// in parallel, then reg (which holds the exporter's health metrics). Map
+// metrics skip client_golang's registry, whose sorting and consistency
+// checks cost more than reading a 100k-entry map; their consistency is
+// ensured when configs load (valid names, one config per metric name,
+// equal label sets merged).
+func (e *Exporter) Gatherer(reg prometheus.Gatherer) prometheus.Gatherer {
+	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
+		units := e.Units()
+		results := make([][]*dto.MetricFamily, len(units))
+		var wg sync.WaitGroup
+		for i, u := range units {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				fams, err := u.Gather()
+				if err != nil {
+					e.opts.Logger.Error("scrape failed", "config", u.Name(), "err", err)
+				}
+				results[i] = fams
+			}()
+		}
+		wg.Wait()
+		fams, err := reg.Gather()
+		for _, r := range results {
+			fams = append(fams, r...)
+		}
+		return fams, err
+	})
+}
+
+// Describe sends nothing: the health metrics come and go with configs.
 func (e *Exporter) Describe(chan<- *prometheus.Desc) {}
 
-// Collect scrapes every unit in parallel, then the health metrics.
+// Collect sends the health metrics of every config, failed ones too.
 func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	statsOn := bpfStatsEnabled()
-	var wg sync.WaitGroup
 	for _, u := range e.units {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			e.collectUnit(ch, u, statsOn)
-		}()
+		e.collectUnit(ch, u, statsOn)
 	}
-	wg.Wait()
 	for name := range e.failed {
 		ch <- prometheus.MustNewConstMetric(e.d.loaded, prometheus.GaugeValue, 0, name)
 	}
 }
 
 func (e *Exporter) collectUnit(ch chan<- prometheus.Metric, u *Unit, statsOn bool) {
-	start := time.Now()
-	err := u.Collect(ch)
-	success := 1.0
-	if err != nil {
-		success = 0
-		e.opts.Logger.Error("scrape failed", "config", u.Name(), "err", err)
-	}
 	name := u.Name()
-	ch <- prometheus.MustNewConstMetric(e.d.scrapeDuration, prometheus.GaugeValue, time.Since(start).Seconds(), name)
-	ch <- prometheus.MustNewConstMetric(e.d.scrapeSuccess, prometheus.GaugeValue, success, name)
+	if last := u.last.Load(); last != nil {
+		success := 0.0
+		if last.ok {
+			success = 1
+		}
+		ch <- prometheus.MustNewConstMetric(e.d.scrapeDuration, prometheus.GaugeValue, last.duration.Seconds(), name)
+		ch <- prometheus.MustNewConstMetric(e.d.scrapeSuccess, prometheus.GaugeValue, success, name)
+	}
 	ch <- prometheus.MustNewConstMetric(e.d.enabled, prometheus.GaugeValue, 1, name)
 	ch <- prometheus.MustNewConstMetric(e.d.loaded, prometheus.GaugeValue, 1, name)
 	ch <- prometheus.MustNewConstMetric(e.d.decoderErrors, prometheus.CounterValue, float64(u.decodeErrors.Load()), name)
@@ -157,8 +200,8 @@ func newDescs(ns string) descs {
 	return descs{
 		enabled:         d("enabled_configs", "The configs that are loaded and exported.", "name"),
 		loaded:          d("config_loaded", "Whether the config loaded and attached (1) or failed (0, see the log).", "config"),
-		scrapeDuration:  d("scrape_duration_seconds", "How long reading and decoding a config's maps took.", "config"),
-		scrapeSuccess:   d("scrape_success", "Whether every map of the config could be read.", "config"),
+		scrapeDuration:  d("scrape_duration_seconds", "How long the last read and decode of the config's maps took.", "config"),
+		scrapeSuccess:   d("scrape_success", "Whether every map of the config could be read in the last scrape.", "config"),
 		decoderErrors:   d("decoder_errors_total", "Map keys whose labels failed to decode.", "config"),
 		programInfo:     d("ebpf_program_info", "Loaded eBPF programs.", "config", "program", "id", "tag"),
 		programAttached: d("ebpf_program_attached", "Whether the program is attached to its hook.", prog...),

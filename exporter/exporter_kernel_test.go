@@ -43,7 +43,7 @@ func TestParallelScrapes(t *testing.T) {
 	exp := loadExamples(t, "timers", "syscalls")
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(exp)
-	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.HTTPErrorOnError}))
+	srv := httptest.NewServer(promhttp.HandlerFor(exp.Gatherer(reg), promhttp.HandlerOpts{ErrorHandling: promhttp.HTTPErrorOnError}))
 	defer srv.Close()
 
 	const workers, scrapes = 8, 15

@@ -86,7 +86,6 @@ func (b *buckets) index(key uint64) int {
 type histogram struct {
 	counts []uint64
 	sumRaw uint64
-	hasSum bool
 }
 
 func (h *histogram) add(b *buckets, idx int, v uint64) {
@@ -98,8 +97,13 @@ func (h *histogram) add(b *buckets, idx int, v uint64) {
 		h.counts[idx] += v
 	case idx == sumBucket:
 		h.sumRaw += v
-		h.hasSum = true
 	}
+}
+
+// reset empties h for the next scrape, keeping its buffer.
+func (h *histogram) reset() {
+	clear(h.counts)
+	h.sumRaw = 0
 }
 
 // cumulative returns the cumulative count of every bucket (missing buckets

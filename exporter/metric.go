@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ebpfmon/ebpfmon/bpfmap"
@@ -19,50 +18,53 @@ type labelDecoder interface {
 	Decode(key []byte, out []string) ([]string, error)
 }
 
-// metric exports one map as a counter or a histogram. Collect may run from
-// parallel scrapes; mu serialises them per map, as they share buffers.
+// metric exports one map as a counter or a histogram. Scrapes may run in
+// parallel; mu serialises them per map, as they share buffers and slots.
 type metric struct {
-	name    string
-	desc    *prometheus.Desc
-	names   []string // exported label names, without bucket and cpu
-	labels  labelDecoder
-	reader  *bpfmap.Reader
-	buckets *buckets // nil for counters
-	perCPU  bool     // split values by a "cpu" label
+	name     string // the map name
+	fullName string // the metric name, with namespace
+	help     string
+	names    []string // label names, without bucket and cpu
+	labels   labelDecoder
+	reader   *bpfmap.Reader
+	buckets  *buckets // nil for counters
+	perCPU   bool     // split values by a "cpu" label
 
 	mu      sync.Mutex
 	entries *bpfmap.Entries
 	cache   map[string]*decoded
+	slots   slots
 	gen     uint64
+	order   []int
 	scratch []string
 }
 
 // decoded is what a raw key decodes to, cached across scrapes until the key
-// is no longer in the map.
+// leaves the map.
 type decoded struct {
-	id     string           // the series identity: label values joined
-	pairs  []*dto.LabelPair // sorted label pairs
-	values []string         // label values, for the per-CPU split
-	bucket int              // histograms: index into buckets.keys, or sumBucket/ignoredBucket
-	skip   bool             // a decoder dropped this label set
+	slot   int  // index into slots.all
+	bucket int  // histograms: index into buckets.keys, or sumBucket/ignoredBucket
+	skip   bool // a decoder dropped this label set
 	gen    uint64
 }
 
-// collectStats counts what one collect saw.
-type collectStats struct {
+// gatherStats counts what one gather saw.
+type gatherStats struct {
 	decodeErrors int
 	firstErr     error
 }
 
-func (m *metric) collect(ch chan<- prometheus.Metric) (collectStats, error) {
+// gather reads the map and returns its metric family. Keys that fail to
+// decode are counted and left out; the rest are exported.
+func (m *metric) gather() (*dto.MetricFamily, gatherStats, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	var st collectStats
+	var st gatherStats
 	if err := m.reader.Read(m.entries); err != nil {
-		return st, fmt.Errorf("map %s: %w", m.name, err)
+		return nil, st, fmt.Errorf("map %s: %w", m.name, err)
 	}
 	m.gen++
-	out := newAggregate(m)
+	m.order = m.order[:0]
 	for i := range m.entries.Len() {
 		d, err := m.decode(m.entries.Key(i))
 		if err != nil {
@@ -72,14 +74,82 @@ func (m *metric) collect(ch chan<- prometheus.Metric) (collectStats, error) {
 			}
 			continue
 		}
-		if d.skip {
-			continue
+		if !d.skip {
+			m.add(d, m.entries.Values(i))
 		}
-		out.add(d, m.entries.Values(i))
 	}
 	m.sweep()
-	out.emit(ch)
-	return st, nil
+	return m.family(), st, nil
+}
+
+// add folds one entry's values (one per CPU) into its slot.
+func (m *metric) add(d *decoded, values []uint64) {
+	s := m.slots.all[d.slot]
+	if s.seen != m.gen {
+		m.resetSlot(s, len(values))
+		m.order = append(m.order, d.slot)
+	}
+	if !m.perCPU {
+		var sum uint64
+		for _, v := range values {
+			sum += v
+		}
+		m.addValue(s, d, 0, sum)
+		return
+	}
+	for c, v := range values {
+		m.addValue(s, d, c, v)
+	}
+}
+
+func (m *metric) addValue(s *slot, d *decoded, cpu int, v uint64) {
+	if m.buckets != nil {
+		s.hists[cpu].add(m.buckets, d.bucket, v)
+	} else {
+		s.sums[cpu] += v
+	}
+}
+
+func (m *metric) resetSlot(s *slot, cpus int) {
+	s.seen = m.gen
+	n := 1
+	if m.perCPU {
+		n = cpus
+	}
+	if m.buckets == nil {
+		s.sums = append(s.sums[:0], make([]uint64, n)...)
+		return
+	}
+	if len(s.hists) != n {
+		s.hists = make([]histogram, n)
+	}
+	for i := range s.hists {
+		s.hists[i].reset()
+	}
+}
+
+// family builds the exposition of the slots filled this scrape.
+func (m *metric) family() *dto.MetricFamily {
+	typ := dto.MetricType_COUNTER
+	if m.buckets != nil {
+		typ = dto.MetricType_HISTOGRAM
+	}
+	n := 0
+	for _, i := range m.order {
+		n += len(m.slots.all[i].pairs)
+	}
+	f := newFamilyBuilder(m.fullName, m.help, typ, n)
+	for _, i := range m.order {
+		s := m.slots.all[i]
+		for c, pairs := range s.pairs {
+			if m.buckets != nil {
+				f.histogram(pairs, m.buckets, &s.hists[c])
+			} else {
+				f.counter(pairs, s.sums[c])
+			}
+		}
+	}
+	return f.fam
 }
 
 // decode returns the cached decoding of key, decoding it on a miss.
@@ -97,7 +167,7 @@ func (m *metric) decode(key []byte) (*decoded, error) {
 	case err != nil:
 		return nil, fmt.Errorf("map %s key %x: %w", m.name, key, err)
 	default:
-		if d, err = m.newDecoded(values); err != nil {
+		if err := m.resolve(d, values); err != nil {
 			return nil, fmt.Errorf("map %s key %x: %w", m.name, key, err)
 		}
 	}
@@ -105,29 +175,33 @@ func (m *metric) decode(key []byte) (*decoded, error) {
 	return d, nil
 }
 
-func (m *metric) newDecoded(values []string) (*decoded, error) {
-	d := &decoded{gen: m.gen}
+// resolve fills d's bucket and slot from the decoded label values.
+func (m *metric) resolve(d *decoded, values []string) error {
 	if m.buckets != nil {
 		last := values[len(values)-1]
 		key, err := strconv.ParseUint(last, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("bucket label %q is not a number: decode it with uint", last)
+			return fmt.Errorf("bucket label %q is not a number: decode it with uint", last)
 		}
 		d.bucket = m.buckets.index(key)
 		values = values[:len(values)-1]
 	}
-	d.values = append([]string(nil), values...)
-	d.id = strings.Join(values, "\xff")
-	if !m.perCPU {
-		d.pairs = labelPairs(m.names, values)
-	}
-	return d, nil
+	d.slot = m.slots.acquire(strings.Join(values, "\xff"), func() [][]*dto.LabelPair {
+		if m.perCPU {
+			return cpuPairs(m.names, values, m.entries.CPUs)
+		}
+		return [][]*dto.LabelPair{labelPairs(m.names, values)}
+	})
+	return nil
 }
 
 // sweep forgets keys that were not in the map this time.
 func (m *metric) sweep() {
 	for k, d := range m.cache {
 		if d.gen != m.gen {
+			if !d.skip {
+				m.slots.release(d.slot)
+			}
 			delete(m.cache, k)
 		}
 	}

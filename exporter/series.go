@@ -3,31 +3,9 @@ package exporter
 import (
 	"sort"
 
-	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"google.golang.org/protobuf/proto"
 )
-
-// series is one exported sample: a counter or a histogram with label pairs
-// built once per label set and shared between scrapes (never mutated).
-type series struct {
-	desc  *prometheus.Desc
-	pairs []*dto.LabelPair
-	value float64
-	hist  *dto.Histogram
-}
-
-func (s *series) Desc() *prometheus.Desc { return s.desc }
-
-func (s *series) Write(out *dto.Metric) error {
-	out.Label = s.pairs
-	if s.hist != nil {
-		out.Histogram = s.hist
-	} else {
-		out.Counter = &dto.Counter{Value: proto.Float64(s.value)}
-	}
-	return nil
-}
 
 // labelPairs pairs names with values, sorted by name as Prometheus wants.
 func labelPairs(names, values []string) []*dto.LabelPair {
@@ -39,13 +17,54 @@ func labelPairs(names, values []string) []*dto.LabelPair {
 	return pairs
 }
 
+// familyBuilder builds one metric family, allocating its samples in slabs.
+// Label pairs are shared with the slots, which never change them.
+type familyBuilder struct {
+	fam      *dto.MetricFamily
+	metrics  []dto.Metric
+	counters []dto.Counter
+	floats   []float64
+}
+
+func newFamilyBuilder(name, help string, typ dto.MetricType, n int) *familyBuilder {
+	return &familyBuilder{
+		fam:      &dto.MetricFamily{Name: proto.String(name), Help: proto.String(help), Type: typ.Enum(), Metric: make([]*dto.Metric, 0, n)},
+		metrics:  make([]dto.Metric, n),
+		counters: make([]dto.Counter, n),
+		floats:   make([]float64, n),
+	}
+}
+
+func (f *familyBuilder) next(pairs []*dto.LabelPair) *dto.Metric {
+	i := len(f.fam.Metric)
+	m := &f.metrics[i]
+	m.Label = pairs
+	f.fam.Metric = append(f.fam.Metric, m)
+	return m
+}
+
+func (f *familyBuilder) counter(pairs []*dto.LabelPair, v uint64) {
+	i := len(f.fam.Metric)
+	m := f.next(pairs)
+	f.floats[i] = float64(v)
+	f.counters[i].Value = &f.floats[i]
+	m.Counter = &f.counters[i]
+}
+
+func (f *familyBuilder) histogram(pairs []*dto.LabelPair, b *buckets, h *histogram) {
+	f.next(pairs).Histogram = histogramProto(b, h)
+}
+
 // histogramProto builds the exposition form of one histogram series.
 func histogramProto(b *buckets, h *histogram) *dto.Histogram {
 	cum, count, sum := h.cumulative(b)
 	out := &dto.Histogram{SampleCount: proto.Uint64(count), SampleSum: proto.Float64(sum)}
 	out.Bucket = make([]*dto.Bucket, len(cum))
+	slab := make([]dto.Bucket, len(cum))
 	for i := range cum {
-		out.Bucket[i] = &dto.Bucket{CumulativeCount: proto.Uint64(cum[i]), UpperBound: proto.Float64(b.bounds[i])}
+		slab[i].CumulativeCount = &cum[i]
+		slab[i].UpperBound = &b.bounds[i] // shared, never written
+		out.Bucket[i] = &slab[i]
 	}
 	return out
 }

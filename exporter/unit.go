@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"sort"
 	"sync/atomic"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ebpfmon/ebpfmon/attach"
 	"github.com/ebpfmon/ebpfmon/bpfmap"
@@ -47,6 +49,7 @@ type Unit struct {
 	programs     []*program
 	metrics      []*metric
 	decodeErrors atomic.Uint64
+	last         atomic.Pointer[scrapeResult]
 	log          *slog.Logger
 }
 
@@ -109,18 +112,17 @@ func newMetric(opts Options, name, help string, key []config.Label, cpu bool, b 
 	if err != nil {
 		return nil, err
 	}
-	m := &metric{name: name, labels: ls, buckets: b, perCPU: cpu, cache: map[string]*decoded{}}
+	m := &metric{
+		name: name, fullName: prometheus.BuildFQName(opts.Namespace, "", name), help: help,
+		labels: ls, buckets: b, perCPU: cpu,
+		cache: map[string]*decoded{}, slots: slots{ids: map[string]int{}},
+	}
 	for _, l := range key {
 		m.names = append(m.names, l.Name)
 	}
 	if b != nil { // the last key label is the bucket
 		m.names = m.names[:len(m.names)-1]
 	}
-	descNames := m.names
-	if m.perCPU {
-		descNames = append(append([]string(nil), m.names...), "cpu")
-	}
-	m.desc = prometheus.NewDesc(prometheus.BuildFQName(opts.Namespace, "", name), help, descNames, nil)
 	return m, nil
 }
 
@@ -171,22 +173,44 @@ func (u *Unit) AttachErrors() []error {
 	return errs
 }
 
-// Collect sends every metric of the unit. A map that cannot be read or a
-// key that cannot be decoded never stops the other maps or keys; the first
-// map read error is returned after everything else was sent.
-func (u *Unit) Collect(ch chan<- prometheus.Metric) error {
+// MetricNames lists the full names of the unit's metrics.
+func (u *Unit) MetricNames() []string {
+	names := make([]string, len(u.metrics))
+	for i, m := range u.metrics {
+		names[i] = m.fullName
+	}
+	return names
+}
+
+// Gather reads every map of the unit and returns its metric families. A map
+// that cannot be read or a key that cannot be decoded never stops the other
+// maps or keys; map read errors are returned with what could be read. The
+// time it took and whether it succeeded feed the health metrics.
+func (u *Unit) Gather() ([]*dto.MetricFamily, error) {
+	start := time.Now()
+	var fams []*dto.MetricFamily
 	var errs []error
 	for _, m := range u.metrics {
-		st, err := m.collect(ch)
+		fam, st, err := m.gather()
 		if err != nil {
 			errs = append(errs, err)
+			continue
 		}
+		fams = append(fams, fam)
 		if st.decodeErrors > 0 {
 			u.decodeErrors.Add(uint64(st.decodeErrors))
 			u.log.Debug("decode errors", "map", m.name, "count", st.decodeErrors, "first", st.firstErr)
 		}
 	}
-	return errors.Join(errs...)
+	err := errors.Join(errs...)
+	u.last.Store(&scrapeResult{duration: time.Since(start), ok: err == nil})
+	return fams, err
+}
+
+// scrapeResult is how the last gather went.
+type scrapeResult struct {
+	duration time.Duration
+	ok       bool
 }
 
 // Close detaches every program and releases the maps and programs.

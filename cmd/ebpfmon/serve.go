@@ -101,7 +101,7 @@ func splitNames(in []string) []string {
 
 func listen(ctx context.Context, f *flags, reg *prometheus.Registry, exp *exporter.Exporter, logger *slog.Logger) error {
 	mux := http.NewServeMux()
-	mux.Handle(f.telemetryPath, promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)}))
+	mux.Handle(f.telemetryPath, promhttp.HandlerFor(exp.Gatherer(reg), promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(logger.Handler(), slog.LevelError)}))
 	mux.HandleFunc("/", landing(f, exp))
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {

@@ -1,0 +1,68 @@
+package exporter
+
+import (
+	"strconv"
+
+	dto "github.com/prometheus/client_model/go"
+)
+
+// slot is one exported series (per CPU when values are split by CPU). Keys
+// whose labels decode alike share a slot, which is how equal label sets are
+// added up. Slots are resolved when a key is first decoded, so a scrape only
+// looks up the key cache.
+type slot struct {
+	id    string
+	pairs [][]*dto.LabelPair // per CPU when split, else one
+	refs  int                // cached keys pointing here
+	seen  uint64             // the scrape generation that last filled it
+	sums  []uint64           // counters: per CPU when split, else one
+	hists []histogram        // histograms: same
+}
+
+// slots owns the series of one metric.
+type slots struct {
+	all  []*slot
+	ids  map[string]int
+	free []int
+}
+
+// acquire returns the slot of id, creating it with pairs (a function, as it
+// is only needed for new slots) and taking a reference.
+func (s *slots) acquire(id string, pairs func() [][]*dto.LabelPair) int {
+	if i, ok := s.ids[id]; ok {
+		s.all[i].refs++
+		return i
+	}
+	sl := &slot{id: id, pairs: pairs(), refs: 1}
+	var i int
+	if n := len(s.free); n > 0 {
+		i, s.free = s.free[n-1], s.free[:n-1]
+		s.all[i] = sl
+	} else {
+		i = len(s.all)
+		s.all = append(s.all, sl)
+	}
+	s.ids[id] = i
+	return i
+}
+
+// release drops a reference; the slot is freed with its last key.
+func (s *slots) release(i int) {
+	sl := s.all[i]
+	if sl.refs--; sl.refs > 0 {
+		return
+	}
+	delete(s.ids, sl.id)
+	s.all[i] = nil
+	s.free = append(s.free, i)
+}
+
+// cpuPairs builds one label set per CPU, each with a "cpu" label.
+func cpuPairs(names, values []string, cpus int) [][]*dto.LabelPair {
+	names = append(append([]string(nil), names...), "cpu")
+	out := make([][]*dto.LabelPair, cpus)
+	for c := range out {
+		out[c] = labelPairs(names, append(append([]string(nil), values...), strconv.Itoa(c)))
+	}
+	return out
+}
