@@ -2,13 +2,22 @@ package decoder
 
 import (
 	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/ebpfmon/ebpfmon/config"
 )
 
 // Decoder turns one label's input into its output. The first decoder of a
-// chain gets the raw key field (little-endian kernel bytes); each later one
-// gets the previous decoder's output.
+// chain gets the raw key field (kernel bytes in host byte order, which is
+// little-endian on amd64 and arm64); each later one gets the previous
+// decoder's output.
+//
+// Decode must not modify in and must be safe for concurrent use; its output
+// may alias in.
 type Decoder interface {
 	Decode(in []byte) ([]byte, error)
 }
@@ -18,5 +27,141 @@ type Decoder interface {
 // nothing. It is not counted as a decoder error.
 var ErrSkipLabelSet = errors.New("label set skipped by decoder")
 
-// keep the import used until the registry lands.
-var _ = config.Decoder{}
+// options says which optional config.Decoder fields a decoder accepts.
+type options uint8
+
+const (
+	optStaticMap options = 1 << iota
+	optAllowUnknown
+	optRegexps
+)
+
+// constructor builds a decoder from its validated config.
+type constructor func(conf config.Decoder, env *Env) (Decoder, error)
+
+type entry struct {
+	build constructor
+	opts  options
+}
+
+// registry lists every decoder by its YAML name.
+func registry() map[string]entry {
+	return map[string]entry{
+		"cgroup":       {build: newCgroup},
+		"dname":        {build: newDname},
+		"errno":        {build: newErrno},
+		"hex":          {build: newHex},
+		"ifname":       {build: newIfname},
+		"inet_ip":      {build: newInetIP},
+		"kstack":       {build: newKstack},
+		"ksym":         {build: newKsym},
+		"majorminor":   {build: newMajorMinor},
+		"pci_class":    {build: newPCIClass},
+		"pci_device":   {build: newPCIDevice},
+		"pci_subclass": {build: newPCISubclass},
+		"pci_vendor":   {build: newPCIVendor},
+		"regexp":       {build: newRegexp, opts: optRegexps},
+		"static_map":   {build: newStaticMap, opts: optStaticMap | optAllowUnknown},
+		"string":       {build: newString},
+		"syscall":      {build: newSyscall},
+		"uint":         {build: newUint},
+	}
+}
+
+// Names returns the names of all known decoders, sorted.
+func Names() []string {
+	return slices.Sorted(maps.Keys(registry()))
+}
+
+// New builds the decoder named conf.Name, checking and compiling its options.
+// env supplies system lookups and must not be nil.
+func New(conf config.Decoder, env *Env) (Decoder, error) {
+	e, ok := registry()[conf.Name]
+	if !ok {
+		return nil, fmt.Errorf("unknown decoder %q, want one of %s", conf.Name, strings.Join(Names(), "|"))
+	}
+	if env == nil {
+		return nil, fmt.Errorf("decoder %q: nil Env", conf.Name)
+	}
+	if err := checkOptions(conf, e.opts); err != nil {
+		return nil, fmt.Errorf("decoder %q: %w", conf.Name, err)
+	}
+	d, err := e.build(conf, env)
+	if err != nil {
+		return nil, fmt.Errorf("decoder %q: %w", conf.Name, err)
+	}
+	return named{name: conf.Name, d: d}, nil
+}
+
+// checkOptions rejects options a decoder does not use, so that a misplaced
+// option is a config error rather than silently ignored.
+func checkOptions(conf config.Decoder, allowed options) error {
+	var bad []string
+	if conf.StaticMap != nil && allowed&optStaticMap == 0 {
+		bad = append(bad, "static_map")
+	}
+	if conf.AllowUnknown && allowed&optAllowUnknown == 0 {
+		bad = append(bad, "allow_unknown")
+	}
+	if conf.Regexps != nil && allowed&optRegexps == 0 {
+		bad = append(bad, "regexps")
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("option %s not supported", strings.Join(bad, ", "))
+	}
+	return nil
+}
+
+// named prefixes a decoder's errors with its name.
+type named struct {
+	name string
+	d    Decoder
+}
+
+func (n named) Decode(in []byte) ([]byte, error) {
+	out, err := n.d.Decode(in)
+	if err != nil && !errors.Is(err, ErrSkipLabelSet) {
+		return nil, fmt.Errorf("%s: %w", n.name, err)
+	}
+	return out, err
+}
+
+// Chain is a label's decoders, applied in order.
+type Chain []Decoder
+
+// NewChain builds one decoder per config entry.
+func NewChain(confs []config.Decoder, env *Env) (Chain, error) {
+	chain := make(Chain, 0, len(confs))
+	for i, conf := range confs {
+		d, err := New(conf, env)
+		if err != nil {
+			return nil, fmt.Errorf("decoders[%d]: %w", i, err)
+		}
+		chain = append(chain, d)
+	}
+	return chain, nil
+}
+
+// Decode runs in through every decoder and returns the result as valid UTF-8:
+// invalid sequences, which untrusted kernel bytes may contain, become U+FFFD.
+// An empty chain returns the sanitised input.
+func (c Chain) Decode(in []byte) (string, error) {
+	out := in
+	for _, d := range c {
+		var err error
+		if out, err = d.Decode(out); err != nil {
+			return "", err
+		}
+	}
+	return strings.ToValidUTF8(string(out), "\uFFFD"), nil
+}
+
+// parseText parses decimal text, the output of the uint decoder, as the
+// input of text-number decoders.
+func parseText(in []byte) (uint64, error) {
+	v, err := strconv.ParseUint(string(in), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("want a decimal number, got %q", in)
+	}
+	return v, nil
+}

@@ -53,7 +53,7 @@ func check(t *testing.T, args ...string) (string, bool) {
 	testenv.Privileged(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, binary, append([]string{"--config.check"}, args...)...).CombinedOutput()
+	out, err := exec.CommandContext(ctx, ebpfmonBin, append([]string{"--config.check"}, args...)...).CombinedOutput()
 	if ctx.Err() != nil {
 		t.Fatalf("ebpfmon --config.check timed out:\n%s", out)
 	}

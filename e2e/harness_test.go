@@ -23,8 +23,8 @@ import (
 	"github.com/ebpfmon/ebpfmon/internal/testenv"
 )
 
-// binary is the ebpfmon built once by TestMain.
-var binary string
+// ebpfmonBin is the ebpfmon binary built once by TestMain.
+var ebpfmonBin string
 
 // examplesDir is the repository's examples directory.
 var examplesDir, _ = filepath.Abs("../examples")
@@ -35,8 +35,8 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	binary = filepath.Join(dir, "ebpfmon")
-	build := exec.Command("go", "build", "-o", binary, "../cmd/ebpfmon")
+	ebpfmonBin = filepath.Join(dir, "ebpfmon")
+	build := exec.Command("go", "build", "-o", ebpfmonBin, "../cmd/ebpfmon")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build ebpfmon: %v\n%s", err, out)
@@ -66,7 +66,7 @@ func start(t *testing.T, args ...string) *instance {
 	requireExamples(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	args = append([]string{"--web.listen-address=127.0.0.1:0", "--log.level=debug"}, args...)
-	in := &instance{cmd: exec.CommandContext(ctx, binary, args...), done: make(chan struct{})}
+	in := &instance{cmd: exec.CommandContext(ctx, ebpfmonBin, args...), done: make(chan struct{})}
 	stderr, err := in.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -26,6 +26,15 @@ func Unavailable(tb testing.TB, format string, args ...any) {
 	tb.Skipf(format, args...)
 }
 
+// Root makes sure the test runs as root (kernel addresses, the whole
+// cgroup tree), without needing BPF.
+func Root(tb testing.TB) {
+	tb.Helper()
+	if os.Geteuid() != 0 {
+		Unavailable(tb, "needs root")
+	}
+}
+
 // Privileged makes sure the test runs as root on a kernel that loads BPF
 // programs and has bpffs and tracefs mounted.
 func Privileged(tb testing.TB) {

@@ -1,0 +1,251 @@
+package cgroup
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"github.com/ebpfmon/ebpfmon/internal/testenv"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestFindRoot(t *testing.T) {
+	tests := []struct {
+		file    string
+		want    Root
+		wantErr error
+	}{
+		{"mountinfo.hybrid", Root{"/sys/fs/cgroup/unified", 2}, nil},
+		{"mountinfo.v2", Root{"/sys/fs/cgroup", 2}, nil},
+		{"mountinfo.v1", Root{"/sys/fs/cgroup/systemd", 1}, nil},
+		{"mountinfo.v1-nosystemd", Root{"/sys/fs/cgroup/cpu set", 1}, nil},
+		{"mountinfo.none", Root{}, ErrNoCgroupMount},
+		{"does-not-exist", Root{}, os.ErrNotExist},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file, func(t *testing.T) {
+			got, err := FindRoot(filepath.Join("testdata", tt.file))
+			if !errors.Is(err, tt.wantErr) || got != tt.want {
+				t.Errorf("FindRoot = %+v, %v; want %+v, %v", got, err, tt.want, tt.wantErr)
+			}
+		})
+	}
+}
+
+// makeTree creates dirs under a temp root and returns root and the inode
+// number of each dir (keyed by its relative path, "/" for root).
+func makeTree(t *testing.T, dirs ...string) (string, map[string]uint64) {
+	t.Helper()
+	root := t.TempDir()
+	for _, d := range dirs {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Files must be ignored.
+	if err := os.WriteFile(filepath.Join(root, "cgroup.procs"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]uint64{"/": inode(t, root)}
+	for _, d := range dirs {
+		ids["/"+d] = inode(t, filepath.Join(root, d))
+	}
+	return root, ids
+}
+
+func inode(t *testing.T, path string) uint64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Sys().(*syscall.Stat_t).Ino
+}
+
+func TestResolverPath(t *testing.T) {
+	root, ids := makeTree(t, "system.slice/foo.service", "user.slice", "a b")
+	r := NewResolver(root, time.Hour)
+	for path, id := range ids {
+		t.Run(path, func(t *testing.T) {
+			got, err := r.Path(id)
+			if err != nil || got != path {
+				t.Errorf("Path(%d) = %q, %v; want %q", id, got, err, path)
+			}
+		})
+	}
+	t.Run("unknown id", func(t *testing.T) {
+		if got, err := r.Path(1<<62 + 7); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Path(unknown) = %q, %v; want ErrNotFound", got, err)
+		}
+	})
+}
+
+func TestResolverRateLimit(t *testing.T) {
+	root, ids := makeTree(t, "old")
+	r := NewResolver(root, time.Minute)
+	now := time.Unix(1000, 0)
+	r.now = func() time.Time { return now }
+
+	if _, err := r.Path(ids["/old"]); err != nil {
+		t.Fatalf("first lookup: %v", err)
+	}
+	newDir := filepath.Join(root, "new")
+	if err := os.Mkdir(newDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	newID := inode(t, newDir)
+
+	now = now.Add(30 * time.Second)
+	if _, err := r.Path(newID); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("within the interval a miss must not walk again, got err %v", err)
+	}
+	now = now.Add(31 * time.Second)
+	if got, err := r.Path(newID); err != nil || got != "/new" {
+		t.Fatalf("after the interval: Path = %q, %v; want /new", got, err)
+	}
+
+	if err := os.Remove(newDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Refresh(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Path(newID); !errors.Is(err, ErrNotFound) {
+		t.Errorf("removed cgroup still resolves after Refresh: err %v", err)
+	}
+}
+
+func TestResolverMissingRoot(t *testing.T) {
+	r := NewResolver(filepath.Join(t.TempDir(), "nope"), 0)
+	_, err := r.Path(1)
+	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "nope") {
+		t.Errorf("Path on missing root error = %v, want ErrNotExist naming the root", err)
+	}
+	if _, err := r.Paths(); err == nil {
+		t.Error("Paths on missing root: want error")
+	}
+}
+
+func TestResolverPaths(t *testing.T) {
+	root, ids := makeTree(t, "a/b")
+	r := NewResolver(root, 0)
+	got, err := r.Paths()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 { // "/", "/a", "/a/b"
+		t.Fatalf("Paths() = %v, want 3 entries", got)
+	}
+	for path, id := range ids {
+		if got[id] != path {
+			t.Errorf("Paths()[%d] = %q, want %q", id, got[id], path)
+		}
+	}
+	got[12345] = "mutated"
+	if _, err := r.Path(12345); err == nil {
+		t.Error("Paths must return a copy")
+	}
+}
+
+func TestResolverConcurrent(t *testing.T) {
+	root, ids := makeTree(t, "x", "y/z")
+	r := NewResolver(root, time.Nanosecond)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for j := range 50 {
+				for path, id := range ids {
+					if got, err := r.Path(id); err != nil || got != path {
+						t.Errorf("Path(%d) = %q, %v", id, got, err)
+						return
+					}
+				}
+				if (i+j)%10 == 0 {
+					_, _ = r.Path(999999999)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// TestRealCgroup2 resolves the test's own cgroup on the real hierarchy.
+func TestRealCgroup2(t *testing.T) {
+	testenv.Root(t)
+	root, err := FindRoot(DefaultMountInfo)
+	if err != nil {
+		t.Fatalf("FindRoot: %v", err)
+	}
+	if root.Version != 2 {
+		t.Skipf("skipping: no cgroup2 mount (found v1 at %s)", root.Path)
+	}
+	own := ownCgroup2Path(t)
+	id := inode(t, filepath.Join(root.Path, own))
+	got, err := NewResolver(root.Path, 0).Path(id)
+	if err != nil {
+		t.Fatalf("Path(%d): %v", id, err)
+	}
+	if got != own {
+		t.Errorf("Path(%d) = %q, want our own cgroup %q", id, got, own)
+	}
+	if got, err := NewResolver(root.Path, 0).Path(1); err != nil || got != "/" {
+		t.Errorf("Path(1) = %q, %v; want the root", got, err)
+	}
+}
+
+// ownCgroup2Path reads the "0::/path" line of /proc/self/cgroup.
+func ownCgroup2Path(t *testing.T) string {
+	t.Helper()
+	f, err := os.Open("/proc/self/cgroup")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if p, ok := strings.CutPrefix(sc.Text(), "0::"); ok {
+			return p
+		}
+	}
+	t.Skip("skipping: /proc/self/cgroup has no cgroup2 line")
+	return ""
+}
+
+func BenchmarkRefreshReal(b *testing.B) {
+	root, err := FindRoot(DefaultMountInfo)
+	if err != nil {
+		b.Skipf("skipping: %v", err)
+	}
+	r := NewResolver(root.Path, 0)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := r.Refresh(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	paths, _ := r.Paths()
+	b.ReportMetric(float64(len(paths)), "cgroups")
+}
+
+// BenchmarkRefresh walks a fake tree of 1000 cgroups (10 slices of 100).
+func BenchmarkRefresh(b *testing.B) {
+	root := b.TempDir()
+	for i := range 1000 {
+		dir := filepath.Join(root, fmt.Sprintf("s%d.slice", i/100), fmt.Sprintf("c%d.scope", i))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			b.Fatal(err)
+		}
+	}
+	r := NewResolver(root, 0)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := r.Refresh(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,148 @@
+package cgroup
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// DefaultMinRefresh is the default minimum time between two walks.
+const DefaultMinRefresh = time.Second
+
+// ErrNotFound is returned for an id that no cgroup has, even after a walk.
+var ErrNotFound = errors.New("cgroup: id not found")
+
+// Resolver maps cgroup ids (directory inode numbers) under one hierarchy to
+// paths relative to its root: "/" for the root itself, "/system.slice/foo"
+// below it. It is safe for concurrent use.
+type Resolver struct {
+	root       string
+	minRefresh time.Duration
+	now        func() time.Time
+
+	walkMu sync.Mutex // serialises walks
+	mu     sync.RWMutex
+	paths  map[uint64]string
+	walked time.Time // end of the last walk; zero before the first
+	err    error     // error of the last walk
+}
+
+// NewResolver returns a Resolver for the hierarchy mounted at root. It walks
+// nothing until the first lookup; after that, a lookup of an unknown id walks
+// again only if minRefresh has passed since the previous walk (minRefresh <= 0
+// means [DefaultMinRefresh]).
+func NewResolver(root string, minRefresh time.Duration) *Resolver {
+	if minRefresh <= 0 {
+		minRefresh = DefaultMinRefresh
+	}
+	return &Resolver{root: root, minRefresh: minRefresh, now: time.Now}
+}
+
+// Root returns the directory the Resolver walks.
+func (r *Resolver) Root() string { return r.root }
+
+// Path returns the path of the cgroup with the given id. An unknown id
+// triggers a rate-limited walk; if the id is still unknown the error wraps
+// [ErrNotFound]. Other errors come from the last walk of the hierarchy.
+func (r *Resolver) Path(id uint64) (string, error) {
+	if p, ok := r.lookup(id); ok {
+		return p, nil
+	}
+	if err := r.refresh(false); err != nil {
+		return "", err
+	}
+	if p, ok := r.lookup(id); ok {
+		return p, nil
+	}
+	return "", fmt.Errorf("%d: %w", id, ErrNotFound)
+}
+
+// Paths walks the hierarchy (subject to the same rate limit) and returns a
+// copy of the id-to-path table.
+func (r *Resolver) Paths() (map[uint64]string, error) {
+	if err := r.refresh(false); err != nil {
+		return nil, err
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return maps.Clone(r.paths), nil
+}
+
+// Refresh walks the hierarchy now, ignoring the rate limit.
+func (r *Resolver) Refresh() error { return r.refresh(true) }
+
+func (r *Resolver) lookup(id uint64) (string, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	p, ok := r.paths[id]
+	return p, ok
+}
+
+func (r *Resolver) refresh(force bool) error {
+	r.walkMu.Lock()
+	defer r.walkMu.Unlock()
+	r.mu.RLock()
+	last, lastErr := r.walked, r.err
+	r.mu.RUnlock()
+	if !force && !last.IsZero() && r.now().Sub(last) < r.minRefresh {
+		return lastErr
+	}
+	paths, err := walk(r.root)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.walked, r.err = r.now(), err
+	if err == nil {
+		r.paths = paths
+	}
+	return err
+}
+
+// walk maps the inode number of every directory under root to its path
+// relative to root. Directories that vanish or cannot be read during the walk
+// are skipped; only a failure to read root itself is an error.
+func walk(root string) (map[uint64]string, error) {
+	if _, err := os.Stat(root); err != nil {
+		return nil, fmt.Errorf("cgroup: walking %s: %w", root, err)
+	}
+	paths := map[uint64]string{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			if path == root {
+				return err
+			}
+			return nil // vanished or unreadable: skip it, keep walking
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		info, err := d.Info()
+		if err != nil {
+			return nil
+		}
+		st, ok := info.Sys().(*syscall.Stat_t)
+		if !ok {
+			return fmt.Errorf("no inode number for %s", path)
+		}
+		paths[st.Ino] = relative(root, path)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("cgroup: walking %s: %w", root, err)
+	}
+	return paths, nil
+}
+
+// relative returns path relative to root, with a leading slash.
+func relative(root, path string) string {
+	rel, err := filepath.Rel(root, path)
+	if err != nil || rel == "." {
+		return "/"
+	}
+	return "/" + filepath.ToSlash(rel)
+}

@@ -1,0 +1,40 @@
+// Package decoder turns the bytes of BPF map keys into Prometheus label
+// values, with the decoders and YAML semantics of cloudflare/ebpf_exporter.
+//
+// A key is split into fields by a [LabelSet], one field per configured label
+// (Size bytes, then Padding bytes skipped). Each field runs through its
+// label's [Chain] of decoders: the first decoder gets the raw field (kernel
+// bytes in host byte order), each later one the previous decoder's output,
+// and the final output is sanitised to valid UTF-8.
+//
+// Decoders are built once, when a config loads, by [New] from the registry
+// of [Names]; options such as regexps are checked and compiled there, never
+// during a scrape. System lookups (kallsyms, cgroups, pci.ids, block devices)
+// live in one shared, lazily initialised [Env].
+//
+// The decoders, by input form. Raw decoders take the key field itself:
+//
+//	uint        1/2/4/8-byte integer    -> decimal text           {42 0 0 0} -> "42"
+//	hex         any bytes               -> lowercase hex          {0xde 0xad} -> "dead"
+//	string      C string buffer         -> bytes before first NUL "bash\0\0" -> "bash"
+//	inet_ip     4 or 16 bytes           -> IPv4/IPv6 text         -> "10.0.0.1"
+//	ksym        8-byte kernel address   -> symbol starting there, else "unknown_addr:0x..."
+//	kstack      8-byte addresses, 0-end -> containing symbols joined by "\n", "??" if none
+//	majorminor  4-byte new_encode_dev   -> block device name, else "unknown:MAJ:MIN"
+//	ifname      4-byte ifindex          -> interface name, else "unknown:N"
+//	dname       DNS wire-format name    -> dotted name            "\x03www\x03foo\0" -> "www.foo"
+//
+// Text decoders take the output of an earlier decoder, usually uint:
+//
+//	static_map   text -> mapped text, else "unknown:TEXT" (TEXT with allow_unknown)
+//	regexp       text -> first group or match of the first matching regexp, else skip
+//	cgroup       cgroup id -> path below the cgroup2 root, else "unknown_cgroup_id:N"
+//	errno        number -> "ENOENT"..., else "unknown:N"
+//	syscall      number -> syscall name for GOARCH, else "unknown_syscall:N"
+//	pci_vendor   vendor id -> name from pci.ids
+//	pci_device   vendor<<16|device -> name from pci.ids
+//	pci_class    class -> name from pci.ids
+//	pci_subclass class<<8|subclass -> name from pci.ids
+//
+// Each decoder's doc comment, in its own file, gives the details.
+package decoder

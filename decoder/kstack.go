@@ -1,0 +1,50 @@
+package decoder
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/ebpfmon/ebpfmon/config"
+	"github.com/ebpfmon/ebpfmon/kallsyms"
+)
+
+// kstackDecoder (YAML "kstack") takes a raw array of 8-byte kernel addresses,
+// such as one filled by bpf_get_stack(), ending at the first zero address or
+// at the end of the field. It outputs the name of the symbol containing each
+// address, innermost first, joined with "\n"; an address below every symbol
+// gives "??", as in ebpf_exporter. A size that is not a multiple of 8, or an
+// unreadable or hidden kallsyms, is an error.
+type kstackDecoder struct {
+	table *kallsyms.Table
+}
+
+func newKstack(_ config.Decoder, env *Env) (Decoder, error) {
+	return kstackDecoder{table: env.Kallsyms()}, nil
+}
+
+func (d kstackDecoder) Decode(in []byte) ([]byte, error) {
+	if len(in)%8 != 0 {
+		return nil, fmt.Errorf("want a multiple of 8 bytes, got %d", len(in))
+	}
+	var out []byte
+	for off := 0; off < len(in); off += 8 {
+		addr := binary.NativeEndian.Uint64(in[off:])
+		if addr == 0 {
+			break
+		}
+		name := "??"
+		sym, err := d.table.Lookup(addr)
+		switch {
+		case err == nil:
+			name = sym.Name
+		case !errors.Is(err, kallsyms.ErrNotFound):
+			return nil, err
+		}
+		if off > 0 {
+			out = append(out, '\n')
+		}
+		out = append(out, name...)
+	}
+	return out, nil
+}

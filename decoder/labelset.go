@@ -1,0 +1,88 @@
+package decoder
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/ebpfmon/ebpfmon/config"
+)
+
+// maxKeySize bounds the key size a label set accepts; BPF map keys are far
+// smaller in practice.
+const maxKeySize = 1 << 20
+
+// ErrKeySize is returned when a key's length is not the label set's
+// [LabelSet.KeySize].
+var ErrKeySize = errors.New("key size mismatch")
+
+// LabelSet splits map keys into label fields and decodes each. Build it once
+// per metric with [NewLabelSet]; it is safe for concurrent use.
+type LabelSet struct {
+	fields  []field
+	names   []string
+	keySize int
+}
+
+// field is one label: where its bytes are in the key and how to decode them.
+type field struct {
+	name    string
+	size    int
+	padding int
+	chain   Chain
+}
+
+// NewLabelSet builds the decoders of every label. A label of size zero, or a
+// total key size over 1 MiB, is an error. A label with no decoders outputs
+// its raw bytes, made valid UTF-8 (config validation is expected to require
+// decoders; this only keeps a LabelSet from failing on such a label).
+func NewLabelSet(labels []config.Label, env *Env) (*LabelSet, error) {
+	ls := &LabelSet{fields: make([]field, 0, len(labels)), names: make([]string, 0, len(labels))}
+	total := uint64(0)
+	for i, l := range labels {
+		if l.Size == 0 {
+			return nil, fmt.Errorf("labels[%d] %q: size is zero", i, l.Name)
+		}
+		total += uint64(l.Size) + uint64(l.Padding)
+		if uint64(l.Size) > maxKeySize || uint64(l.Padding) > maxKeySize || total > maxKeySize {
+			return nil, fmt.Errorf("labels[%d] %q: key size over %d bytes", i, l.Name, maxKeySize)
+		}
+		chain, err := NewChain(l.Decoders, env)
+		if err != nil {
+			return nil, fmt.Errorf("labels[%d] %q: %w", i, l.Name, err)
+		}
+		ls.fields = append(ls.fields, field{name: l.Name, size: int(l.Size), padding: int(l.Padding), chain: chain})
+		ls.names = append(ls.names, l.Name)
+	}
+	ls.keySize = int(total)
+	return ls, nil
+}
+
+// KeySize returns the key length the labels describe: the sum of every
+// label's size and padding.
+func (ls *LabelSet) KeySize() int { return ls.keySize }
+
+// Names returns the label names, in key order.
+func (ls *LabelSet) Names() []string { return slices.Clone(ls.names) }
+
+// Decode appends one value per label to out and returns the extended slice
+// (pass out[:0] to reuse a buffer). A key of the wrong length is an error
+// wrapping [ErrKeySize]. When a decoder skips the label set the error wraps
+// [ErrSkipLabelSet]; other decoder errors are wrapped with the label name.
+// On error the returned slice is out unchanged.
+func (ls *LabelSet) Decode(key []byte, out []string) ([]string, error) {
+	if len(key) != ls.keySize {
+		return out, fmt.Errorf("%w: key is %d bytes, labels %v want %d", ErrKeySize, len(key), ls.names, ls.keySize)
+	}
+	n := len(out)
+	off := 0
+	for _, f := range ls.fields {
+		value, err := f.chain.Decode(key[off : off+f.size])
+		if err != nil {
+			return out[:n], fmt.Errorf("label %q: %w", f.name, err)
+		}
+		out = append(out, value)
+		off += f.size + f.padding
+	}
+	return out, nil
+}

@@ -1,0 +1,166 @@
+package decoder
+
+import (
+	"errors"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/ebpfmon/ebpfmon/config"
+)
+
+// bioLabels is the key of ebpf_exporter's biolatency example:
+// struct { u32 dev; u8 op; (3 bytes padding) u64 slot; }.
+func bioLabels() []config.Label {
+	return []config.Label{
+		{Name: "device", Size: 4, Decoders: []config.Decoder{{Name: "majorminor"}}},
+		{Name: "operation", Size: 1, Padding: 3, Decoders: []config.Decoder{
+			{Name: "uint"},
+			{Name: "static_map", StaticMap: map[string]string{"0": "read", "1": "write"}},
+		}},
+		{Name: "bucket", Size: 8, Decoders: []config.Decoder{{Name: "uint"}}},
+	}
+}
+
+func TestLabelSetDecode(t *testing.T) {
+	ls, err := NewLabelSet(bioLabels(), testEnv(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ls.KeySize() != 16 {
+		t.Errorf("KeySize() = %d, want 16", ls.KeySize())
+	}
+	if got := ls.Names(); !slices.Equal(got, []string{"device", "operation", "bucket"}) {
+		t.Errorf("Names() = %v", got)
+	}
+	key := slices.Concat(mkdev(8, 1), []byte{1, 0xaa, 0xbb, 0xcc}, u64(7))
+
+	tests := []struct {
+		name    string
+		key     []byte
+		out     []string
+		want    []string
+		wantErr error
+		errText string
+	}{
+		{name: "padding skipped", key: key, want: []string{"sda1", "write", "7"}},
+		{name: "appends to out", key: key, out: []string{"x"}, want: []string{"x", "sda1", "write", "7"}},
+		{name: "short key", key: key[:15], out: []string{"x"}, want: []string{"x"}, wantErr: ErrKeySize, errText: "key is 15 bytes"},
+		{name: "long key", key: append(slices.Clone(key), 0), want: nil, wantErr: ErrKeySize},
+		{name: "empty key", key: nil, want: nil, wantErr: ErrKeySize},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := ls.Decode(tt.key, tt.out)
+			if !errors.Is(err, tt.wantErr) || (tt.errText != "" && !strings.Contains(err.Error(), tt.errText)) {
+				t.Fatalf("Decode error = %v, want %v containing %q", err, tt.wantErr, tt.errText)
+			}
+			if !slices.Equal(got, tt.want) {
+				t.Errorf("Decode = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestLabelSetErrors(t *testing.T) {
+	env := testEnv(t)
+	labels := []config.Label{
+		{Name: "comm", Size: 4, Decoders: []config.Decoder{{Name: "string"}, {Name: "regexp", Regexps: []string{"^ok"}}}},
+		{Name: "ip", Size: 3, Decoders: []config.Decoder{{Name: "inet_ip"}}},
+	}
+	ls, err := NewLabelSet(labels, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Run("skip wrapped with label", func(t *testing.T) {
+		out, err := ls.Decode([]byte("nope123"), make([]string, 0, 2))
+		if !errors.Is(err, ErrSkipLabelSet) || !strings.Contains(err.Error(), `label "comm"`) || len(out) != 0 {
+			t.Errorf("Decode = %q, %v; want a wrapped skip naming comm", out, err)
+		}
+	})
+	t.Run("decoder error wrapped with label", func(t *testing.T) {
+		_, err := ls.Decode([]byte("ok\x00\x00123"), nil)
+		if err == nil || errors.Is(err, ErrSkipLabelSet) || !strings.Contains(err.Error(), `label "ip": inet_ip: want 4 or 16 bytes, got 3`) {
+			t.Errorf("Decode error = %v", err)
+		}
+	})
+}
+
+func TestNewLabelSetErrors(t *testing.T) {
+	env := testEnv(t)
+	uint8Label := func(name string) config.Label {
+		return config.Label{Name: name, Size: 1, Decoders: []config.Decoder{{Name: "uint"}}}
+	}
+	tests := []struct {
+		name    string
+		labels  []config.Label
+		wantErr string
+	}{
+		{"zero size", []config.Label{uint8Label("a"), {Name: "b", Decoders: []config.Decoder{{Name: "uint"}}}}, `labels[1] "b": size is zero`},
+		{"bad decoder", []config.Label{{Name: "a", Size: 1, Decoders: []config.Decoder{{Name: "uint"}, {Name: "regexp", Regexps: []string{"["}}}}}, `labels[0] "a": decoders[1]: decoder "regexp": regexps[0]`},
+		{"huge size", []config.Label{{Name: "a", Size: ^uint(0) >> 1}}, "key size over"},
+		{"huge padding", []config.Label{{Name: "a", Size: 1, Padding: ^uint(0)}}, "key size over"},
+		{"sum too large", []config.Label{{Name: "a", Size: 1 << 19}, {Name: "b", Size: 1 << 19}, {Name: "c", Size: 1}}, `labels[2] "c": key size over`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewLabelSet(tt.labels, env)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("NewLabelSet error = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestLabelSetNoDecoders(t *testing.T) {
+	ls, err := NewLabelSet([]config.Label{{Name: "raw", Size: 3}, {Name: "n", Size: 1, Decoders: []config.Decoder{{Name: "uint"}}}}, testEnv(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := ls.Decode([]byte{'a', 0xff, 0, 9}, nil)
+	if err != nil || !slices.Equal(got, []string{"a\uFFFD\x00", "9"}) {
+		t.Errorf("Decode = %q, %v", got, err)
+	}
+}
+
+func TestLabelSetEmpty(t *testing.T) {
+	ls, err := NewLabelSet(nil, testEnv(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ls.Decode(nil, nil); err != nil || len(got) != 0 || ls.KeySize() != 0 {
+		t.Errorf("Decode = %q, %v; KeySize %d", got, err, ls.KeySize())
+	}
+}
+
+func TestLabelSetConcurrent(t *testing.T) {
+	root := t.TempDir()
+	env := testEnv(t, WithCgroupRoot(root))
+	labels := append(bioLabels(),
+		config.Label{Name: "cgroup", Size: 8, Decoders: []config.Decoder{{Name: "uint"}, {Name: "cgroup"}}},
+		config.Label{Name: "if", Size: 4, Decoders: []config.Decoder{{Name: "ifname"}}},
+		config.Label{Name: "stack", Size: 16, Decoders: []config.Decoder{{Name: "kstack"}}},
+		config.Label{Name: "pci", Size: 1, Decoders: []config.Decoder{{Name: "uint"}, {Name: "pci_class"}}},
+	)
+	ls, err := NewLabelSet(labels, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := slices.Concat(mkdev(8, 1), []byte{1, 0, 0, 0}, u64(7), u64(dirInode(t, root)), u32(1), u64s(0xffffffff81001010, 0), []byte{2})
+	want := []string{"sda1", "write", "7", "/", "lo", "vfs_read", "Network controller"}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			var out []string
+			for range 100 {
+				var err error
+				if out, err = ls.Decode(key, out[:0]); err != nil || !slices.Equal(out, want) {
+					t.Errorf("Decode = %q, %v; want %q", out, err, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
