@@ -61,7 +61,8 @@ run: all ## Build, then serve every bundled example on :9435 (as root)
 
 .PHONY: test
 test: fmt-check vet examples ## The whole test suite, with -race (privileged tests skip unless root; EBPFMON_REQUIRE_PRIVILEGED=1 makes skips fail)
-	CGO_ENABLED=1 $(GO) test -race -timeout 30m ./...
+	@# -p 1: packages share kernel hooks (one XDP program per interface on lo).
+	CGO_ENABLED=1 $(GO) test -race -p 1 -timeout 30m ./...
 
 .PHONY: bench
 bench: examples ## Run the benchmarks and print their figures (needs root for the map benchmarks)

@@ -90,6 +90,11 @@ func TestResolverRateLimit(t *testing.T) {
 	r := NewResolver(root, time.Minute)
 	now := time.Unix(1000, 0)
 	r.now = func() time.Time { return now }
+	walkedAt := func() time.Time {
+		r.mu.RLock()
+		defer r.mu.RUnlock()
+		return r.walked
+	}
 
 	if _, err := r.Path(ids["/old"]); err != nil {
 		t.Fatalf("first lookup: %v", err)
@@ -99,14 +104,29 @@ func TestResolverRateLimit(t *testing.T) {
 		t.Fatal(err)
 	}
 	newID := inode(t, newDir)
+	if newID <= ids["/old"] {
+		t.Skipf("this filesystem does not hand out growing inode numbers (%d after %d)", newID, ids["/old"])
+	}
 
 	now = now.Add(30 * time.Second)
-	if _, err := r.Path(newID); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("within the interval a miss must not walk again, got err %v", err)
-	}
-	now = now.Add(31 * time.Second)
 	if got, err := r.Path(newID); err != nil || got != "/new" {
-		t.Fatalf("after the interval: Path = %q, %v; want /new", got, err)
+		t.Fatalf("a cgroup newer than every known id must resolve at once: Path = %q, %v", got, err)
+	}
+
+	garbage := newID + 1<<40
+	now = now.Add(time.Second)
+	if _, err := r.Path(garbage); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Path(garbage) err = %v, want ErrNotFound", err)
+	}
+	if !walkedAt().Equal(now) {
+		t.Fatal("a new largest id did not walk")
+	}
+	now = now.Add(time.Second)
+	if _, err := r.Path(garbage); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Path(garbage) again: err = %v", err)
+	}
+	if walkedAt().Equal(now) {
+		t.Fatal("an id already looked for walked again within the interval")
 	}
 
 	if err := os.Remove(newDir); err != nil {
@@ -115,8 +135,16 @@ func TestResolverRateLimit(t *testing.T) {
 	if err := r.Refresh(); err != nil {
 		t.Fatal(err)
 	}
+	now = now.Add(time.Second)
 	if _, err := r.Path(newID); !errors.Is(err, ErrNotFound) {
 		t.Errorf("removed cgroup still resolves after Refresh: err %v", err)
+	}
+	if walkedAt().Equal(now) {
+		t.Error("the id of a removed cgroup walked again within the interval")
+	}
+	now = now.Add(time.Minute)
+	if _, err := r.Path(newID); !errors.Is(err, ErrNotFound) || !walkedAt().Equal(now) {
+		t.Errorf("after the interval a miss must walk: err %v", err)
 	}
 }
 

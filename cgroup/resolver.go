@@ -29,6 +29,7 @@ type Resolver struct {
 	walkMu sync.Mutex // serialises walks
 	mu     sync.RWMutex
 	paths  map[uint64]string
+	maxID  uint64    // the largest id walked or looked for
 	walked time.Time // end of the last walk; zero before the first
 	err    error     // error of the last walk
 }
@@ -48,18 +49,25 @@ func NewResolver(root string, minRefresh time.Duration) *Resolver {
 func (r *Resolver) Root() string { return r.root }
 
 // Path returns the path of the cgroup with the given id. An unknown id
-// triggers a rate-limited walk; if the id is still unknown the error wraps
-// [ErrNotFound]. Other errors come from the last walk of the hierarchy.
+// triggers a walk: at once if the id is larger than any walked or looked
+// for before (ids grow, so it is a cgroup created since), otherwise
+// rate-limited (ids of removed cgroups must not cause a walk per lookup). If the id is
+// still unknown the error wraps [ErrNotFound]. Other errors come from the
+// last walk of the hierarchy.
 func (r *Resolver) Path(id uint64) (string, error) {
-	if p, ok := r.lookup(id); ok {
+	p, ok, newer := r.lookup(id)
+	if ok {
 		return p, nil
 	}
-	if err := r.refresh(false); err != nil {
+	if err := r.refresh(newer); err != nil {
 		return "", err
 	}
-	if p, ok := r.lookup(id); ok {
+	if p, ok, _ := r.lookup(id); ok {
 		return p, nil
 	}
+	r.mu.Lock()
+	r.maxID = max(r.maxID, id) // looked for: later misses are rate-limited
+	r.mu.Unlock()
 	return "", fmt.Errorf("%d: %w", id, ErrNotFound)
 }
 
@@ -77,11 +85,13 @@ func (r *Resolver) Paths() (map[uint64]string, error) {
 // Refresh walks the hierarchy now, ignoring the rate limit.
 func (r *Resolver) Refresh() error { return r.refresh(true) }
 
-func (r *Resolver) lookup(id uint64) (string, bool) {
+// lookup returns the path of id, and whether id is newer than every id
+// walked or looked for so far.
+func (r *Resolver) lookup(id uint64) (path string, ok, newer bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	p, ok := r.paths[id]
-	return p, ok
+	return p, ok, id > r.maxID
 }
 
 func (r *Resolver) refresh(force bool) error {
@@ -99,6 +109,9 @@ func (r *Resolver) refresh(force bool) error {
 	r.walked, r.err = r.now(), err
 	if err == nil {
 		r.paths = paths
+		for id := range paths { // never lowered: removed ids stay rate-limited
+			r.maxID = max(r.maxID, id)
+		}
 	}
 	return err
 }

@@ -75,6 +75,9 @@ func Open(cfg *config.Config, opts Options) (*Unit, error) {
 		u.Close()
 		return nil, err
 	}
+	if cfg.Tracing != nil && len(cfg.Tracing.Spans) > 0 {
+		u.log.Warn("tracing.spans are validated but not exported yet; the ring buffers are not read", "spans", len(cfg.Tracing.Spans))
+	}
 	u.attachAll(spec)
 	return u, nil
 }
@@ -196,7 +199,9 @@ func (u *Unit) Gather() ([]*dto.MetricFamily, error) {
 			errs = append(errs, err)
 			continue
 		}
-		fams = append(fams, fam)
+		if len(fam.Metric) > 0 { // an empty family is invalid exposition
+			fams = append(fams, fam)
+		}
 		if st.decodeErrors > 0 {
 			u.decodeErrors.Add(uint64(st.decodeErrors))
 			u.log.Debug("decode errors", "map", m.name, "count", st.decodeErrors, "first", st.firstErr)

@@ -7,7 +7,7 @@ packages=(
 	clang-19 llvm-19  # BPF compiler (pinned) and llvm-strip
 	libbpf-dev        # bpf_helpers.h & co for examples
 	bpftool           # make vmlinux, debugging
-	linux-libc-dev linux-libc-dev-arm64-cross  # asm/unistd.h for the syscall table generator
+	linux-libc-dev    # linux/bpf.h for the BPF objects the e2e tests compile
 	gcc libc6-dev     # go test -race needs cgo
 	make pci.ids      # pci_* decoders read the system pci.ids
 	prometheus        # promtool check metrics in the tests

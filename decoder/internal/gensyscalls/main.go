@@ -1,521 +1,113 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
-	"errors"
 	"flag"
 	"fmt"
 	"go/format"
-	"io/fs"
-	"log"
-	"maps"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"slices"
+	"regexp"
 	"strconv"
 	"strings"
 )
 
-// target says where one architecture's syscall numbers come from.
-type target struct {
-	// header is the file to preprocess, relative to an include directory.
-	header string
-	// includeDirs are tried in order; the first holding header is used.
-	includeDirs []string
-	// varName is the Go table's name, kernelArch the name in its doc comment.
-	varName, kernelArch string
-}
-
-func targets() map[string]target {
-	return map[string]target{
-		"amd64": {
-			header:      "asm/unistd_64.h",
-			includeDirs: []string{"/usr/include/x86_64-linux-gnu", "/usr/x86_64-linux-gnu/include"},
-			varName:     "syscallsAMD64",
-			kernelArch:  "x86_64",
-		},
-		"arm64": {
-			header:      "asm/unistd.h",
-			includeDirs: []string{"/usr/aarch64-linux-gnu/include"},
-			varName:     "syscallsARM64",
-			kernelArch:  "arm64",
-		},
-	}
-}
+// tableVars names the Go variable of each architecture's table.
+var tableVars = map[string]string{"amd64": "syscallsAMD64", "arm64": "syscallsARM64"}
 
 func main() {
-	arch := flag.String("arch", "", "GOARCH to generate: amd64 or arm64")
-	out := flag.String("o", "", "output file (default stdout)")
-	include := flag.String("I", "", "include directory (default: the Debian location for -arch)")
+	arch := flag.String("arch", "amd64", "architecture: amd64 or arm64")
+	out := flag.String("o", "", "output file")
 	flag.Parse()
-	log.SetFlags(0)
-	log.SetPrefix("gensyscalls: ")
-
-	src, err := generate(*arch, *include)
-	if err != nil {
-		log.Fatal(err)
-	}
-	if *out == "" {
-		_, err = os.Stdout.Write(src)
-	} else {
-		err = os.WriteFile(*out, src, 0o644)
-	}
-	if err != nil {
-		log.Fatal(err)
+	if err := run(*arch, *out); err != nil {
+		fmt.Fprintln(os.Stderr, "gensyscalls:", err)
+		os.Exit(1)
 	}
 }
 
-// generate returns the formatted Go source of one architecture's table.
-func generate(arch, includeDir string) ([]byte, error) {
-	t, ok := targets()[arch]
+func run(arch, out string) error {
+	dir, version, err := xsys()
+	if err != nil {
+		return err
+	}
+	src, err := generate(arch, dir, version)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(out, src, 0o644)
+}
+
+// xsys returns the module directory and version of golang.org/x/sys.
+func xsys() (dir, version string, err error) {
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}} {{.Version}}", "golang.org/x/sys").Output()
+	if err != nil {
+		return "", "", fmt.Errorf("go list golang.org/x/sys (run go mod download): %w", err)
+	}
+	dir, version, _ = strings.Cut(strings.TrimSpace(string(out)), " ")
+	return dir, version, nil
+}
+
+// generate renders the table of arch from x/sys in dir.
+func generate(arch, dir, version string) ([]byte, error) {
+	name, ok := tableVars[arch]
 	if !ok {
-		return nil, fmt.Errorf("unknown -arch %q, want amd64 or arm64", arch)
+		return nil, fmt.Errorf("unknown arch %q, want amd64 or arm64", arch)
 	}
-	dirs := t.includeDirs
-	if includeDir != "" {
-		dirs = []string{includeDir}
-	}
-	dir, err := findHeader(t.header, dirs)
+	file := filepath.Join(dir, "unix", "zsysnum_linux_"+arch+".go")
+	f, err := os.Open(file)
 	if err != nil {
 		return nil, err
 	}
-	p := newPreprocessor(dir)
-	if err := p.file(filepath.Join(dir, t.header)); err != nil {
-		return nil, err
-	}
-	names, err := p.syscalls()
+	defer f.Close()
+	nums, err := parse(f)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", file, err)
 	}
-	return render(t, names)
+	return render(name, arch, version, nums)
 }
 
-func findHeader(header string, dirs []string) (string, error) {
-	for _, dir := range dirs {
-		if _, err := os.Stat(filepath.Join(dir, header)); err == nil {
-			return dir, nil
-		}
-	}
-	return "", fmt.Errorf("%s not found in %s: install Debian's linux-libc-dev (amd64) or linux-libc-dev-arm64-cross (arm64)",
-		header, strings.Join(dirs, ", "))
-}
+var sysRE = regexp.MustCompile(`^\s*SYS_([A-Z0-9_]+)\s*=\s*(\d+)\s*$`)
 
-// syscalls returns syscall names by number from the __NR_* macros.
-func (p *preprocessor) syscalls() (map[uint64]string, error) {
-	names := map[uint64]string{}
-	for _, macro := range slices.Sorted(maps.Keys(p.macros)) {
-		name, ok := strings.CutPrefix(macro, "__NR_")
-		if !ok || name == "syscalls" || name == "arch_specific_syscall" {
+// parse reads "SYS_NAME = N" lines into number -> lower-case name.
+func parse(r io.Reader) (map[int]string, error) {
+	nums := map[int]string{}
+	s := bufio.NewScanner(r)
+	for s.Scan() {
+		m := sysRE.FindStringSubmatch(s.Text())
+		if m == nil {
 			continue
 		}
-		n, err := p.eval(p.macros[macro])
+		n, err := strconv.Atoi(m[2])
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", macro, err)
+			return nil, err
 		}
-		if n < 0 {
-			return nil, fmt.Errorf("%s: negative number %d", macro, n)
+		if old, dup := nums[n]; dup {
+			return nil, fmt.Errorf("syscall %d named both %s and %s", n, old, m[1])
 		}
-		if other, dup := names[uint64(n)]; dup {
-			return nil, fmt.Errorf("syscall %d is both %s and %s", n, other, name)
-		}
-		names[uint64(n)] = name
+		nums[n] = strings.ToLower(m[1])
 	}
-	if len(names) == 0 {
-		return nil, errors.New("no __NR_ macros found")
+	if len(nums) == 0 {
+		return nil, fmt.Errorf("no SYS_ constants found")
 	}
-	return names, nil
+	return nums, s.Err()
 }
 
-func render(t target, names map[uint64]string) ([]byte, error) {
+func render(name, arch, version string, nums map[int]string) ([]byte, error) {
+	maxNum := 0
+	for n := range nums {
+		maxNum = max(maxNum, n)
+	}
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "// Code generated by gensyscalls from <%s> for %s. DO NOT EDIT.\n\n", t.header, t.kernelArch)
-	fmt.Fprintf(&b, "package decoder\n\n")
-	fmt.Fprintf(&b, "// %s maps %s syscall numbers to names; unassigned numbers are empty.\n", t.varName, t.kernelArch)
-	fmt.Fprintf(&b, "var %s = [...]string{\n", t.varName)
-	for _, n := range slices.Sorted(maps.Keys(names)) {
-		fmt.Fprintf(&b, "\t%d: %q,\n", n, names[n])
+	fmt.Fprintf(&b, "// Code generated by gensyscalls from golang.org/x/sys %s unix/zsysnum_linux_%s.go. DO NOT EDIT.\n\n", version, arch)
+	fmt.Fprintf(&b, "package decoder\n\n// %s maps %s syscall numbers to names; unassigned numbers are empty.\nvar %s = [...]string{\n", name, arch, name)
+	for n := 0; n <= maxNum; n++ {
+		if nums[n] != "" {
+			fmt.Fprintf(&b, "\t%d: %q,\n", n, nums[n])
+		}
 	}
-	fmt.Fprintf(&b, "}\n")
+	b.WriteString("}\n")
 	return format.Source(b.Bytes())
-}
-
-// preprocessor is a minimal C preprocessor: enough for the UAPI unistd
-// headers, which only define object-like macros under conditionals.
-type preprocessor struct {
-	includeDir string
-	macros     map[string]string
-	depth      int
-}
-
-func newPreprocessor(includeDir string) *preprocessor {
-	return &preprocessor{includeDir: includeDir, macros: map[string]string{}}
-}
-
-// cond is one level of #if nesting.
-type cond struct {
-	active bool // lines in the current branch are processed
-	taken  bool // some branch of this #if was already active
-	parent bool // the enclosing level is active
-}
-
-func (p *preprocessor) file(path string) error {
-	if p.depth > 32 {
-		return fmt.Errorf("%s: includes nested too deeply", path)
-	}
-	p.depth++
-	defer func() { p.depth-- }()
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	var stack []cond
-	active := func() bool { return len(stack) == 0 || stack[len(stack)-1].active }
-	for i, line := range logicalLines(string(data)) {
-		directive, rest, ok := splitDirective(line)
-		if !ok {
-			continue
-		}
-		if err := p.directive(directive, rest, &stack, active()); err != nil {
-			return fmt.Errorf("%s:%d: %w", path, i+1, err)
-		}
-	}
-	if len(stack) != 0 {
-		return fmt.Errorf("%s: unterminated #if", path)
-	}
-	return nil
-}
-
-func (p *preprocessor) directive(name, rest string, stack *[]cond, active bool) error {
-	top := func() *cond { return &(*stack)[len(*stack)-1] }
-	switch name {
-	case "if", "ifdef", "ifndef":
-		v := false
-		if active {
-			var err error
-			if v, err = p.condition(name, rest); err != nil {
-				return err
-			}
-		}
-		*stack = append(*stack, cond{active: active && v, taken: active && v, parent: active})
-	case "elif":
-		if len(*stack) == 0 {
-			return errors.New("#elif without #if")
-		}
-		c := top()
-		c.active = false
-		if c.parent && !c.taken {
-			v, err := p.condition("if", rest)
-			if err != nil {
-				return err
-			}
-			c.active, c.taken = v, v
-		}
-	case "else":
-		if len(*stack) == 0 {
-			return errors.New("#else without #if")
-		}
-		c := top()
-		c.active = c.parent && !c.taken
-		c.taken = true
-	case "endif":
-		if len(*stack) == 0 {
-			return errors.New("#endif without #if")
-		}
-		*stack = (*stack)[:len(*stack)-1]
-	case "define":
-		if active {
-			p.define(rest)
-		}
-	case "undef":
-		if active {
-			delete(p.macros, strings.TrimSpace(rest))
-		}
-	case "include":
-		if active {
-			return p.include(rest)
-		}
-	}
-	return nil
-}
-
-func (p *preprocessor) condition(kind, expr string) (bool, error) {
-	switch kind {
-	case "ifdef":
-		_, ok := p.macros[strings.TrimSpace(expr)]
-		return ok, nil
-	case "ifndef":
-		_, ok := p.macros[strings.TrimSpace(expr)]
-		return !ok, nil
-	}
-	v, err := p.eval(expr)
-	return v != 0, err
-}
-
-// define records an object-like macro; function-like ones are ignored.
-func (p *preprocessor) define(rest string) {
-	rest = strings.TrimSpace(rest)
-	end := strings.IndexAny(rest, " \t(")
-	if end < 0 {
-		p.macros[rest] = ""
-		return
-	}
-	if rest[end] == '(' {
-		return
-	}
-	p.macros[rest[:end]] = strings.TrimSpace(rest[end:])
-}
-
-func (p *preprocessor) include(rest string) error {
-	rest = strings.TrimSpace(rest)
-	if len(rest) < 2 || !(rest[0] == '<' && rest[len(rest)-1] == '>' || rest[0] == '"' && rest[len(rest)-1] == '"') {
-		return fmt.Errorf("bad #include %s", rest)
-	}
-	path := filepath.Join(p.includeDir, rest[1:len(rest)-1])
-	if err := p.file(path); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("#include %s: %w", rest, err)
-		}
-		return err
-	}
-	return nil
-}
-
-// logicalLines joins backslash-continued lines and strips comments. Joined
-// lines keep the number of their first physical line (others become empty).
-func logicalLines(src string) []string {
-	src = stripComments(src)
-	phys := strings.Split(src, "\n")
-	out := make([]string, len(phys))
-	for i := 0; i < len(phys); i++ {
-		line, start := phys[i], i
-		for strings.HasSuffix(line, "\\") && i+1 < len(phys) {
-			i++
-			line = strings.TrimSuffix(line, "\\") + " " + phys[i]
-		}
-		out[start] = line
-	}
-	return out
-}
-
-// stripComments replaces comments with a space, keeping newlines so that
-// line numbers stay right.
-func stripComments(src string) string {
-	var b strings.Builder
-	for i := 0; i < len(src); i++ {
-		switch {
-		case strings.HasPrefix(src[i:], "/*"):
-			end := strings.Index(src[i+2:], "*/")
-			if end < 0 {
-				end = len(src) - i - 2
-			}
-			b.WriteByte(' ')
-			b.WriteString(strings.Repeat("\n", strings.Count(src[i:i+2+end], "\n")))
-			i += 2 + end + 1
-		case strings.HasPrefix(src[i:], "//"):
-			end := strings.IndexByte(src[i:], '\n')
-			if end < 0 {
-				return b.String()
-			}
-			i += end - 1
-		default:
-			b.WriteByte(src[i])
-		}
-	}
-	return b.String()
-}
-
-func splitDirective(line string) (name, rest string, ok bool) {
-	line = strings.TrimSpace(line)
-	if !strings.HasPrefix(line, "#") {
-		return "", "", false
-	}
-	line = strings.TrimSpace(line[1:])
-	end := strings.IndexAny(line, " \t")
-	if end < 0 {
-		return line, "", true
-	}
-	return line[:end], line[end:], true
-}
-
-// eval evaluates an #if expression: integers, macro names (undefined ones
-// are 0), defined(NAME), !, ==, !=, <, <=, >, >=, &&, || and parentheses.
-func (p *preprocessor) eval(expr string) (int64, error) {
-	toks, err := tokenize(expr)
-	if err != nil {
-		return 0, err
-	}
-	e := &evaluator{p: p, toks: toks}
-	v, err := e.or()
-	if err != nil {
-		return 0, err
-	}
-	if e.pos != len(e.toks) {
-		return 0, fmt.Errorf("unexpected %q in %q", e.toks[e.pos], expr)
-	}
-	return v, nil
-}
-
-func tokenize(s string) ([]string, error) {
-	var toks []string
-	for i := 0; i < len(s); {
-		c := s[i]
-		switch {
-		case c == ' ' || c == '\t':
-			i++
-		case isIdent(c) || isDigit(c):
-			j := i
-			for j < len(s) && (isIdent(s[j]) || isDigit(s[j])) {
-				j++
-			}
-			toks = append(toks, s[i:j])
-			i = j
-		default:
-			op := ""
-			for _, cand := range []string{"||", "&&", "==", "!=", "<=", ">=", "(", ")", "!", "<", ">"} {
-				if strings.HasPrefix(s[i:], cand) {
-					op = cand
-					break
-				}
-			}
-			if op == "" {
-				return nil, fmt.Errorf("unsupported character %q in %q", c, s)
-			}
-			toks = append(toks, op)
-			i += len(op)
-		}
-	}
-	return toks, nil
-}
-
-func isIdent(c byte) bool { return c == '_' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
-func isDigit(c byte) bool { return '0' <= c && c <= '9' }
-
-type evaluator struct {
-	p     *preprocessor
-	toks  []string
-	pos   int
-	depth int
-}
-
-func (e *evaluator) peek() string {
-	if e.pos < len(e.toks) {
-		return e.toks[e.pos]
-	}
-	return ""
-}
-
-func (e *evaluator) next() string {
-	t := e.peek()
-	e.pos++
-	return t
-}
-
-// binary parses left-associative operators of one precedence level.
-func (e *evaluator) binary(sub func() (int64, error), ops map[string]func(a, b int64) bool) (int64, error) {
-	v, err := sub()
-	if err != nil {
-		return 0, err
-	}
-	for {
-		op, ok := ops[e.peek()]
-		if !ok {
-			return v, nil
-		}
-		e.next()
-		w, err := sub()
-		if err != nil {
-			return 0, err
-		}
-		v = b2i(op(v, w))
-	}
-}
-
-func (e *evaluator) or() (int64, error) {
-	return e.binary(e.and, map[string]func(a, b int64) bool{"||": func(a, b int64) bool { return a != 0 || b != 0 }})
-}
-
-func (e *evaluator) and() (int64, error) {
-	return e.binary(e.equality, map[string]func(a, b int64) bool{"&&": func(a, b int64) bool { return a != 0 && b != 0 }})
-}
-
-func (e *evaluator) equality() (int64, error) {
-	return e.binary(e.relational, map[string]func(a, b int64) bool{
-		"==": func(a, b int64) bool { return a == b },
-		"!=": func(a, b int64) bool { return a != b },
-	})
-}
-
-func (e *evaluator) relational() (int64, error) {
-	return e.binary(e.unary, map[string]func(a, b int64) bool{
-		"<":  func(a, b int64) bool { return a < b },
-		"<=": func(a, b int64) bool { return a <= b },
-		">":  func(a, b int64) bool { return a > b },
-		">=": func(a, b int64) bool { return a >= b },
-	})
-}
-
-func (e *evaluator) unary() (int64, error) {
-	switch t := e.next(); {
-	case t == "!":
-		v, err := e.unary()
-		return b2i(v == 0), err
-	case t == "(":
-		v, err := e.or()
-		if err != nil {
-			return 0, err
-		}
-		if e.next() != ")" {
-			return 0, errors.New("missing )")
-		}
-		return v, nil
-	case t == "defined":
-		return e.defined()
-	case t != "" && isDigit(t[0]):
-		return strconv.ParseInt(strings.TrimRight(t, "uUlL"), 0, 64)
-	case t != "" && isIdent(t[0]):
-		return e.macro(t)
-	default:
-		return 0, fmt.Errorf("unexpected %q", t)
-	}
-}
-
-func (e *evaluator) defined() (int64, error) {
-	name := e.next()
-	paren := name == "("
-	if paren {
-		name = e.next()
-	}
-	if paren && e.next() != ")" {
-		return 0, errors.New("missing ) after defined(")
-	}
-	_, ok := e.p.macros[name]
-	return b2i(ok), nil
-}
-
-// macro expands an identifier: its definition's value, or 0 if undefined.
-func (e *evaluator) macro(name string) (int64, error) {
-	body, ok := e.p.macros[name]
-	if !ok || body == "" {
-		return 0, nil
-	}
-	if e.depth > 32 {
-		return 0, fmt.Errorf("macro %s expands too deeply", name)
-	}
-	toks, err := tokenize(body)
-	if err != nil {
-		return 0, err
-	}
-	sub := &evaluator{p: e.p, toks: toks, depth: e.depth + 1}
-	v, err := sub.or()
-	if err == nil && sub.pos != len(sub.toks) {
-		err = fmt.Errorf("cannot evaluate macro %s = %q", name, body)
-	}
-	return v, err
-}
-
-func b2i(b bool) int64 {
-	if b {
-		return 1
-	}
-	return 0
 }
