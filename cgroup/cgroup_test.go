@@ -1,10 +1,8 @@
 package cgroup
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
-	"github.com/ebpfmon/ebpfmon/internal/testenv"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ebpfmon/ebpfmon/internal/testenv"
 )
 
 func TestFindRoot(t *testing.T) {
@@ -212,7 +212,7 @@ func TestRealCgroup2(t *testing.T) {
 	if root.Version != 2 {
 		t.Skipf("skipping: no cgroup2 mount (found v1 at %s)", root.Path)
 	}
-	own := ownCgroup2Path(t)
+	own := testenv.OwnCgroup2Path(t)
 	id := inode(t, filepath.Join(root.Path, own))
 	got, err := NewResolver(root.Path, 0).Path(id)
 	if err != nil {
@@ -224,24 +224,6 @@ func TestRealCgroup2(t *testing.T) {
 	if got, err := NewResolver(root.Path, 0).Path(1); err != nil || got != "/" {
 		t.Errorf("Path(1) = %q, %v; want the root", got, err)
 	}
-}
-
-// ownCgroup2Path reads the "0::/path" line of /proc/self/cgroup.
-func ownCgroup2Path(t *testing.T) string {
-	t.Helper()
-	f, err := os.Open("/proc/self/cgroup")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if p, ok := strings.CutPrefix(sc.Text(), "0::"); ok {
-			return p
-		}
-	}
-	t.Skip("skipping: /proc/self/cgroup has no cgroup2 line")
-	return ""
 }
 
 func BenchmarkRefreshReal(b *testing.B) {

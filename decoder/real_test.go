@@ -1,13 +1,11 @@
 package decoder
 
 import (
-	"bufio"
-	"github.com/ebpfmon/ebpfmon/internal/testenv"
-	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
+
+	"github.com/ebpfmon/ebpfmon/internal/testenv"
 
 	"github.com/ebpfmon/ebpfmon/cgroup"
 )
@@ -31,29 +29,11 @@ func TestRealSystem(t *testing.T) {
 		if err != nil || root.Version != 2 {
 			t.Skipf("skipping: no cgroup2 mount (%+v, %v)", root, err)
 		}
-		own := ownCgroup(t)
+		own := testenv.OwnCgroup2Path(t)
 		id := dirInode(t, filepath.Join(root.Path, own))
 		runCases(t, env, one("cgroup"), []decodeCase{
 			{name: "own cgroup", in: []byte(strconv.FormatUint(id, 10)), want: own},
 			{name: "root", in: []byte("1"), want: "/"},
 		})
 	})
-}
-
-// ownCgroup returns this process's cgroup2 path from /proc/self/cgroup.
-func ownCgroup(t *testing.T) string {
-	t.Helper()
-	f, err := os.Open("/proc/self/cgroup")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if p, ok := strings.CutPrefix(sc.Text(), "0::"); ok {
-			return p
-		}
-	}
-	t.Skip("skipping: /proc/self/cgroup has no cgroup2 line")
-	return ""
 }

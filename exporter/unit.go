@@ -70,7 +70,11 @@ func Open(cfg *config.Config, opts Options) (*Unit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", cfg.BPFPath, err)
 	}
-	u := &Unit{cfg: cfg, coll: coll, log: opts.Logger.With("config", cfg.Name)}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	u := &Unit{cfg: cfg, coll: coll, log: logger.With("config", cfg.Name)}
 	if err := u.bindMetrics(protos); err != nil {
 		u.Close()
 		return nil, err

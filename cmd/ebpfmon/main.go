@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"slices"
+	"strings"
 	"syscall"
 
 	"github.com/alecthomas/kingpin/v2"
@@ -59,20 +61,33 @@ func parseFlags(args []string) (*flags, error) {
 	app.Version(version.Print("ebpfmon"))
 	app.HelpFlag.Short('h')
 	app.Flag("config.dir", "Directory with NAME.yaml and NAME.bpf.o files.").Default("examples").StringVar(&f.configDir)
-	app.Flag("config.names", "Comma-separated configs to load (default: every NAME.yaml in --config.dir).").StringsVar(&f.configNames)
+	app.Flag("config.names", "Comma-separated configs to load (default: every NAME.yaml in --config.dir).").PlaceHolder("NAME,...").StringsVar(&f.configNames)
 	app.Flag("config.check", "Load and attach every config, report, detach and exit (0 if all succeeded).").BoolVar(&f.check)
 	app.Flag("config.strict", "Fail instead of continuing when a config fails to load or a program fails to attach.").BoolVar(&f.strict)
 	app.Flag("btf.path", "Kernel BTF to relocate against instead of /sys/kernel/btf/vmlinux (for kernels without BTF).").StringVar(&f.btfPath)
 	app.Flag("web.listen-address", "Address to serve metrics on.").Default(":9435").StringVar(&f.listen)
 	app.Flag("web.telemetry-path", "Path to serve metrics on.").Default("/metrics").StringVar(&f.telemetryPath)
 	app.Flag("metrics.namespace", "Prefix of every metric name; ebpf_exporter gives its metric names.").Default("ebpfmon").StringVar(&f.namespace)
-	app.Flag("log.level", "Log level: debug, info, warn, error.").Default("info").EnumVar(&f.logLevel, "debug", "info", "warn", "error")
-	app.Flag("log.format", "Log format: logfmt or json.").Default("logfmt").EnumVar(&f.logFormat, "logfmt", "json")
+	app.Flag("log.level", "Log level: debug, info, warn, error.").Default("info").StringVar(&f.logLevel)
+	app.Flag("log.format", "Log format: logfmt or json.").Default("logfmt").StringVar(&f.logFormat)
 	if _, err := app.Parse(args); err != nil {
+		return nil, fmt.Errorf("%w (see --help)", err)
+	}
+	if err := oneOf("--log.level", f.logLevel, "debug", "info", "warn", "error"); err != nil {
+		return nil, err
+	}
+	if err := oneOf("--log.format", f.logFormat, "logfmt", "json"); err != nil {
 		return nil, err
 	}
 	f.configNames = splitNames(f.configNames)
 	return f, nil
+}
+
+func oneOf(flag, value string, allowed ...string) error {
+	if slices.Contains(allowed, value) {
+		return nil
+	}
+	return fmt.Errorf("%s: unknown %q, want %s", flag, value, strings.Join(allowed, "|"))
 }
 
 func newLogger(level, format string) (*slog.Logger, error) {

@@ -7,6 +7,7 @@ package testenv
 import (
 	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -33,6 +34,23 @@ func Root(tb testing.TB) {
 	if os.Geteuid() != 0 {
 		Unavailable(tb, "needs root")
 	}
+}
+
+// OwnCgroup2Path returns this process's cgroup2 path, the "0::/path" line
+// of /proc/self/cgroup.
+func OwnCgroup2Path(tb testing.TB) string {
+	tb.Helper()
+	raw, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if p, ok := strings.CutPrefix(line, "0::"); ok {
+			return p
+		}
+	}
+	Unavailable(tb, "/proc/self/cgroup has no cgroup2 line")
+	return ""
 }
 
 // Privileged makes sure the test runs as root on a kernel that loads BPF
