@@ -125,7 +125,7 @@ func TestFentryHere(t *testing.T) {
 		t.Logf("fentry loads and attaches on this kernel")
 		return
 	}
-	for _, w := range []string{"on_nanosleep", "fentry"} {
+	for _, w := range []string{"on_nanosleep", "fentry/fexit", "BPF trampolines", "use a tp_btf"} {
 		if !strings.Contains(out, w) {
 			t.Errorf("fentry failure does not mention %q:\n%s", w, out)
 		}

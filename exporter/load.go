@@ -3,10 +3,12 @@ package exporter
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
+	"golang.org/x/sys/unix"
 )
 
 // verifierTailLines is how much of a verifier log an error shows.
@@ -18,24 +20,40 @@ func loadCollection(spec *ebpf.CollectionSpec, kernelBTF *btf.Spec) (*ebpf.Colle
 	opts := ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{KernelTypes: kernelBTF}}
 	coll, err := ebpf.NewCollectionWithOptions(spec, opts)
 	if err != nil {
-		return nil, explainLoad(err)
+		return nil, explainLoad(err, spec)
 	}
 	return coll, nil
 }
 
-// explainLoad adds the tail of the verifier log and a hint to load errors.
-func explainLoad(err error) error {
+// explainLoad adds the tail of the verifier log or a hint to load errors.
+func explainLoad(err error, spec *ebpf.CollectionSpec) error {
 	var verr *ebpf.VerifierError
-	if errors.As(err, &verr) {
+	switch {
+	case errors.As(err, &verr):
 		return fmt.Errorf("%w\nverifier log (last %d lines):\n%s", err, verifierTailLines, logTail(verr.Log, verifierTailLines))
-	}
-	if errors.Is(err, ebpf.ErrNotSupported) {
+	case errors.Is(err, ebpf.ErrNotSupported):
 		return fmt.Errorf("%w (this kernel lacks a feature the object needs)", err)
-	}
-	if strings.Contains(err.Error(), "operation not permitted") {
-		return fmt.Errorf("%w (run as root or with CAP_BPF+CAP_PERFMON; fentry/fexit are refused on kernels without BPF trampolines)", err)
+	case errors.Is(err, unix.EPERM):
+		if progs := trampolinePrograms(spec); len(progs) > 0 {
+			return fmt.Errorf("%w: the kernel refused fentry/fexit program(s) %s: it has no usable BPF trampolines "+
+				"(missing CONFIG_DYNAMIC_FTRACE_WITH_DIRECT_CALLS, or disabled); use a tp_btf, tracepoint or kprobe section instead", err, strings.Join(progs, ", "))
+		}
+		return fmt.Errorf("%w (run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE on kernels before 5.11)", err)
 	}
 	return err
+}
+
+// trampolinePrograms names the programs that need BPF trampolines.
+func trampolinePrograms(spec *ebpf.CollectionSpec) []string {
+	var names []string
+	for name, p := range spec.Programs {
+		switch p.AttachType {
+		case ebpf.AttachTraceFEntry, ebpf.AttachTraceFExit, ebpf.AttachModifyReturn:
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 func logTail(lines []string, n int) string {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/cilium/ebpf/rlimit"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
@@ -43,6 +44,11 @@ func loadConfigs(f *flags, logger *slog.Logger) (*exporter.Exporter, error) {
 	names, err := configNames(f)
 	if err != nil {
 		return nil, err
+	}
+	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; later ones
+	// use the memory cgroup and this does nothing.
+	if err := rlimit.RemoveMemlock(); err != nil {
+		logger.Warn("cannot raise RLIMIT_MEMLOCK; loading may fail on kernels before 5.11", "err", err)
 	}
 	kernelBTF, err := exporter.LoadKernelBTF(f.btfPath)
 	if err != nil {
