@@ -1,19 +1,8 @@
 // An fentry program: loads where the kernel has BPF trampolines.
-#include <linux/types.h>
-#include <linux/bpf.h>
-#include <bpf/bpf_helpers.h>
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16);
-	__type(key, __u32);
-	__type(value, __u64);
-} calls SEC(".maps");
+#include "calls.h"
 
 SEC("fentry/do_nanosleep")
 int on_nanosleep(void *ctx)
 {
 	return 0;
 }
-
-char LICENSE[] SEC("license") = "GPL";
