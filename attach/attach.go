@@ -16,28 +16,33 @@ var ErrUnknownSection = errors.New("unknown section")
 // section name after the prefix.
 type attacher func(target string, prog *ebpf.Program) (io.Closer, error)
 
+// checker parses a target without touching the kernel.
+type checker func(target string) error
+
 type kind struct {
 	prefix string
+	check  checker
 	attach attacher
 }
 
-// kinds maps section prefixes to attachers; longer prefixes first where one
-// is a prefix of another.
+// kinds maps section prefixes to attachers.
 var kinds = []kind{
-	{"tracepoint/", tracepoint},
-	{"tp/", tracepoint},
-	{"raw_tracepoint/", rawTracepoint},
-	{"raw_tp/", rawTracepoint},
-	{"tp_btf/", tracing},
-	{"fentry/", tracing},
-	{"fexit/", tracing},
-	{"kprobe/", kprobe},
-	{"kretprobe/", kretprobe},
-	{"uprobe/", uprobe},
-	{"uretprobe/", uretprobe},
-	{"perf_event/", perfEvent},
-	{"xdp/", xdp},
+	{"tracepoint/", checkTracepoint, tracepoint},
+	{"tp/", checkTracepoint, tracepoint},
+	{"raw_tracepoint/", anyTarget, rawTracepoint},
+	{"raw_tp/", anyTarget, rawTracepoint},
+	{"tp_btf/", anyTarget, tracing},
+	{"fentry/", anyTarget, tracing},
+	{"fexit/", anyTarget, tracing},
+	{"kprobe/", checkSymbolOffset, kprobe},
+	{"kretprobe/", anyTarget, kretprobe},
+	{"uprobe/", checkUprobe, uprobe},
+	{"uretprobe/", checkUprobe, uretprobe},
+	{"perf_event/", checkPerfEvent, perfEvent},
+	{"xdp/", anyTarget, xdp},
 }
+
+func anyTarget(string) error { return nil }
 
 // Prefixes lists the section prefixes this package can attach, for messages.
 func Prefixes() []string {
@@ -48,32 +53,38 @@ func Prefixes() []string {
 	return out
 }
 
-func lookup(section string) (attacher, string, error) {
+func lookup(section string) (kind, string, error) {
 	for _, k := range kinds {
 		if target, ok := strings.CutPrefix(section, k.prefix); ok {
 			if target == "" {
-				return nil, "", fmt.Errorf("section %q: %w: nothing after %q (want %sTARGET)", section, ErrUnknownSection, k.prefix, k.prefix)
+				return k, "", fmt.Errorf("section %q: %w: nothing after %q (want %sTARGET)", section, ErrUnknownSection, k.prefix, k.prefix)
 			}
-			return k.attach, target, nil
+			return k, target, nil
 		}
 	}
-	return nil, "", fmt.Errorf("section %q: %w: want one of %s", section, ErrUnknownSection, strings.Join(Prefixes(), " "))
+	return kind{}, "", fmt.Errorf("section %q: %w: want one of %s", section, ErrUnknownSection, strings.Join(Prefixes(), " "))
 }
 
-// Check reports whether section names a hook kind this package attaches,
-// without touching the kernel.
+// Check reports whether section names a hook kind this package attaches
+// and its target parses, without touching the kernel.
 func Check(section string) error {
-	_, _, err := lookup(section)
-	return err
+	k, target, err := lookup(section)
+	if err != nil {
+		return err
+	}
+	if err := k.check(target); err != nil {
+		return fmt.Errorf("section %q: %w", section, err)
+	}
+	return nil
 }
 
 // Program attaches prog to the hook its ELF section names.
 func Program(section string, prog *ebpf.Program) (io.Closer, error) {
-	fn, target, err := lookup(section)
+	k, target, err := lookup(section)
 	if err != nil {
 		return nil, err
 	}
-	c, err := fn(target, prog)
+	c, err := k.attach(target, prog)
 	if err != nil {
 		return nil, fmt.Errorf("attach %s: %w", section, err)
 	}

@@ -46,8 +46,8 @@ func TestAttachFires(t *testing.T) {
 		{"raw_tp/sched_switch", ebpf.ProgramSpec{Type: ebpf.RawTracepoint}, 0, sleep},
 		{"tp_btf/sched_switch", ebpf.ProgramSpec{Type: ebpf.Tracing, AttachType: ebpf.AttachTraceRawTp, AttachTo: "sched_switch"}, 0, sleep},
 		{"perf_event/type=1,config=0,frequency=1000", ebpf.ProgramSpec{Type: ebpf.PerfEvent}, 0, spin},
-		{"uprobe/libc.so.6:exit", ebpf.ProgramSpec{Type: ebpf.Kprobe}, 0, runTrue},
-		{"uretprobe/libc.so.6:getenv", ebpf.ProgramSpec{Type: ebpf.Kprobe}, 0, runTrue},
+		{"uprobe/libc.so.6:malloc", ebpf.ProgramSpec{Type: ebpf.Kprobe}, 0, runTrue}, // every dynamically linked program mallocs
+		{"uretprobe/libc.so.6:malloc", ebpf.ProgramSpec{Type: ebpf.Kprobe}, 0, runTrue},
 		{"xdp/lo", ebpf.ProgramSpec{Type: ebpf.XDP}, 2, udpToLoopback},
 	} {
 		t.Run(tc.section, func(t *testing.T) {

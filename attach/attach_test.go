@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -18,6 +19,13 @@ func TestCheck(t *testing.T) {
 	for _, s := range []string{"socket", "xdp", "lsm/file_open", "tracepoint/", "kprobe"} {
 		if err := Check(s); !errors.Is(err, ErrUnknownSection) {
 			t.Errorf("Check(%q) = %v, want ErrUnknownSection", s, err)
+		}
+	}
+	// Known kinds whose target does not parse are caught before loading.
+	for _, s := range []string{"tracepoint/sched_switch", "tp/a/", "kprobe/f+zz", "uprobe/libc.so.6", "uretprobe/:f",
+		"perf_event/type=1", "perf_event/type=1,config=0,frequency=1,sample_period=2", "perf_event/type=4294967296,config=0,frequency=1"} {
+		if err := Check(s); err == nil || !strings.Contains(err.Error(), s) {
+			t.Errorf("Check(%q) = %v, want an error naming the section", s, err)
 		}
 	}
 }

@@ -34,6 +34,11 @@ func kretprobe(target string, prog *ebpf.Program) (io.Closer, error) {
 
 const kprobeHint = "kprobes need CONFIG_KPROBES and a function listed in /sys/kernel/tracing/available_filter_functions; prefer a tracepoint where one exists"
 
+func checkSymbolOffset(target string) error {
+	_, _, err := symbolOffset(target)
+	return err
+}
+
 // symbolOffset splits "SYMBOL+OFFSET"; the offset may be decimal or 0x hex.
 func symbolOffset(s string) (string, uint64, error) {
 	symbol, off, ok := strings.Cut(s, "+")

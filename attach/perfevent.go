@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"strconv"
 	"strings"
@@ -41,6 +42,9 @@ func parsePerfEvent(target string) (perfEventSpec, error) {
 		*dst = n
 		seen[key] = true
 	}
+	if spec.Type > math.MaxUint32 {
+		return spec, fmt.Errorf("perf_event type=%d: out of range", spec.Type)
+	}
 	if !seen["type"] || !seen["config"] {
 		return spec, fmt.Errorf("perf_event %q: type= and config= are required", target)
 	}
@@ -48,6 +52,11 @@ func parsePerfEvent(target string) (perfEventSpec, error) {
 		return spec, fmt.Errorf("perf_event %q: give exactly one of frequency= or sample_period= (non-zero)", target)
 	}
 	return spec, nil
+}
+
+func checkPerfEvent(target string) error {
+	_, err := parsePerfEvent(target)
+	return err
 }
 
 // perfEvent opens the event on every online CPU and attaches prog to each.
@@ -91,14 +100,14 @@ func perfEventOnCPU(spec perfEventSpec, cpu int, prog *ebpf.Program) (io.Closer,
 		return nil, fmt.Errorf("perf_event_open: %w", err)
 	}
 	event := os.NewFile(uintptr(fd), "perf_event")
-	l, err := link.AttachRawLink(link.RawLinkOptions{Target: fd, Program: prog, Attach: ebpf.AttachPerfEvent})
-	if err == nil {
+	l, linkErr := link.AttachRawLink(link.RawLinkOptions{Target: fd, Program: prog, Attach: ebpf.AttachPerfEvent})
+	if linkErr == nil {
 		return closers{event, l}, nil
 	}
 	// Before Linux 5.15 there are no perf_event links: use the ioctl.
 	if err := unix.IoctlSetInt(fd, unix.PERF_EVENT_IOC_SET_BPF, prog.FD()); err != nil {
 		event.Close()
-		return nil, fmt.Errorf("attach to perf event: %w", err)
+		return nil, fmt.Errorf("attach to perf event: link: %w; ioctl: %w", linkErr, err)
 	}
 	if err := unix.IoctlSetInt(fd, unix.PERF_EVENT_IOC_ENABLE, 0); err != nil {
 		event.Close()

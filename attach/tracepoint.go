@@ -9,11 +9,25 @@ import (
 	"github.com/cilium/ebpf/link"
 )
 
-// tracepoint attaches to tracepoint/CATEGORY/NAME through tracefs.
-func tracepoint(target string, prog *ebpf.Program) (io.Closer, error) {
+// parseTracepoint splits "CATEGORY/NAME".
+func parseTracepoint(target string) (group, name string, err error) {
 	group, name, ok := strings.Cut(target, "/")
 	if !ok || group == "" || name == "" {
-		return nil, fmt.Errorf("want tracepoint/CATEGORY/NAME, got %q", target)
+		return "", "", fmt.Errorf("want tracepoint/CATEGORY/NAME, got %q", target)
+	}
+	return group, name, nil
+}
+
+func checkTracepoint(target string) error {
+	_, _, err := parseTracepoint(target)
+	return err
+}
+
+// tracepoint attaches to tracepoint/CATEGORY/NAME through tracefs.
+func tracepoint(target string, prog *ebpf.Program) (io.Closer, error) {
+	group, name, err := parseTracepoint(target)
+	if err != nil {
+		return nil, err
 	}
 	if err := ensureTracefs(); err != nil {
 		return nil, err

@@ -45,6 +45,11 @@ func userProbe(target string, prog *ebpf.Program, ret bool) (io.Closer, error) {
 	return l, nil
 }
 
+func checkUprobe(target string) error {
+	_, _, _, err := parseUprobe(target)
+	return err
+}
+
 // parseUprobe splits "PATH:SYMBOL[+OFFSET]". PATH may itself hold no colon.
 func parseUprobe(target string) (path, symbol string, offset uint64, err error) {
 	path, rest, ok := strings.Cut(target, ":")

@@ -23,14 +23,14 @@ type Reader struct {
 // NewReader returns a reader for m, whose values must be u64 (8 bytes).
 func NewReader(m *ebpf.Map) (*Reader, error) {
 	if m.ValueSize() != 8 {
-		return nil, fmt.Errorf("map %s: value size %d, want 8 (u64)", m, m.ValueSize())
+		return nil, fmt.Errorf("value size %d, want 8 (u64)", m.ValueSize())
 	}
 	return &Reader{m: m}, nil
 }
 
 // CPUs is the number of values per key Read returns.
 func (r *Reader) CPUs() int {
-	if !perCPU(r.m.Type()) {
+	if !PerCPU(r.m.Type()) {
 		return 1
 	}
 	n, err := ebpf.PossibleCPU()
@@ -98,9 +98,9 @@ func (r *Reader) readBatch(e *Entries) error {
 			if in == nil {
 				return errNoBatch
 			}
-			return fmt.Errorf("map %s: batch lookup: %w", r.m, errno)
+			return fmt.Errorf("batch lookup: %w", errno)
 		default:
-			return fmt.Errorf("map %s: batch lookup: %w", r.m, errno)
+			return fmt.Errorf("batch lookup: %w", errno)
 		}
 		// The kernel wrote the next cursor to out; feed it back as in.
 		half := len(cursor) / 2
@@ -116,7 +116,7 @@ func (r *Reader) readIterate(e *Entries) error {
 	key := make([]byte, e.KeySize)
 	values := make([]uint64, e.CPUs)
 	var value any = values
-	if e.CPUs == 1 && !perCPU(r.m.Type()) {
+	if e.CPUs == 1 && !PerCPU(r.m.Type()) {
 		value = &values[0]
 	}
 	it := r.m.Iterate()
@@ -124,12 +124,13 @@ func (r *Reader) readIterate(e *Entries) error {
 		e.Add(key, values)
 	}
 	if err := it.Err(); err != nil {
-		return fmt.Errorf("map %s: iterate: %w", r.m, err)
+		return fmt.Errorf("iterate: %w", err)
 	}
 	return nil
 }
 
-func perCPU(t ebpf.MapType) bool {
+// PerCPU reports whether maps of type t hold one value per CPU.
+func PerCPU(t ebpf.MapType) bool {
 	switch t {
 	case ebpf.PerCPUHash, ebpf.PerCPUArray, ebpf.LRUCPUHash:
 		return true

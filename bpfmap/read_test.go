@@ -87,7 +87,7 @@ func TestReadRealMaps(t *testing.T) {
 // on every CPU (per-CPU maps: value i+1+cpu).
 func fillMap(t *testing.T, m *ebpf.Map, n int, size uint32, cpus int) {
 	t.Helper()
-	perCPU := perCPU(m.Type())
+	perCPU := PerCPU(m.Type())
 	for i := range n {
 		key := make([]byte, size)
 		binary.LittleEndian.PutUint32(key, uint32(i))

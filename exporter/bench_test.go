@@ -44,7 +44,7 @@ func bigMetric(tb testing.TB, n int) *metric {
 	if _, err := m.BatchUpdate(splitKeys(keys, 16), values, nil); err != nil {
 		tb.Fatal(err)
 	}
-	met, err := newMetric(Options{Namespace: "bench", Env: decoder.NewEnv()}, "big", "Benchmark map.", benchLabels, false, nil)
+	met, err := newMetric(Options{Namespace: "bench", Env: decoder.NewEnv()}, "big", "Benchmark map.", benchLabels, nil, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -3,11 +3,13 @@
 //
 //	spec.go       read NAME.bpf.o and check it against the YAML (no kernel)
 //	load.go       load maps and programs into the kernel (CO-RE, verifier log)
-//	unit.go       attach every program, collect, close
-//	metric.go     per map: read raw entries (package bpfmap), decode labels
-//	counter.go    sum entries into counter series
-//	histogram.go  assemble cumulative histogram buckets (pure)
-//	exporter.go   the prometheus.Collector over all units, with health metrics
+//	unit.go       attach every program, gather, close
+//	metric.go     per map: read raw entries (package bpfmap), then build:
+//	              decode keys (cached), add up equal label sets
+//	slots.go      the series of a metric, resolved once per key
+//	histogram.go  bucket layout and cumulative counts (pure)
+//	series.go     the exposition (dto) form of counters and histograms
+//	exporter.go   all units behind one Gatherer, plus health metrics
 //
 // One unit failing to load, attach or read never stops the others.
 package exporter

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,15 +37,9 @@ func New(opts Options) *Exporter {
 // config is recorded as failed (it shows in config_loaded 0) and the
 // error, naming the config and what to fix, is returned.
 func (e *Exporter) Load(dir, name string) (*Unit, error) {
-	u, err := e.open(dir, name)
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if err == nil {
-		err = e.checkNames(u)
-		if err != nil {
-			u.Close()
-		}
-	}
+	u, err := e.open(dir, name)
 	if err != nil {
 		e.failed[name] = err
 		return nil, err
@@ -61,19 +54,43 @@ func (e *Exporter) open(dir, name string) (*Unit, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := e.checkNames(cfg); err != nil {
+		return nil, err
+	}
 	return Open(cfg, e.opts)
 }
 
-// checkNames refuses a unit exporting a metric another unit exports.
-func (e *Exporter) checkNames(u *Unit) error {
-	for _, other := range e.units {
-		for _, a := range other.MetricNames() {
-			if slices.Contains(u.MetricNames(), a) {
-				return fmt.Errorf("config %s: metric %s is already exported by config %s: rename the map in one of them", u.Name(), a, other.Name())
-			}
+// checkNames refuses, before anything is loaded, a config exporting a
+// metric that ebpfmon or another config already exports.
+func (e *Exporter) checkNames(cfg *config.Config) error {
+	taken := map[string]string{}
+	for _, n := range e.d.names {
+		taken[n] = "ebpfmon itself"
+	}
+	for _, u := range e.units {
+		for _, m := range u.metrics {
+			taken[m.fullName] = "config " + u.Name()
+		}
+	}
+	for _, n := range metricNames(cfg) {
+		full := prometheus.BuildFQName(e.opts.Namespace, "", n)
+		if owner, ok := taken[full]; ok {
+			return fmt.Errorf("config %s: metric %s is already exported by %s: rename the map", cfg.Name, full, owner)
 		}
 	}
 	return nil
+}
+
+// metricNames lists the map names cfg exports.
+func metricNames(cfg *config.Config) []string {
+	var names []string
+	for _, c := range cfg.Metrics.Counters {
+		names = append(names, c.Name)
+	}
+	for _, h := range cfg.Metrics.Histograms {
+		names = append(names, h.Name)
+	}
+	return names
 }
 
 // Units returns the loaded units.
@@ -188,24 +205,30 @@ func bpfStatsEnabled() bool {
 
 // descs are the exporter's own metrics.
 type descs struct {
+	names                                                         []string // full names, reserved
 	enabled, loaded, scrapeDuration, scrapeSuccess, decoderErrors *prometheus.Desc
 	programInfo, programAttached, programRunTime, programRunCount *prometheus.Desc
 }
 
 func newDescs(ns string) descs {
+	var names []string
 	d := func(name, help string, labels ...string) *prometheus.Desc {
-		return prometheus.NewDesc(prometheus.BuildFQName(ns, "", name), help, labels, nil)
+		names = append(names, prometheus.BuildFQName(ns, "", name))
+		return prometheus.NewDesc(names[len(names)-1], help, labels, nil)
 	}
 	prog := []string{"config", "program", "id"}
-	return descs{
+	out := descs{
 		enabled:         d("enabled_configs", "The configs that are loaded and exported.", "name"),
-		loaded:          d("config_loaded", "Whether the config loaded and attached (1) or failed (0, see the log).", "config"),
+		loaded:          d("config_loaded", "Whether the config loaded (1) or failed (0, see the log); see ebpf_program_attached for its programs.", "config"),
 		scrapeDuration:  d("scrape_duration_seconds", "How long the last read and decode of the config's maps took.", "config"),
 		scrapeSuccess:   d("scrape_success", "Whether every map of the config could be read in the last scrape.", "config"),
-		decoderErrors:   d("decoder_errors_total", "Map keys whose labels failed to decode.", "config"),
+		decoderErrors:   d("decoder_errors_total", "Map keys whose labels failed to decode (each counted once while it stays in the map).", "config"),
 		programInfo:     d("ebpf_program_info", "Loaded eBPF programs.", "config", "program", "id", "tag"),
 		programAttached: d("ebpf_program_attached", "Whether the program is attached to its hook.", prog...),
 		programRunTime:  d("ebpf_program_run_time_seconds_total", "Time the program ran (needs kernel.bpf_stats_enabled=1).", prog...),
 		programRunCount: d("ebpf_program_run_count_total", "Times the program ran (needs kernel.bpf_stats_enabled=1).", prog...),
 	}
+	// build_info comes from the version collector.
+	out.names = append(names, prometheus.BuildFQName(ns, "", "build_info"))
+	return out
 }

@@ -1,8 +1,6 @@
 package exporter
 
 import (
-	"strconv"
-
 	dto "github.com/prometheus/client_model/go"
 )
 
@@ -57,12 +55,12 @@ func (s *slots) release(i int) {
 	s.free = append(s.free, i)
 }
 
-// cpuPairs builds one label set per CPU, each with a "cpu" label.
-func cpuPairs(names, values []string, cpus int) [][]*dto.LabelPair {
+// cpuPairs builds one label set per CPU, each with its "cpu" label value.
+func cpuPairs(names, values, cpuValues []string) [][]*dto.LabelPair {
 	names = append(append([]string(nil), names...), "cpu")
-	out := make([][]*dto.LabelPair, cpus)
-	for c := range out {
-		out[c] = labelPairs(names, append(append([]string(nil), values...), strconv.Itoa(c)))
+	out := make([][]*dto.LabelPair, len(cpuValues))
+	for c, cpu := range cpuValues {
+		out[c] = labelPairs(names, append(append([]string(nil), values...), cpu))
 	}
 	return out
 }

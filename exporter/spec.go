@@ -3,12 +3,15 @@ package exporter
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/cilium/ebpf"
 
 	"github.com/ebpfmon/ebpfmon/attach"
+	"github.com/ebpfmon/ebpfmon/bpfmap"
 	"github.com/ebpfmon/ebpfmon/config"
 )
 
@@ -38,16 +41,16 @@ func LoadSpec(cfg *config.Config) (*ebpf.CollectionSpec, error) {
 // types, program sections that cannot be attached.
 func CheckSpec(cfg *config.Config, spec *ebpf.CollectionSpec) error {
 	var errs []error
-	for _, c := range cfg.Metrics.Counters {
-		path := "metrics.counters[" + c.Name + "]"
+	for i, c := range cfg.Metrics.Counters {
+		path := fmt.Sprintf("metrics.counters[%d]", i)
 		if c.PerfEventArray {
 			errs = append(errs, fmt.Errorf("%s: perf_event_array counters are not supported yet", path))
 			continue
 		}
 		errs = append(errs, checkMap(spec, path, c.Name, c.Labels, false))
 	}
-	for _, h := range cfg.Metrics.Histograms {
-		errs = append(errs, checkMap(spec, "metrics.histograms["+h.Name+"]", h.Name, h.Labels, true))
+	for i, h := range cfg.Metrics.Histograms {
+		errs = append(errs, checkMap(spec, fmt.Sprintf("metrics.histograms[%d]", i), h.Name, h.Labels, true))
 	}
 	if len(cfg.Kaddrs) > 0 {
 		errs = append(errs, errors.New("kaddrs: not supported yet, remove it or use a build with kaddrs support"))
@@ -55,8 +58,8 @@ func CheckSpec(cfg *config.Config, spec *ebpf.CollectionSpec) error {
 	if cfg.CgroupIDMap != nil {
 		errs = append(errs, errors.New("cgroup_id_map: not supported yet, remove it or use a build with cgroup_id_map support"))
 	}
-	for name, p := range spec.Programs {
-		if err := attach.Check(p.SectionName); err != nil {
+	for _, name := range slices.Sorted(maps.Keys(spec.Programs)) {
+		if err := attach.Check(spec.Programs[name].SectionName); err != nil {
 			errs = append(errs, fmt.Errorf("program %s: %w", name, err))
 		}
 	}
@@ -74,7 +77,7 @@ func checkMap(spec *ebpf.CollectionSpec, path, name string, labels []config.Labe
 		return fmt.Errorf("%s: no map named %q in the object (maps: %s)", path, name, mapNames(spec))
 	}
 	var errs []error
-	if !supported(m.Type) {
+	if !slices.Contains(supportedMapTypes, m.Type) {
 		errs = append(errs, fmt.Errorf("%s: map type %s is not supported, want one of %v", path, m.Type, supportedMapTypes))
 	}
 	if m.ValueSize != 8 {
@@ -96,32 +99,19 @@ func checkMap(spec *ebpf.CollectionSpec, path, name string, labels []config.Labe
 // maps, the "cpu" label the exporter fills in itself: the last label (the
 // one before the bucket for histograms), named cpu, whose bytes the key
 // lacks. That is size 0, or ebpf_exporter's size 2.
-func layoutOf(labels []config.Label, histogram bool, m *ebpf.MapSpec) (key []config.Label, cpu bool) {
+func layoutOf(labels []config.Label, histogram bool, m *ebpf.MapSpec) (key []config.Label, cpu *config.Label) {
 	pos := len(labels) - 1
 	if histogram {
 		pos--
 	}
-	if pos < 0 || !isPerCPU(m.Type) || labels[pos].Name != "cpu" {
-		return labels, false
+	if pos < 0 || !bpfmap.PerCPU(m.Type) || labels[pos].Name != "cpu" {
+		return labels, nil
 	}
 	rest := append(append([]config.Label(nil), labels[:pos]...), labels[pos+1:]...)
 	if config.KeySize(rest) != uint(m.KeySize) {
-		return labels, false
+		return labels, nil
 	}
-	return rest, true
-}
-
-func supported(t ebpf.MapType) bool {
-	for _, s := range supportedMapTypes {
-		if t == s {
-			return true
-		}
-	}
-	return false
-}
-
-func isPerCPU(t ebpf.MapType) bool {
-	return t == ebpf.PerCPUHash || t == ebpf.PerCPUArray || t == ebpf.LRUCPUHash
+	return rest, &labels[pos]
 }
 
 func layout(labels []config.Label) string {
@@ -134,7 +124,7 @@ func layout(labels []config.Label) string {
 
 func mapNames(spec *ebpf.CollectionSpec) string {
 	var names []string
-	for n := range spec.Maps {
+	for _, n := range slices.Sorted(maps.Keys(spec.Maps)) {
 		if !strings.HasPrefix(n, ".") {
 			names = append(names, n)
 		}

@@ -1,11 +1,13 @@
 package exporter
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -112,16 +114,16 @@ func newMetrics(cfg *config.Config, spec *ebpf.CollectionSpec, opts Options) ([]
 	return out, errors.Join(errs...)
 }
 
-// newMetric builds a metric whose map key holds the key labels; cpu says
-// per-CPU values are split by a "cpu" label.
-func newMetric(opts Options, name, help string, key []config.Label, cpu bool, b *buckets) (*metric, error) {
+// newMetric builds a metric whose map key holds the key labels; a non-nil
+// cpu label splits per-CPU values by CPU.
+func newMetric(opts Options, name, help string, key []config.Label, cpu *config.Label, b *buckets) (*metric, error) {
 	ls, err := decoder.NewLabelSet(key, opts.Env)
 	if err != nil {
 		return nil, err
 	}
 	m := &metric{
 		name: name, fullName: prometheus.BuildFQName(opts.Namespace, "", name), help: help,
-		labels: ls, buckets: b, perCPU: cpu,
+		labels: ls, buckets: b, cpu: cpu, env: opts.Env,
 		cache: map[string]*decoded{}, slots: slots{ids: map[string]int{}},
 	}
 	for _, l := range key {
@@ -137,12 +139,37 @@ func (u *Unit) bindMetrics(ms []*metric) error {
 	for _, m := range ms {
 		r, err := bpfmap.NewReader(u.coll.Maps[m.name])
 		if err != nil {
-			return fmt.Errorf("%s: %w", u.cfg.Path, err)
+			return fmt.Errorf("%s: map %s: %w", u.cfg.Path, m.name, err)
 		}
 		m.reader, m.entries = r, r.NewEntries()
+		if m.cpu != nil {
+			if m.cpuValues, err = cpuLabelValues(*m.cpu, m.env, r.CPUs()); err != nil {
+				return fmt.Errorf("%s: map %s: %w", u.cfg.Path, m.name, err)
+			}
+		}
 	}
 	u.metrics = ms
 	return nil
+}
+
+// cpuLabelValues decodes the "cpu" label of every CPU: its decoders get the
+// CPU number as a little-endian u16 (ebpf_exporter's 2-byte layout) or, for
+// a label of size 4 or 8, as a u32 or u64.
+func cpuLabelValues(l config.Label, env *decoder.Env, cpus int) ([]string, error) {
+	size := max(int(l.Size), 2)
+	chain, err := decoder.NewChain(l.Decoders, env)
+	if err != nil {
+		return nil, fmt.Errorf("label cpu: %w", err)
+	}
+	out := make([]string, cpus)
+	raw := make([]byte, 8)
+	for c := range out {
+		binary.LittleEndian.PutUint64(raw, uint64(c))
+		if out[c], err = chain.Decode(raw[:size]); err != nil {
+			return nil, fmt.Errorf("label cpu: cpu %d: %w", c, err)
+		}
+	}
+	return out, nil
 }
 
 // attachAll attaches every program in name order, recording failures.
@@ -153,7 +180,8 @@ func (u *Unit) attachAll(spec *ebpf.CollectionSpec) {
 	}
 	sort.Strings(names)
 	for _, name := range names {
-		p := &program{name: name, section: spec.Programs[name].SectionName, prog: u.coll.Programs[name]}
+		// ELF symbol names are untrusted bytes; label values must be UTF-8.
+		p := &program{name: strings.ToValidUTF8(name, "\uFFFD"), section: spec.Programs[name].SectionName, prog: u.coll.Programs[name]}
 		if info, err := p.prog.Info(); err == nil {
 			p.id, _ = info.ID()
 			p.tag = info.Tag
@@ -178,15 +206,6 @@ func (u *Unit) AttachErrors() []error {
 		}
 	}
 	return errs
-}
-
-// MetricNames lists the full names of the unit's metrics.
-func (u *Unit) MetricNames() []string {
-	names := make([]string, len(u.metrics))
-	for i, m := range u.metrics {
-		names[i] = m.fullName
-	}
-	return names
 }
 
 // Gather reads every map of the unit and returns its metric families. A map
@@ -222,8 +241,12 @@ type scrapeResult struct {
 	ok       bool
 }
 
-// Close detaches every program and releases the maps and programs.
+// Close detaches every program and releases the maps and programs; it
+// waits for gathers in progress and makes later ones fail.
 func (u *Unit) Close() error {
+	for _, m := range u.metrics {
+		m.close()
+	}
 	var errs []error
 	for i := len(u.programs) - 1; i >= 0; i-- {
 		if l := u.programs[i].link; l != nil {

@@ -62,7 +62,7 @@ func parseFlags(args []string) (*flags, error) {
 	app.HelpFlag.Short('h')
 	app.Flag("config.dir", "Directory with NAME.yaml and NAME.bpf.o files.").Default("examples").StringVar(&f.configDir)
 	app.Flag("config.names", "Comma-separated configs to load (default: every NAME.yaml in --config.dir).").PlaceHolder("NAME,...").StringsVar(&f.configNames)
-	app.Flag("config.check", "Load and attach every config, report, detach and exit (0 if all succeeded).").BoolVar(&f.check)
+	app.Flag("config.check", "Load and attach every config, report, detach and exit (0 only if every config loaded and every program attached).").BoolVar(&f.check)
 	app.Flag("config.strict", "Fail instead of continuing when a config fails to load or a program fails to attach.").BoolVar(&f.strict)
 	app.Flag("btf.path", "Kernel BTF to relocate against instead of /sys/kernel/btf/vmlinux (for kernels without BTF).").StringVar(&f.btfPath)
 	app.Flag("web.listen-address", "Address to serve metrics on.").Default(":9435").StringVar(&f.listen)

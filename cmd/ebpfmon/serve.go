@@ -58,7 +58,7 @@ func loadConfigs(f *flags, logger *slog.Logger) (*exporter.Exporter, error) {
 	var failed []string
 	for _, name := range names {
 		u, err := exp.Load(f.configDir, name)
-		if err == nil && f.strict && len(u.AttachErrors()) > 0 {
+		if err == nil && (f.strict || f.check) && len(u.AttachErrors()) > 0 {
 			err = errors.Join(u.AttachErrors()...)
 		}
 		if err != nil {
