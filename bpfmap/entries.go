@@ -24,15 +24,6 @@ func (e *Entries) Key(i int) []byte { return e.keys[i*e.KeySize : (i+1)*e.KeySiz
 // Values returns the per-CPU values of entry i (one value for other maps).
 func (e *Entries) Values(i int) []uint64 { return e.values[i*e.CPUs : (i+1)*e.CPUs] }
 
-// Sum returns the values of entry i summed over CPUs.
-func (e *Entries) Sum(i int) uint64 {
-	var s uint64
-	for _, v := range e.Values(i) {
-		s += v
-	}
-	return s
-}
-
 // Add appends one entry, copying key and values; for tests and the iterator.
 func (e *Entries) Add(key []byte, values []uint64) {
 	e.grow(1)

@@ -22,8 +22,8 @@ func TestEntriesAddGrow(t *testing.T) {
 		if int(k[0])|int(k[1])<<8 != i || k[2] != 7 {
 			t.Fatalf("key %d = %v", i, k)
 		}
-		if e.Sum(i) != uint64(i)+1 {
-			t.Fatalf("sum %d = %d", i, e.Sum(i))
+		if v := e.Values(i); v[0] != uint64(i) || v[1] != 1 {
+			t.Fatalf("values %d = %v", i, v)
 		}
 	}
 }

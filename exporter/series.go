@@ -27,12 +27,14 @@ type familyBuilder struct {
 }
 
 func newFamilyBuilder(name, help string, typ dto.MetricType, n int) *familyBuilder {
-	return &familyBuilder{
-		fam:      &dto.MetricFamily{Name: proto.String(name), Help: proto.String(help), Type: typ.Enum(), Metric: make([]*dto.Metric, 0, n)},
-		metrics:  make([]dto.Metric, n),
-		counters: make([]dto.Counter, n),
-		floats:   make([]float64, n),
+	f := &familyBuilder{
+		fam:     &dto.MetricFamily{Name: proto.String(name), Help: proto.String(help), Type: typ.Enum(), Metric: make([]*dto.Metric, 0, n)},
+		metrics: make([]dto.Metric, n),
 	}
+	if typ == dto.MetricType_COUNTER {
+		f.counters, f.floats = make([]dto.Counter, n), make([]float64, n)
+	}
+	return f
 }
 
 func (f *familyBuilder) next(pairs []*dto.LabelPair) *dto.Metric {
