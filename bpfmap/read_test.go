@@ -64,7 +64,11 @@ func TestReadRealMaps(t *testing.T) {
 				name += "/iterate"
 			}
 			t.Run(name, func(t *testing.T) {
-				m := newMap(t, tc.typ, tc.size, uint32(tc.n))
+				capacity := tc.n
+				if tc.typ == ebpf.LRUHash || tc.typ == ebpf.LRUCPUHash {
+					capacity *= 4 // LRU maps may evict before they are full
+				}
+				m := newMap(t, tc.typ, tc.size, uint32(capacity))
 				fillMap(t, m, tc.n, tc.size, cpus)
 				r, err := NewReader(m)
 				if err != nil {

@@ -101,9 +101,13 @@ type Label struct {
 }
 
 // PerCPU reports whether l is the per-CPU label: named cpu with size 0. It
-// takes no key bytes; the exporter splits per-CPU map values by CPU and feeds
-// the CPU number to its decoders. Validate allows it only as the last label
-// of a counter, or the label just before the bucket label of a histogram.
+// takes no key bytes; the exporter splits per-CPU map values by CPU and runs
+// the label's decoder chain on the CPU number encoded as a little-endian u16
+// (2 bytes), so {name: uint} gives "0", "1", .... The exporter does the
+// same for ebpf_exporter's spelling, a cpu label of size 2 in that place
+// whose bytes the map key lacks. Validate allows the size-0 label only as
+// the last label of a counter, or the label just before the bucket label of
+// a histogram.
 func (l Label) PerCPU() bool {
 	return l.Name == "cpu" && l.Size == 0
 }

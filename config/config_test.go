@@ -185,12 +185,46 @@ func TestNamesErrors(t *testing.T) {
 	}
 }
 
+// TestNamesBadNames checks that a NAME.yaml whose NAME cannot be a label
+// value fails the listing, naming every such file.
+func TestNamesBadNames(t *testing.T) {
+	tests := []struct {
+		name  string
+		files []string
+		want  []string
+	}{
+		{"invalid UTF-8", []string{"ok.yaml", "bad\xff.yaml"},
+			[]string{`list configs: "DIR/bad\xff.yaml": name is not valid UTF-8 (it becomes a metric label value), rename the file`}},
+		{"control character", []string{"tab\there.yaml"}, []string{`"DIR/tab\there.yaml": name has a control character`}},
+		{"every bad file named", []string{"a\xfe.yaml", "b\x01.yaml", "c.yaml"}, []string{`"DIR/a\xfe.yaml": name is not valid UTF-8`, `"DIR/b\x01.yaml": name has a control character`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, f := range tt.files {
+				writeFile(t, filepath.Join(dir, f), "")
+			}
+			names, err := Names(dir)
+			if err == nil {
+				t.Fatalf("Names = %q, want an error", names)
+			}
+			for _, want := range tt.want {
+				if want = strings.ReplaceAll(want, "DIR", dir); !strings.Contains(err.Error(), want) {
+					t.Errorf("Names error:\n%v\nwant it to contain %s", err, want)
+				}
+			}
+		})
+	}
+}
+
 func TestLoadErrors(t *testing.T) {
 	for _, tc := range []struct{ name, want string }{
 		{"nope", `config "nope": testdata/nope.yaml: no such file (want NAME.yaml in the config directory)`},
 		{"", "config name is empty"},
 		{"timers.yaml", `config "timers.yaml": give the name without .yaml`},
 		{"../config/testdata/x", `config "../config/testdata/x": want a file name, not a path`},
+		{"bad\xff", `config "bad\xff": name is not valid UTF-8 (it becomes a metric label value), rename the file`},
+		{"new\nline", `config "new\nline": name has a control character (it becomes a metric label value), rename the file`},
 	} {
 		_, err := Load("testdata", tc.name)
 		if err == nil || err.Error() != tc.want {
@@ -199,56 +233,6 @@ func TestLoadErrors(t *testing.T) {
 	}
 	if _, err := Load("testdata", "nope"); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("want fs.ErrNotExist, got %v", err)
-	}
-}
-
-func TestLoadAll(t *testing.T) {
-	dir := t.TempDir()
-	good, err := os.ReadFile("testdata/counter-ksym.good.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	writeFile(t, filepath.Join(dir, "timers.yaml"), string(good))
-	writeFile(t, filepath.Join(dir, "biolatency.yaml"), string(good))
-
-	cfgs, err := LoadAll(dir, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(cfgs) != 2 || cfgs[0].Name != "biolatency" || cfgs[1].Name != "timers" {
-		t.Errorf("LoadAll(all) = %v", cfgs)
-	}
-
-	cfgs, err = LoadAll(dir, []string{"timers", "missing", "timers"})
-	if cfgs != nil || err == nil {
-		t.Fatalf("want an error and no configs, got %v, %v", cfgs, err)
-	}
-	for _, want := range []string{`config "timers" given twice in --config.names`, `config "missing": `} {
-		if !strings.Contains(err.Error(), want) {
-			t.Errorf("error lacks %q:\n%v", want, err)
-		}
-	}
-}
-
-func TestCheckFiles(t *testing.T) {
-	dir := t.TempDir()
-	yamlPath := filepath.Join(dir, "x.yaml")
-	writeFile(t, yamlPath, "metrics: {}")
-	cfg, err := Parse(strings.NewReader("metrics: {}"), yamlPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = cfg.CheckFiles()
-	want := `config "x": ` + filepath.Join(dir, "x.bpf.o") + ": no such file (build it with `make examples`)"
-	if err == nil || err.Error() != want {
-		t.Errorf("CheckFiles = %v, want %s", err, want)
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("want fs.ErrNotExist inside, got %v", err)
-	}
-	writeFile(t, cfg.BPFPath, "")
-	if err := cfg.CheckFiles(); err != nil {
-		t.Errorf("CheckFiles with both files: %v", err)
 	}
 }
 

@@ -4,8 +4,10 @@
 //
 // A config directory holds NAME.yaml and its compiled object NAME.bpf.o. The
 // exporter calls Names(dir) to list the configs when none are named, then
-// Load(dir, name) for each (or LoadAll for both), and reads the returned
-// Config's fields. Load does three things in order:
+// Load(dir, name) for each, and reads the returned Config's fields. NAME
+// becomes a metric label value, so both reject a name that is not valid
+// UTF-8 or has a control character, naming the file. Load does three things
+// in order:
 //
 //   - a strict decode: an unknown key is an error naming file, line and the
 //     known keys ("x.yaml:12: unknown field \"bukcet_type\" in a histogram,
@@ -18,11 +20,12 @@
 //     exp2|exp2zero|linear|fixed".
 //
 // Everything here is checked without the BPF object or the kernel. Load does
-// not open NAME.bpf.o; CheckFiles reports a missing one, and the exporter
-// checks the object against the config (map names, key sizes).
+// not open NAME.bpf.o; the exporter opens it and checks it against the
+// config (map names, key sizes).
 //
 // The label conventions: a histogram's last label is the bucket index. A
 // label named cpu with size 0 (see Label.PerCPU) takes no key bytes and splits
 // a per-CPU map's values by CPU; it may be the last label of a counter, or the
-// label just before the bucket label of a histogram.
+// label just before the bucket label of a histogram. Its decoders get the CPU
+// number as a 2-byte little-endian u16, so {name: uint} gives "0", "1", ...
 package config

@@ -10,12 +10,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 )
 
 // Load reads dir/NAME.yaml, applies defaults and validates it. It does not
-// look at NAME.bpf.o; see CheckFiles.
+// look at NAME.bpf.o.
 func Load(dir, name string) (*Config, error) {
 	if err := checkName(name); err != nil {
 		return nil, err
@@ -36,7 +38,8 @@ func Load(dir, name string) (*Config, error) {
 	return cfg, nil
 }
 
-// checkName rejects names that cannot be a NAME.yaml in the config directory.
+// checkName rejects names that cannot be a NAME.yaml in the config
+// directory.
 func checkName(name string) error {
 	switch {
 	case name == "":
@@ -46,7 +49,22 @@ func checkName(name string) error {
 	case strings.ContainsRune(name, '/') || name == "." || name == "..":
 		return fmt.Errorf("config %q: want a file name, not a path", name)
 	}
+	if problem := labelValueProblem(name); problem != "" {
+		return fmt.Errorf("config %q: %s", name, problem)
+	}
 	return nil
+}
+
+// labelValueProblem says why a config name cannot be the value of the
+// config label on the per-config metrics, or returns "".
+func labelValueProblem(name string) string {
+	switch {
+	case !utf8.ValidString(name):
+		return "name is not valid UTF-8 (it becomes a metric label value), rename the file"
+	case strings.ContainsFunc(name, unicode.IsControl):
+		return "name has a control character (it becomes a metric label value), rename the file"
+	}
+	return ""
 }
 
 // Parse decodes one config strictly (an unknown key is an error) and applies
@@ -118,18 +136,29 @@ func (c *Config) setDefaults() {
 }
 
 // Names lists every NAME with a NAME.yaml in dir, sorted. Hidden files and
-// directories are skipped. A dir without configs is an error.
+// directories are skipped. A dir without configs is an error, and so is a
+// NAME that cannot be a metric label value (not valid UTF-8, or with a
+// control character): the error names every such file.
 func Names(dir string) ([]string, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("list configs: %w", err)
 	}
 	var names []string
+	var errs []error
 	for _, e := range entries {
 		name, ok := strings.CutSuffix(e.Name(), ".yaml")
-		if ok && name != "" && !e.IsDir() && !strings.HasPrefix(name, ".") {
-			names = append(names, name)
+		if !ok || name == "" || e.IsDir() || strings.HasPrefix(name, ".") {
+			continue
 		}
+		if problem := labelValueProblem(name); problem != "" {
+			errs = append(errs, fmt.Errorf("list configs: %q: %s", filepath.Join(dir, e.Name()), problem))
+			continue
+		}
+		names = append(names, name)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	if len(names) == 0 {
 		return nil, fmt.Errorf("list configs: no NAME.yaml files in %s", dir)
@@ -138,63 +167,7 @@ func Names(dir string) ([]string, error) {
 	return names, nil
 }
 
-// LoadAll loads the named configs from dir, or every config in dir (see
-// Names) when names is empty. It returns every problem of every config at
-// once, and no configs if there is any problem. A name given twice is an error.
-func LoadAll(dir string, names []string) ([]*Config, error) {
-	if len(names) == 0 {
-		var err error
-		if names, err = Names(dir); err != nil {
-			return nil, err
-		}
-	}
-	var errs []error
-	seen := make(map[string]bool, len(names))
-	configs := make([]*Config, 0, len(names))
-	for _, name := range names {
-		if seen[name] {
-			errs = append(errs, fmt.Errorf("config %q given twice in --config.names", name))
-			continue
-		}
-		seen[name] = true
-		cfg, err := Load(dir, name)
-		errs = append(errs, err)
-		configs = append(configs, cfg)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	return configs, nil
-}
-
-// CheckFiles checks that the config's YAML file and compiled object exist,
-// returning an error for each that does not.
-func (c *Config) CheckFiles() error {
-	var errs []error
-	for _, f := range []struct{ path, hint string }{
-		{c.Path, "want NAME.yaml in the config directory"},
-		{c.BPFPath, "build it with `make examples`"},
-	} {
-		if err := checkFile(f.path, f.hint); err != nil {
-			errs = append(errs, fmt.Errorf("config %q: %w", c.Name, err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// checkFile returns an error unless path is an existing regular file.
-func checkFile(path, hint string) error {
-	info, err := os.Stat(path)
-	if err != nil {
-		return fileError(path, hint, err)
-	}
-	if !info.Mode().IsRegular() {
-		return fmt.Errorf("%s: not a regular file", path)
-	}
-	return nil
-}
-
-// fileError explains a failed open or stat, with hint when the file is missing.
+// fileError explains a failed open, with hint when the file is missing.
 func fileError(path, hint string, err error) error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return &missingFileError{path: path, hint: hint, err: err}

@@ -13,13 +13,18 @@ import (
 // path relative to the cgroup2 mount: "/system.slice/foo.service", "/" for
 // the root. An id unknown even after a (rate-limited) rescan gives
 // "unknown_cgroup_id:ID", as in ebpf_exporter. Note that ebpf_exporter
-// outputs absolute paths under /sys/fs/cgroup instead.
+// outputs absolute paths under /sys/fs/cgroup instead. Building it locates
+// the cgroup mount: none is an error then.
 type cgroupDecoder struct {
-	env *Env
+	resolver *cgroup.Resolver
 }
 
 func newCgroup(_ config.Decoder, env *Env) (Decoder, error) {
-	return cgroupDecoder{env: env}, nil
+	resolver, err := env.Cgroups()
+	if err != nil {
+		return nil, err
+	}
+	return cgroupDecoder{resolver: resolver}, nil
 }
 
 func (d cgroupDecoder) Decode(in []byte) ([]byte, error) {
@@ -27,11 +32,7 @@ func (d cgroupDecoder) Decode(in []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	resolver, err := d.env.Cgroups()
-	if err != nil {
-		return nil, err
-	}
-	path, err := resolver.Path(id)
+	path, err := d.resolver.Path(id)
 	if errors.Is(err, cgroup.ErrNotFound) {
 		return fmt.Appendf(nil, "unknown_cgroup_id:%d", id), nil
 	}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -54,10 +55,32 @@ func TestCgroupFromMountInfo(t *testing.T) {
 	runCases(t, env, one("cgroup"), []decodeCase{
 		{name: "found via mountinfo", in: []byte(strconv.FormatUint(dirInode(t, child), 10)), want: "/user.slice"},
 	})
+}
 
+// TestCgroupErrorsAtBuild checks that a cgroup hierarchy the decoder cannot
+// use fails when it is built, naming the decoder, not at every scrape.
+func TestCgroupErrorsAtBuild(t *testing.T) {
 	noCgroup := t.TempDir()
 	writeFile(t, filepath.Join(noCgroup, "self", "mountinfo"), "25 1 0:22 / / rw - ext4 /dev/vda1 rw\n")
-	runCases(t, NewEnv(WithProcRoot(noCgroup)), one("cgroup"), []decodeCase{
-		{name: "no cgroup mount", in: []byte("1"), wantErr: "no cgroup2 or cgroup v1 mount"},
-	})
+	file := filepath.Join(t.TempDir(), "file")
+	writeFile(t, file, "")
+	missing := filepath.Join(t.TempDir(), "nope")
+	tests := []struct {
+		name    string
+		env     *Env
+		wantErr string
+	}{
+		{"no cgroup mount", NewEnv(WithProcRoot(noCgroup)), "no cgroup2 or cgroup v1 mount"},
+		{"no mountinfo", NewEnv(WithProcRoot(t.TempDir())), "mountinfo"},
+		{"missing root", testEnv(t, WithCgroupRoot(missing)), "cgroup root: stat " + missing},
+		{"root is a file", testEnv(t, WithCgroupRoot(file)), "not a directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := New(config.Decoder{Name: "cgroup"}, tt.env)
+			if err == nil || !strings.HasPrefix(err.Error(), `decoder "cgroup": `) || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("New(cgroup) = %v, %v; want an error naming the decoder and containing %q", d, err, tt.wantErr)
+			}
+		})
+	}
 }

@@ -42,29 +42,58 @@ type constructor func(conf config.Decoder, env *Env) (Decoder, error)
 type entry struct {
 	build constructor
 	opts  options
+	// raw checks the key field size when the decoder is first in a chain;
+	// nil takes any size.
+	raw rawInput
 }
 
-// registry lists every decoder by its YAML name.
+// rawInput checks the size of the raw key field a chain's first decoder
+// gets. Its error completes "decoder NAME ...".
+type rawInput func(size uint) error
+
+// sizes takes the raw sizes ok accepts, described by text ("4 or 16 bytes").
+func sizes(text string, ok func(size uint) bool) rawInput {
+	return func(size uint) error {
+		if ok(size) {
+			return nil
+		}
+		return fmt.Errorf("takes %s, the label has %d (fix size or use hex/string)", text, size)
+	}
+}
+
+// oneOf accepts exactly the listed sizes.
+func oneOf(want ...uint) func(uint) bool {
+	return func(size uint) bool { return slices.Contains(want, size) }
+}
+
+// decimalText rejects raw input: the decoder parses the decimal text an
+// earlier decoder outputs.
+func decimalText(uint) error {
+	return errors.New("takes decimal text, not raw key bytes (put uint before it)")
+}
+
+// registry lists every decoder by its YAML name, with the options it takes
+// and the raw key field sizes it decodes when first in a chain.
 func registry() map[string]entry {
 	return map[string]entry{
-		"cgroup":       {build: newCgroup},
+		"cgroup":       {build: newCgroup, raw: decimalText},
 		"dname":        {build: newDname},
-		"errno":        {build: newErrno},
+		"errno":        {build: newErrno, raw: decimalText},
 		"hex":          {build: newHex},
-		"ifname":       {build: newIfname},
-		"inet_ip":      {build: newInetIP},
-		"kstack":       {build: newKstack},
-		"ksym":         {build: newKsym},
-		"majorminor":   {build: newMajorMinor},
-		"pci_class":    {build: newPCIClass},
-		"pci_device":   {build: newPCIDevice},
-		"pci_subclass": {build: newPCISubclass},
-		"pci_vendor":   {build: newPCIVendor},
+		"ifname":       {build: newIfname, raw: sizes("4 bytes", oneOf(4))},
+		"inet_ip":      {build: newInetIP, raw: sizes("4 or 16 bytes", oneOf(4, 16))},
+		"kstack":       {build: newKstack, raw: sizes("a multiple of 8 bytes", func(n uint) bool { return n%8 == 0 })},
+		"ksym":         {build: newKsym, raw: sizes("8 bytes", oneOf(8))},
+		"majorminor":   {build: newMajorMinor, raw: sizes("4 bytes", oneOf(4))},
+		"pci_class":    {build: newPCIClass, raw: decimalText},
+		"pci_device":   {build: newPCIDevice, raw: decimalText},
+		"pci_subclass": {build: newPCISubclass, raw: decimalText},
+		"pci_vendor":   {build: newPCIVendor, raw: decimalText},
 		"regexp":       {build: newRegexp, opts: optRegexps},
 		"static_map":   {build: newStaticMap, opts: optStaticMap | optAllowUnknown},
 		"string":       {build: newString},
-		"syscall":      {build: newSyscall},
-		"uint":         {build: newUint},
+		"syscall":      {build: newSyscall, raw: decimalText},
+		"uint":         {build: newUint, raw: sizes("1, 2, 4 or 8 bytes", oneOf(1, 2, 4, 8))},
 	}
 }
 
@@ -129,7 +158,9 @@ func (n named) Decode(in []byte) ([]byte, error) {
 // Chain is a label's decoders, applied in order.
 type Chain []Decoder
 
-// NewChain builds one decoder per config entry.
+// NewChain builds one decoder per config entry. It does not check what the
+// first decoder will be given; [NewLabelSet] checks that against the label
+// size.
 func NewChain(confs []config.Decoder, env *Env) (Chain, error) {
 	chain := make(Chain, 0, len(confs))
 	for i, conf := range confs {
@@ -164,4 +195,20 @@ func parseText(in []byte) (uint64, error) {
 		return 0, fmt.Errorf("want a decimal number, got %q", in)
 	}
 	return v, nil
+}
+
+// checkRaw checks that a chain's first decoder takes a raw key field of size
+// bytes. An unknown decoder passes: [New] reports it.
+func checkRaw(confs []config.Decoder, size uint) error {
+	if len(confs) == 0 {
+		return nil
+	}
+	e, ok := registry()[confs[0].Name]
+	if !ok || e.raw == nil {
+		return nil
+	}
+	if err := e.raw(size); err != nil {
+		return fmt.Errorf("decoder %s %w", confs[0].Name, err)
+	}
+	return nil
 }

@@ -9,8 +9,13 @@
 //
 // Decoders are built once, when a config loads, by [New] from the registry
 // of [Names]; options such as regexps are checked and compiled there, never
-// during a scrape. System lookups (kallsyms, cgroups, pci.ids, block devices)
-// live in one shared, lazily initialised [Env].
+// during a scrape. [NewLabelSet] also checks that each label's first decoder
+// takes the label's size (uint on 3 bytes, or errno on raw bytes, is an
+// error). System lookups (kallsyms, cgroups, pci.ids, block devices) live in
+// one shared [Env]; each is loaded once, when the first decoder needing it
+// is built, so that a hidden kallsyms or a missing cgroup mount fails the
+// config at load. A lookup that finds nothing (an unknown address or id) is
+// not an error: the decoder outputs a placeholder such as "unknown:N".
 //
 // The decoders, by input form. Raw decoders take the key field itself:
 //

@@ -15,9 +15,12 @@ import (
 
 // Env holds the system lookups decoders share: the kernel symbol table, the
 // cgroup resolver, the pci.ids database and the block device names. Create
-// one per process with [NewEnv] and pass it to every [New]; each lookup is
-// initialised on first use, so an Env costs nothing until a decoder needs
-// it. An Env is safe for concurrent use.
+// one per process with [NewEnv] and pass it to every [New]. Each lookup is
+// loaded once, when the first decoder needing it is built (so a hidden
+// kallsyms or a missing cgroup mount fails the config at load, not at a
+// scrape), and an Env costs nothing until then. A failed load is not
+// retried: every later decoder needing it fails the same way. An Env is safe
+// for concurrent use.
 type Env struct {
 	procRoot    string
 	sysRoot     string
@@ -72,11 +75,22 @@ func NewEnv(opts ...Option) *Env {
 	return e
 }
 
-// Kallsyms returns the kernel symbol table, read on its first lookup.
+// Kallsyms returns the kernel symbol table, read when the first ksym or
+// kstack decoder is built, or else on its first lookup.
 func (e *Env) Kallsyms() *kallsyms.Table { return e.ksyms }
 
+// loadKallsyms returns the kernel symbol table, read now if it has not
+// been; an unreadable or hidden table is an error.
+func (e *Env) loadKallsyms() (*kallsyms.Table, error) {
+	if _, err := e.ksyms.Len(); err != nil {
+		return nil, err
+	}
+	return e.ksyms, nil
+}
+
 // Cgroups returns the cgroup id resolver, locating the hierarchy on the
-// first call.
+// first call (the first cgroup decoder built). No cgroup mount, or a root
+// that is not a directory, is an error.
 func (e *Env) Cgroups() (*cgroup.Resolver, error) { return e.cgroups() }
 
 func (e *Env) newCgroupResolver() (*cgroup.Resolver, error) {
@@ -88,12 +102,20 @@ func (e *Env) newCgroupResolver() (*cgroup.Resolver, error) {
 		}
 		root = r.Path
 	}
+	info, err := os.Stat(root)
+	if err != nil {
+		return nil, fmt.Errorf("cgroup root: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("cgroup root %s: not a directory", root)
+	}
 	return cgroup.NewResolver(root, cgroup.DefaultMinRefresh), nil
 }
 
-// loadPCIDB parses the first pci.ids that exists. None existing is not an
-// error: it yields a nil database, and the pci decoders say so in their
-// output, like ebpf_exporter.
+// loadPCIDB parses the first pci.ids that exists, when the first pci
+// decoder is built; an unreadable or malformed file is an error. None
+// existing is not an error: it yields a nil database, and the pci decoders
+// say so in their output, like ebpf_exporter.
 func (e *Env) loadPCIDB() (*pciDB, error) {
 	for _, path := range e.pciIDsPaths {
 		f, err := os.Open(path)

@@ -13,45 +13,58 @@ import (
 	"github.com/ebpfmon/ebpfmon/config"
 )
 
+// fuzzChain is a decoder chain and the label sizes its first decoder takes
+// (nil: any size).
+type fuzzChain struct {
+	sizes    []uint
+	decoders []config.Decoder
+}
+
 // fuzzChains are the decoder chains FuzzLabelSetDecode picks from; ifname is
 // left out because each unknown index costs a netlink dump (FuzzIfname
 // covers it).
-func fuzzChains() [][]config.Decoder {
-	return [][]config.Decoder{
-		nil,
-		one("uint"),
-		one("hex"),
-		one("string"),
-		one("inet_ip"),
-		one("dname"),
-		one("ksym"),
-		one("kstack"),
-		one("majorminor"),
-		{{Name: "string"}, {Name: "regexp", Regexps: []string{`^(k.*)`, `^a`}}},
-		withUint(config.Decoder{Name: "static_map", StaticMap: map[string]string{"1": "one"}}),
-		withUint(config.Decoder{Name: "static_map", StaticMap: map[string]string{"1": "one"}, AllowUnknown: true}),
-		withUint(config.Decoder{Name: "errno"}),
-		withUint(config.Decoder{Name: "syscall"}),
-		withUint(config.Decoder{Name: "cgroup"}),
-		withUint(config.Decoder{Name: "pci_vendor"}),
-		withUint(config.Decoder{Name: "pci_device"}),
-		withUint(config.Decoder{Name: "pci_class"}),
-		withUint(config.Decoder{Name: "pci_subclass"}),
-		{{Name: "string"}, {Name: "errno"}},
+func fuzzChains() []fuzzChain {
+	ints := []uint{1, 2, 4, 8}
+	return []fuzzChain{
+		{nil, nil},
+		{ints, one("uint")},
+		{nil, one("hex")},
+		{nil, one("string")},
+		{[]uint{4, 16}, one("inet_ip")},
+		{nil, one("dname")},
+		{[]uint{8}, one("ksym")},
+		{[]uint{8, 16, 24}, one("kstack")},
+		{[]uint{4}, one("majorminor")},
+		{nil, []config.Decoder{{Name: "string"}, {Name: "regexp", Regexps: []string{`^(k.*)`, `^a`}}}},
+		{ints, withUint(config.Decoder{Name: "static_map", StaticMap: map[string]string{"1": "one"}})},
+		{ints, withUint(config.Decoder{Name: "static_map", StaticMap: map[string]string{"1": "one"}, AllowUnknown: true})},
+		{ints, withUint(config.Decoder{Name: "errno"})},
+		{ints, withUint(config.Decoder{Name: "syscall"})},
+		{ints, withUint(config.Decoder{Name: "cgroup"})},
+		{ints, withUint(config.Decoder{Name: "pci_vendor"})},
+		{ints, withUint(config.Decoder{Name: "pci_device"})},
+		{ints, withUint(config.Decoder{Name: "pci_class"})},
+		{ints, withUint(config.Decoder{Name: "pci_subclass"})},
+		{nil, []config.Decoder{{Name: "string"}, {Name: "errno"}}},
 	}
 }
 
-// fuzzLabels turns spec bytes into up to 8 labels: per 3 bytes, a size of
-// 1-24, a padding of 0-3 and a chain from fuzzChains.
+// fuzzLabels turns spec bytes into up to 8 labels: per 3 bytes, a size the
+// chain takes (1-24 if any), a padding of 0-3 and a chain from fuzzChains.
 func fuzzLabels(spec []byte) []config.Label {
 	chains := fuzzChains()
 	var labels []config.Label
 	for i := 0; i+2 < len(spec) && len(labels) < 8; i += 3 {
+		c := chains[int(spec[i+2])%len(chains)]
+		size := 1 + uint(spec[i])%24
+		if c.sizes != nil {
+			size = c.sizes[int(spec[i])%len(c.sizes)]
+		}
 		labels = append(labels, config.Label{
 			Name:     "l" + strconv.Itoa(len(labels)),
-			Size:     1 + uint(spec[i])%24,
+			Size:     size,
 			Padding:  uint(spec[i+1]) % 4,
-			Decoders: chains[int(spec[i+2])%len(chains)],
+			Decoders: c.decoders,
 		})
 	}
 	return labels

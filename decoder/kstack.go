@@ -2,7 +2,6 @@ package decoder
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/ebpfmon/ebpfmon/config"
@@ -13,14 +12,19 @@ import (
 // such as one filled by bpf_get_stack(), ending at the first zero address or
 // at the end of the field. It outputs the name of the symbol containing each
 // address, innermost first, joined with "\n"; an address below every symbol
-// gives "??", as in ebpf_exporter. A size that is not a multiple of 8, or an
-// unreadable or hidden kallsyms, is an error.
+// gives "??", as in ebpf_exporter. A size that is not a multiple of 8 is an
+// error. Building it loads kallsyms: an unreadable or hidden one is an error
+// then.
 type kstackDecoder struct {
 	table *kallsyms.Table
 }
 
 func newKstack(_ config.Decoder, env *Env) (Decoder, error) {
-	return kstackDecoder{table: env.Kallsyms()}, nil
+	table, err := env.loadKallsyms()
+	if err != nil {
+		return nil, err
+	}
+	return kstackDecoder{table: table}, nil
 }
 
 func (d kstackDecoder) Decode(in []byte) ([]byte, error) {
@@ -34,12 +38,9 @@ func (d kstackDecoder) Decode(in []byte) ([]byte, error) {
 			break
 		}
 		name := "??"
-		sym, err := d.table.Lookup(addr)
-		switch {
-		case err == nil:
+		// The table is loaded, so the only lookup error is kallsyms.ErrNotFound.
+		if sym, err := d.table.Lookup(addr); err == nil {
 			name = sym.Name
-		case !errors.Is(err, kallsyms.ErrNotFound):
-			return nil, err
 		}
 		if off > 0 {
 			out = append(out, '\n')

@@ -2,7 +2,6 @@ package decoder
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 
 	"github.com/ebpfmon/ebpfmon/config"
@@ -12,13 +11,18 @@ import (
 // ksymDecoder (YAML "ksym") takes a raw 8-byte kernel address, such as
 // PT_REGS_IP(ctx) in a kprobe, and outputs the name of the symbol that starts
 // exactly there. Any other address gives "unknown_addr:0xADDR", as in
-// ebpf_exporter. An unreadable or hidden kallsyms is an error.
+// ebpf_exporter. Building it loads kallsyms: an unreadable or hidden one is
+// an error then.
 type ksymDecoder struct {
 	table *kallsyms.Table
 }
 
 func newKsym(_ config.Decoder, env *Env) (Decoder, error) {
-	return ksymDecoder{table: env.Kallsyms()}, nil
+	table, err := env.loadKallsyms()
+	if err != nil {
+		return nil, err
+	}
+	return ksymDecoder{table: table}, nil
 }
 
 func (d ksymDecoder) Decode(in []byte) ([]byte, error) {
@@ -26,10 +30,8 @@ func (d ksymDecoder) Decode(in []byte) ([]byte, error) {
 		return nil, fmt.Errorf("want 8 bytes, got %d", len(in))
 	}
 	addr := binary.NativeEndian.Uint64(in)
+	// The table is loaded, so the only lookup error is kallsyms.ErrNotFound.
 	sym, err := d.table.Lookup(addr)
-	if err != nil && !errors.Is(err, kallsyms.ErrNotFound) {
-		return nil, err
-	}
 	if err != nil || sym.Offset != 0 {
 		return fmt.Appendf(nil, "unknown_addr:0x%x", addr), nil
 	}

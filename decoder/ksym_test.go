@@ -2,6 +2,7 @@ package decoder
 
 import (
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -18,18 +19,28 @@ func TestKsym(t *testing.T) {
 	})
 }
 
-func TestKsymKallsymsErrors(t *testing.T) {
+// TestKallsymsErrorsAtBuild checks that a kallsyms the decoders cannot use
+// fails when they are built, naming the decoder, not at every scrape.
+func TestKallsymsErrorsAtBuild(t *testing.T) {
 	hidden := t.TempDir()
 	writeFile(t, filepath.Join(hidden, "kallsyms"), "0000000000000000 T _stext\n0000000000000000 T vfs_read\n")
-	t.Run("hidden", func(t *testing.T) {
-		runCases(t, testEnv(t, WithProcRoot(hidden)), one("ksym"), []decodeCase{
-			{name: "hidden addresses", in: u64(0xffffffff81001000), wantErr: "addresses are hidden (need CAP_SYSLOG, kernel.kptr_restrict)"},
-		})
-	})
-	t.Run("missing", func(t *testing.T) {
-		missing := t.TempDir()
-		runCases(t, testEnv(t, WithProcRoot(missing)), one("ksym"), []decodeCase{
-			{name: "missing file names the path", in: u64(1), wantErr: filepath.Join(missing, "kallsyms")},
-		})
-	})
+	missing := t.TempDir()
+	tests := []struct {
+		name    string
+		proc    string
+		wantErr string
+	}{
+		{"hidden", hidden, "addresses are hidden (need CAP_SYSLOG, kernel.kptr_restrict)"},
+		{"missing names the path", missing, filepath.Join(missing, "kallsyms")},
+	}
+	for _, tt := range tests {
+		for _, name := range []string{"ksym", "kstack"} {
+			t.Run(tt.name+"/"+name, func(t *testing.T) {
+				d, err := New(one(name)[0], testEnv(t, WithProcRoot(tt.proc)))
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !strings.HasPrefix(err.Error(), `decoder "`+name+`": `) {
+					t.Errorf("New(%s) = %v, %v; want an error naming the decoder and containing %q", name, d, err, tt.wantErr)
+				}
+			})
+		}
+	}
 }

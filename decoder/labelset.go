@@ -32,10 +32,14 @@ type field struct {
 	chain   Chain
 }
 
-// NewLabelSet builds the decoders of every label. A label of size zero, or a
-// total key size over 1 MiB, is an error. A label with no decoders outputs
-// its raw bytes, made valid UTF-8 (config validation is expected to require
-// decoders; this only keeps a LabelSet from failing on such a label).
+// NewLabelSet builds the decoders of every label. A label of size zero, a
+// total key size over 1 MiB, or a first decoder that cannot take the label's
+// size (uint on 3 bytes, ksym on 4, errno on raw bytes) is an error, so that
+// a config that would fail on every key fails when it loads. Decoders that
+// need a system lookup (kallsyms, cgroups, pci.ids) load it here, through
+// env. A label with no decoders outputs its raw bytes, made valid UTF-8
+// (config validation is expected to require decoders; this only keeps a
+// LabelSet from failing on such a label).
 func NewLabelSet(labels []config.Label, env *Env) (*LabelSet, error) {
 	ls := &LabelSet{fields: make([]field, 0, len(labels)), names: make([]string, 0, len(labels))}
 	total := uint64(0)
@@ -46,6 +50,9 @@ func NewLabelSet(labels []config.Label, env *Env) (*LabelSet, error) {
 		total += uint64(l.Size) + uint64(l.Padding)
 		if uint64(l.Size) > maxKeySize || uint64(l.Padding) > maxKeySize || total > maxKeySize {
 			return nil, fmt.Errorf("labels[%d] %q: key size over %d bytes", i, l.Name, maxKeySize)
+		}
+		if err := checkRaw(l.Decoders, l.Size); err != nil {
+			return nil, fmt.Errorf("labels[%d] %q: %w", i, l.Name, err)
 		}
 		chain, err := NewChain(l.Decoders, env)
 		if err != nil {

@@ -2,6 +2,7 @@ package decoder
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -67,7 +68,7 @@ func TestLabelSetErrors(t *testing.T) {
 	env := testEnv(t)
 	labels := []config.Label{
 		{Name: "comm", Size: 4, Decoders: []config.Decoder{{Name: "string"}, {Name: "regexp", Regexps: []string{"^ok"}}}},
-		{Name: "ip", Size: 3, Decoders: []config.Decoder{{Name: "inet_ip"}}},
+		{Name: "err", Size: 3, Decoders: []config.Decoder{{Name: "string"}, {Name: "errno"}}},
 	}
 	ls, err := NewLabelSet(labels, env)
 	if err != nil {
@@ -80,8 +81,8 @@ func TestLabelSetErrors(t *testing.T) {
 		}
 	})
 	t.Run("decoder error wrapped with label", func(t *testing.T) {
-		_, err := ls.Decode([]byte("ok\x00\x00123"), nil)
-		if err == nil || errors.Is(err, ErrSkipLabelSet) || !strings.Contains(err.Error(), `label "ip": inet_ip: want 4 or 16 bytes, got 3`) {
+		_, err := ls.Decode([]byte("ok\x00\x00abc"), nil)
+		if err == nil || errors.Is(err, ErrSkipLabelSet) || !strings.Contains(err.Error(), `label "err": errno: want a decimal number, got "abc"`) {
 			t.Errorf("Decode error = %v", err)
 		}
 	})
@@ -108,6 +109,69 @@ func TestNewLabelSetErrors(t *testing.T) {
 			_, err := NewLabelSet(tt.labels, env)
 			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 				t.Errorf("NewLabelSet error = %v, want %q", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestNewLabelSetRawSizes checks that a label's first decoder must take the
+// label's size, so that a config failing on every key fails at load.
+func TestNewLabelSetRawSizes(t *testing.T) {
+	env := testEnv(t)
+	const fix = " (fix size or use hex/string)"
+	tests := []struct {
+		decoders []config.Decoder
+		size     uint
+		wantErr  string // "" means the label set builds
+	}{
+		{one("uint"), 1, ""},
+		{one("uint"), 2, ""},
+		{one("uint"), 4, ""},
+		{one("uint"), 8, ""},
+		{one("uint"), 3, "decoder uint takes 1, 2, 4 or 8 bytes, the label has 3" + fix},
+		{one("uint"), 16, "decoder uint takes 1, 2, 4 or 8 bytes, the label has 16" + fix},
+		{one("ksym"), 8, ""},
+		{one("ksym"), 4, "decoder ksym takes 8 bytes, the label has 4" + fix},
+		{one("kstack"), 8, ""},
+		{one("kstack"), 1016, ""},
+		{one("kstack"), 12, "decoder kstack takes a multiple of 8 bytes, the label has 12" + fix},
+		{one("inet_ip"), 4, ""},
+		{one("inet_ip"), 16, ""},
+		{one("inet_ip"), 8, "decoder inet_ip takes 4 or 16 bytes, the label has 8" + fix},
+		{one("majorminor"), 4, ""},
+		{one("majorminor"), 8, "decoder majorminor takes 4 bytes, the label has 8" + fix},
+		{one("ifname"), 4, ""},
+		{one("ifname"), 2, "decoder ifname takes 4 bytes, the label has 2" + fix},
+		{one("hex"), 3, ""},
+		{one("string"), 3, ""},
+		{one("dname"), 3, ""},
+		{[]config.Decoder{{Name: "static_map", StaticMap: map[string]string{"a": "b"}}}, 3, ""},
+		{[]config.Decoder{{Name: "regexp", Regexps: []string{"."}}}, 3, ""},
+		{one("errno"), 4, "decoder errno takes decimal text, not raw key bytes (put uint before it)"},
+		{one("syscall"), 8, "decoder syscall takes decimal text"},
+		{one("cgroup"), 8, "decoder cgroup takes decimal text"},
+		{one("pci_vendor"), 2, "decoder pci_vendor takes decimal text"},
+		{one("pci_device"), 4, "decoder pci_device takes decimal text"},
+		{one("pci_class"), 1, "decoder pci_class takes decimal text"},
+		{one("pci_subclass"), 2, "decoder pci_subclass takes decimal text"},
+		{withUint(config.Decoder{Name: "errno"}), 4, ""},
+		{withUint(config.Decoder{Name: "errno"}), 3, "decoder uint takes 1, 2, 4 or 8 bytes, the label has 3"},
+		{[]config.Decoder{{Name: "string"}, {Name: "errno"}}, 3, ""}, // only the first decoder gets raw bytes
+		{[]config.Decoder{{Name: "nope"}}, 3, `decoders[0]: unknown decoder "nope"`},
+	}
+	for _, tt := range tests {
+		name := fmt.Sprintf("%s/%d", tt.decoders[0].Name, tt.size)
+		if len(tt.decoders) > 1 {
+			name = fmt.Sprintf("%s+%s/%d", tt.decoders[0].Name, tt.decoders[1].Name, tt.size)
+		}
+		t.Run(name, func(t *testing.T) {
+			labels := []config.Label{{Name: "ok", Size: 8, Decoders: one("uint")}, {Name: "x", Size: tt.size, Decoders: tt.decoders}}
+			_, err := NewLabelSet(labels, env)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("NewLabelSet: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), `labels[1] "x": `+tt.wantErr)):
+				t.Errorf("NewLabelSet error = %v, want %q", err, `labels[1] "x": `+tt.wantErr)
 			}
 		})
 	}

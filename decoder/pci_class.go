@@ -10,14 +10,18 @@ import (
 // the output of uint, and outputs its name from pci.ids: "2" -> "Network
 // controller". An unknown class gives "unknown pci class: 0xCC"; no pci.ids
 // gives "missing pci.ids db", as in ebpf_exporter.
-type pciClassDecoder struct{ env *Env }
+type pciClassDecoder struct{ db *pciDB }
 
 func newPCIClass(_ config.Decoder, env *Env) (Decoder, error) {
-	return pciClassDecoder{env: env}, nil
+	db, err := env.pci()
+	if err != nil {
+		return nil, err
+	}
+	return pciClassDecoder{db: db}, nil
 }
 
 func (d pciClassDecoder) Decode(in []byte) ([]byte, error) {
-	return pciLookup(d.env, in, func(db *pciDB, id uint64) []byte {
+	return pciLookup(d.db, in, func(db *pciDB, id uint64) []byte {
 		if name, ok := db.classes[uint8(id)]; ok && id <= 0xff {
 			return []byte(name)
 		}

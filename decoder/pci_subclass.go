@@ -13,14 +13,18 @@ import (
 // class "unknown pci subclass: 0xSS (class 0xCC)"; no pci.ids gives "missing
 // pci.ids db", as in ebpf_exporter. Only the low 16 bits of the number are
 // used, since BPF programs store the subclass as class_code >> 8 in a u16.
-type pciSubclassDecoder struct{ env *Env }
+type pciSubclassDecoder struct{ db *pciDB }
 
 func newPCISubclass(_ config.Decoder, env *Env) (Decoder, error) {
-	return pciSubclassDecoder{env: env}, nil
+	db, err := env.pci()
+	if err != nil {
+		return nil, err
+	}
+	return pciSubclassDecoder{db: db}, nil
 }
 
 func (d pciSubclassDecoder) Decode(in []byte) ([]byte, error) {
-	return pciLookup(d.env, in, func(db *pciDB, id uint64) []byte {
+	return pciLookup(d.db, in, func(db *pciDB, id uint64) []byte {
 		class, sub := uint8(id>>8), uint8(id)
 		if _, ok := db.classes[class]; !ok {
 			return fmt.Appendf(nil, "unknown pci class: 0x%02x", class)

@@ -71,10 +71,29 @@ func TestPCIDBPaths(t *testing.T) {
 		env := testEnv(t, WithPCIIDs(filepath.Join(t.TempDir(), "nope"), "testdata/pci.ids"))
 		runCases(t, env, one("pci_class"), []decodeCase{{name: "found", in: []byte("2"), want: "Network controller"}})
 	})
-	t.Run("unreadable file is an error", func(t *testing.T) {
-		dir := t.TempDir() // a directory opens but does not read
-		runCases(t, testEnv(t, WithPCIIDs(dir)), one("pci_class"), []decodeCase{{name: "error", in: []byte("2"), wantErr: "pci.ids"}})
-	})
+}
+
+// TestPCIErrorsAtBuild checks that a pci.ids the decoders cannot read fails
+// when they are built, naming the decoder, not at every scrape.
+func TestPCIErrorsAtBuild(t *testing.T) {
+	malformed := filepath.Join(t.TempDir(), "pci.ids")
+	writeFile(t, malformed, "8086  Intel\n\tzzzz  Bad\n")
+	tests := []struct {
+		name, path, wantErr string
+	}{
+		{"unreadable", t.TempDir(), "pci.ids: "}, // a directory opens but does not read
+		{"malformed", malformed, "pci.ids: " + malformed + ": line 2"},
+	}
+	for _, tt := range tests {
+		for _, name := range []string{"pci_vendor", "pci_device", "pci_class", "pci_subclass"} {
+			t.Run(tt.name+"/"+name, func(t *testing.T) {
+				d, err := New(config.Decoder{Name: name}, testEnv(t, WithPCIIDs(tt.path)))
+				if err == nil || !strings.HasPrefix(err.Error(), `decoder "`+name+`": `) || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("New(%s) = %v, %v; want an error naming the decoder and containing %q", name, d, err, tt.wantErr)
+				}
+			})
+		}
+	}
 }
 
 func TestParsePCIIDs(t *testing.T) {

@@ -11,14 +11,18 @@ import (
 // "32902" (0x8086) -> "Intel Corporation". An unknown id gives "unknown pci
 // vendor: 0xVVVV"; no pci.ids on the host gives "missing pci.ids db", as in
 // ebpf_exporter.
-type pciVendorDecoder struct{ env *Env }
+type pciVendorDecoder struct{ db *pciDB }
 
 func newPCIVendor(_ config.Decoder, env *Env) (Decoder, error) {
-	return pciVendorDecoder{env: env}, nil
+	db, err := env.pci()
+	if err != nil {
+		return nil, err
+	}
+	return pciVendorDecoder{db: db}, nil
 }
 
 func (d pciVendorDecoder) Decode(in []byte) ([]byte, error) {
-	return pciLookup(d.env, in, func(db *pciDB, id uint64) []byte {
+	return pciLookup(d.db, in, func(db *pciDB, id uint64) []byte {
 		if name, ok := db.vendors[uint16(id)]; ok && id <= 0xffff {
 			return []byte(name)
 		}
@@ -27,13 +31,9 @@ func (d pciVendorDecoder) Decode(in []byte) ([]byte, error) {
 }
 
 // pciLookup parses decimal text and hands the id to name, or reports a
-// missing database.
-func pciLookup(env *Env, in []byte, name func(db *pciDB, id uint64) []byte) ([]byte, error) {
+// missing database (db is nil).
+func pciLookup(db *pciDB, in []byte, name func(db *pciDB, id uint64) []byte) ([]byte, error) {
 	id, err := parseText(in)
-	if err != nil {
-		return nil, err
-	}
-	db, err := env.pci()
 	if err != nil {
 		return nil, err
 	}

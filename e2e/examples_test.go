@@ -8,7 +8,6 @@ import (
 	"math"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -19,7 +18,10 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ebpfmon/ebpfmon/internal/testenv"
@@ -101,17 +103,14 @@ func TestEveryExampleChecks(t *testing.T) {
 	}
 }
 
-// TestPromtoolCheckMetrics serves every example at once, generates events
-// for most of them and runs promtool's linter over a raw scrape.
-func TestPromtoolCheckMetrics(t *testing.T) {
+// TestLintMetrics serves every example at once, generates events for most
+// of them and runs promtool's linter (promlint, in process) over a raw
+// scrape, parsed strictly. Any lint problem fails the test.
+func TestLintMetrics(t *testing.T) {
 	testenv.Privileged(t)
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		testenv.Unavailable(t, "promtool not installed (Debian package prometheus)")
-	}
 	in := start(t, "--config.dir="+examplesDir, "--config.strict")
 	dir, _ := diskDir(t)
-	qname := fmt.Sprintf("promtool-%d.ebpfmon.test", time.Now().UnixNano()%1e9)
+	qname := fmt.Sprintf("lint-%d.ebpfmon.test", time.Now().UnixNano()%1e9)
 	var families []string
 	for name := range examples {
 		if name != "oomkill" { // no OOM kill here: its map stays empty
@@ -139,13 +138,21 @@ func TestPromtoolCheckMetrics(t *testing.T) {
 		return len(missing) == 0
 	})
 	body := in.get(t, "/metrics")
-	cmd := exec.Command(promtool, "check", "metrics")
-	cmd.Stdin = strings.NewReader(body)
-	out, err := cmd.CombinedOutput()
-	if err != nil || len(out) > 0 {
-		t.Fatalf("promtool check metrics: %v\n%s", err, out)
+	parser := expfmt.NewTextParser(model.LegacyValidation)
+	fams, err := parser.TextToMetricFamilies(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("parse /metrics: %v\n%s", err, body)
 	}
-	t.Logf("promtool check metrics: clean, %d lines, %d bytes", strings.Count(body, "\n"), len(body))
+	problems, err := promlint.NewWithMetricFamilies(slices.Collect(maps.Values(fams))).Lint()
+	if err != nil {
+		t.Fatalf("lint /metrics: %v", err)
+	}
+	for _, p := range problems {
+		t.Errorf("lint: %s: %s", p.Metric, p.Text)
+	}
+	if len(problems) == 0 {
+		t.Logf("lint: clean, %d families, %d lines, %d bytes", len(fams), strings.Count(body, "\n"), len(body))
+	}
 }
 
 // --- per-example exercises ---

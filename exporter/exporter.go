@@ -41,7 +41,7 @@ func (e *Exporter) Load(dir, name string) (*Unit, error) {
 	defer e.mu.Unlock()
 	u, err := e.open(dir, name)
 	if err != nil {
-		e.failed[name] = err
+		e.failed[strings.ToValidUTF8(name, "\uFFFD")] = err // a label value
 		return nil, err
 	}
 	delete(e.failed, name)

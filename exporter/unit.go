@@ -156,18 +156,20 @@ func (u *Unit) bindMetrics(ms []*metric) error {
 // CPU number as a little-endian u16 (ebpf_exporter's 2-byte layout) or, for
 // a label of size 4 or 8, as a u32 or u64.
 func cpuLabelValues(l config.Label, env *decoder.Env, cpus int) ([]string, error) {
-	size := max(int(l.Size), 2)
-	chain, err := decoder.NewChain(l.Decoders, env)
+	l.Size = max(l.Size, 2)
+	ls, err := decoder.NewLabelSet([]config.Label{l}, env)
 	if err != nil {
-		return nil, fmt.Errorf("label cpu: %w", err)
+		return nil, err
 	}
 	out := make([]string, cpus)
 	raw := make([]byte, 8)
 	for c := range out {
 		binary.LittleEndian.PutUint64(raw, uint64(c))
-		if out[c], err = chain.Decode(raw[:size]); err != nil {
-			return nil, fmt.Errorf("label cpu: cpu %d: %w", c, err)
+		v, err := ls.Decode(raw[:l.Size], nil)
+		if err != nil {
+			return nil, fmt.Errorf("cpu %d: %w", c, err)
 		}
+		out[c] = v[0]
 	}
 	return out, nil
 }

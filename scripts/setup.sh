@@ -10,7 +10,6 @@ packages=(
 	linux-libc-dev    # linux/bpf.h for the BPF objects the e2e tests compile
 	gcc libc6-dev     # go test -race needs cgo
 	make pci.ids      # pci_* decoders read the system pci.ids
-	prometheus        # promtool check metrics in the tests
 	iproute2 util-linux
 )
 
