@@ -112,6 +112,20 @@ func BenchmarkGatherCold100k(b *testing.B) {
 	}
 }
 
+// BenchmarkRead100k measures the raw batch read alone.
+func BenchmarkRead100k(b *testing.B) {
+	met := bigMetric(b, 100_000)
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := met.reader.Read(met.entries); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if met.entries.Len() != 100_000 {
+		b.Fatalf("read %d entries", met.entries.Len())
+	}
+}
+
 // peakRSSMB reads VmHWM, the process's peak resident set, in MB.
 func peakRSSMB() float64 {
 	raw, _ := os.ReadFile("/proc/self/status")
