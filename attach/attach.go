@@ -12,9 +12,18 @@ import (
 // ErrUnknownSection is returned for an ELF section name no attacher handles.
 var ErrUnknownSection = errors.New("unknown section")
 
+// Options carry what some attachers need besides the program.
+type Options struct {
+	// Maps are the loaded object's maps, by name (USDT fills its spec maps).
+	Maps map[string]*ebpf.Map
+	// Root is prepended to uprobe and USDT paths, e.g. /proc/PID/root to
+	// reach a container's files; empty means the host's /.
+	Root string
+}
+
 // attacher links prog to the hook described by target, the part of the
 // section name after the prefix.
-type attacher func(target string, prog *ebpf.Program) (io.Closer, error)
+type attacher func(target string, prog *ebpf.Program, opts Options) (io.Closer, error)
 
 // checker parses a target without touching the kernel.
 type checker func(target string) error
@@ -79,12 +88,12 @@ func Check(section string) error {
 }
 
 // Program attaches prog to the hook its ELF section names.
-func Program(section string, prog *ebpf.Program) (io.Closer, error) {
+func Program(section string, prog *ebpf.Program, opts Options) (io.Closer, error) {
 	k, target, err := lookup(section)
 	if err != nil {
 		return nil, err
 	}
-	c, err := k.attach(target, prog)
+	c, err := k.attach(target, prog, opts)
 	if err != nil {
 		return nil, fmt.Errorf("attach %s: %w", section, err)
 	}

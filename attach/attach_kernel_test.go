@@ -64,7 +64,7 @@ func TestAttachFires(t *testing.T) {
 				t.Fatalf("load: %v", err)
 			}
 			defer prog.Close()
-			l, err := Program(tc.section, prog)
+			l, err := Program(tc.section, prog, Options{})
 			if err != nil {
 				t.Fatalf("attach: %v", err)
 			}
@@ -109,14 +109,14 @@ func TestAttachMissingHooks(t *testing.T) {
 		{"uprobe/libnosuch.so.9:f", "not found", ebpf.Kprobe},
 	} {
 		t.Run(tc.section, func(t *testing.T) {
-			_, err := Program(tc.section, prog(tc.typ))
+			_, err := Program(tc.section, prog(tc.typ), Options{})
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("err = %v, want one naming %q", err, tc.want)
 			}
 		})
 	}
 	t.Run("kprobe", func(t *testing.T) {
-		_, err := Program("kprobe/do_nanosleep", prog(ebpf.Kprobe))
+		_, err := Program("kprobe/do_nanosleep", prog(ebpf.Kprobe), Options{})
 		if kprobesAvailable() {
 			if err != nil {
 				t.Fatalf("kprobes are available here but attach failed: %v", err)

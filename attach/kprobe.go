@@ -11,7 +11,7 @@ import (
 )
 
 // kprobe attaches to kprobe/FUNC[+OFFSET].
-func kprobe(target string, prog *ebpf.Program) (io.Closer, error) {
+func kprobe(target string, prog *ebpf.Program, _ Options) (io.Closer, error) {
 	symbol, offset, err := symbolOffset(target)
 	if err != nil {
 		return nil, err
@@ -24,7 +24,7 @@ func kprobe(target string, prog *ebpf.Program) (io.Closer, error) {
 }
 
 // kretprobe attaches to kretprobe/FUNC.
-func kretprobe(target string, prog *ebpf.Program) (io.Closer, error) {
+func kretprobe(target string, prog *ebpf.Program, _ Options) (io.Closer, error) {
 	l, err := link.Kretprobe(target, prog, nil)
 	if err != nil {
 		return nil, hookError("kretprobe", target, err, kprobeHint)

@@ -60,7 +60,7 @@ func checkPerfEvent(target string) error {
 }
 
 // perfEvent opens the event on every online CPU and attaches prog to each.
-func perfEvent(target string, prog *ebpf.Program) (io.Closer, error) {
+func perfEvent(target string, prog *ebpf.Program, _ Options) (io.Closer, error) {
 	spec, err := parsePerfEvent(target)
 	if err != nil {
 		return nil, err

@@ -24,7 +24,7 @@ func checkTracepoint(target string) error {
 }
 
 // tracepoint attaches to tracepoint/CATEGORY/NAME through tracefs.
-func tracepoint(target string, prog *ebpf.Program) (io.Closer, error) {
+func tracepoint(target string, prog *ebpf.Program, _ Options) (io.Closer, error) {
 	group, name, err := parseTracepoint(target)
 	if err != nil {
 		return nil, err

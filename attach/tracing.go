@@ -9,7 +9,7 @@ import (
 
 // tracing attaches tp_btf, fentry and fexit programs. Their target was
 // resolved against BTF when the program was loaded, so only the link is left.
-func tracing(target string, prog *ebpf.Program) (io.Closer, error) {
+func tracing(target string, prog *ebpf.Program, _ Options) (io.Closer, error) {
 	l, err := link.AttachTracing(link.TracingOptions{Program: prog})
 	if err != nil {
 		return nil, hookError("BTF tracing hook", target, err, "tp_btf needs Linux 5.5+, fentry/fexit need BPF trampolines (x86_64 5.5+, arm64 6.0+)")

@@ -10,21 +10,21 @@ import (
 )
 
 // uprobe attaches to uprobe/PATH:SYMBOL[+OFFSET].
-func uprobe(target string, prog *ebpf.Program) (io.Closer, error) {
-	return userProbe(target, prog, false)
+func uprobe(target string, prog *ebpf.Program, opts Options) (io.Closer, error) {
+	return userProbe(target, prog, opts, false)
 }
 
 // uretprobe attaches to uretprobe/PATH:SYMBOL.
-func uretprobe(target string, prog *ebpf.Program) (io.Closer, error) {
-	return userProbe(target, prog, true)
+func uretprobe(target string, prog *ebpf.Program, opts Options) (io.Closer, error) {
+	return userProbe(target, prog, opts, true)
 }
 
-func userProbe(target string, prog *ebpf.Program, ret bool) (io.Closer, error) {
+func userProbe(target string, prog *ebpf.Program, opts Options, ret bool) (io.Closer, error) {
 	path, symbol, offset, err := parseUprobe(target)
 	if err != nil {
 		return nil, err
 	}
-	resolved, err := resolveLibrary(path, libraryDirs(""))
+	resolved, err := resolveLibrary(path, libraryDirs(opts.Root))
 	if err != nil {
 		return nil, err
 	}
@@ -32,12 +32,12 @@ func userProbe(target string, prog *ebpf.Program, ret bool) (io.Closer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", resolved, err)
 	}
-	opts := &link.UprobeOptions{Offset: offset}
+	uopts := &link.UprobeOptions{Offset: offset}
 	var l link.Link
 	if ret {
-		l, err = exe.Uretprobe(symbol, prog, opts)
+		l, err = exe.Uretprobe(symbol, prog, uopts)
 	} else {
-		l, err = exe.Uprobe(symbol, prog, opts)
+		l, err = exe.Uprobe(symbol, prog, uopts)
 	}
 	if err != nil {
 		return nil, hookError("uprobe", resolved+":"+symbol, err, "check the symbol with `nm -D "+resolved+"`")

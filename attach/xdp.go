@@ -11,7 +11,7 @@ import (
 
 // xdp attaches to xdp/IFNAME; the kernel picks native mode where the driver
 // has it and generic (skb) mode otherwise.
-func xdp(target string, prog *ebpf.Program) (io.Closer, error) {
+func xdp(target string, prog *ebpf.Program, _ Options) (io.Closer, error) {
 	iface, err := net.InterfaceByName(target)
 	if err != nil {
 		return nil, fmt.Errorf("xdp interface %q: %w: %w (see `ip link`)", target, ErrHookMissing, err)

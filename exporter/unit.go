@@ -188,7 +188,7 @@ func (u *Unit) attachAll(spec *ebpf.CollectionSpec) {
 			p.id, _ = info.ID()
 			p.tag = info.Tag
 		}
-		p.link, p.err = attach.Program(p.section, p.prog)
+		p.link, p.err = attach.Program(p.section, p.prog, attach.Options{Maps: u.coll.Maps})
 		if p.err != nil {
 			p.err = fmt.Errorf("config %s: program %s: %w", u.cfg.Name, name, p.err)
 			u.log.Error("attach failed", "program", name, "section", p.section, "err", p.err)
