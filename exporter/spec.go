@@ -52,9 +52,7 @@ func CheckSpec(cfg *config.Config, spec *ebpf.CollectionSpec) error {
 	for i, h := range cfg.Metrics.Histograms {
 		errs = append(errs, checkMap(spec, fmt.Sprintf("metrics.histograms[%d]", i), h.Name, h.Labels, true))
 	}
-	if len(cfg.Kaddrs) > 0 {
-		errs = append(errs, errors.New("kaddrs: not supported yet, remove it or use a build with kaddrs support"))
-	}
+	errs = append(errs, checkKaddrs(cfg, spec))
 	if cfg.CgroupIDMap != nil {
 		errs = append(errs, errors.New("cgroup_id_map: not supported yet, remove it or use a build with cgroup_id_map support"))
 	}

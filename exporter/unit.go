@@ -68,6 +68,11 @@ func Open(cfg *config.Config, opts Options) (*Unit, error) {
 	if err != nil {
 		return nil, err
 	}
+	if len(cfg.Kaddrs) > 0 {
+		if err := setKaddrs(cfg, spec, opts.Env.Kallsyms()); err != nil {
+			return nil, err
+		}
+	}
 	coll, err := loadCollection(spec, opts.KernelBTF)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", cfg.BPFPath, err)
