@@ -42,6 +42,7 @@ var examples = map[string]exercise{
 	"kfree_skb":   exerciseKfreeSkb,
 	"oomkill":     exerciseOOMKill,
 	"pagefaults":  exercisePagefaults,
+	"procevents":  exerciseProcevents,
 	"runqlat":     exerciseRunqlat,
 	"softirqs":    exerciseSoftirqs,
 	"syscalls":    exerciseSyscalls,

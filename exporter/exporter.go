@@ -68,8 +68,8 @@ func (e *Exporter) checkNames(cfg *config.Config) error {
 		taken[n] = "ebpfmon itself"
 	}
 	for _, u := range e.units {
-		for _, m := range u.metrics {
-			taken[m.fullName] = "config " + u.Name()
+		for _, m := range u.sources() {
+			taken[m.metricName()] = "config " + u.Name()
 		}
 	}
 	for _, n := range metricNames(cfg) {
@@ -175,6 +175,9 @@ func (e *Exporter) collectUnit(ch chan<- prometheus.Metric, u *Unit, statsOn boo
 	for _, p := range u.programs {
 		e.collectProgram(ch, name, p, statsOn)
 	}
+	for _, ev := range u.events {
+		ch <- prometheus.MustNewConstMetric(e.d.eventsLost, prometheus.CounterValue, float64(ev.lost.Load()), name, ev.name)
+	}
 }
 
 func (e *Exporter) collectProgram(ch chan<- prometheus.Metric, config string, p *program, statsOn bool) {
@@ -208,6 +211,7 @@ type descs struct {
 	names                                                         []string // full names, reserved
 	enabled, loaded, scrapeDuration, scrapeSuccess, decoderErrors *prometheus.Desc
 	programInfo, programAttached, programRunTime, programRunCount *prometheus.Desc
+	eventsLost                                                    *prometheus.Desc
 }
 
 func newDescs(ns string) descs {
@@ -227,6 +231,7 @@ func newDescs(ns string) descs {
 		programAttached: d("ebpf_program_attached", "Whether the program is attached to its hook.", prog...),
 		programRunTime:  d("ebpf_program_run_time_seconds_total", "Time the program ran (needs kernel.bpf_stats_enabled=1).", prog...),
 		programRunCount: d("ebpf_program_run_count_total", "Times the program ran (needs kernel.bpf_stats_enabled=1).", prog...),
+		eventsLost:      d("events_lost_total", "Records of perf_event_array counters the kernel dropped (perf buffer full).", "config", "map"),
 	}
 	// build_info comes from the version collector.
 	out.names = append(names, prometheus.BuildFQName(ns, "", "build_info"))

@@ -77,6 +77,8 @@ func (m *metric) gather() (*dto.MetricFamily, gatherStats, error) {
 	return fam, st, nil
 }
 
+func (m *metric) metricName() string { return m.fullName }
+
 // close stops further gathers; it waits for one in progress.
 func (m *metric) close() {
 	m.mu.Lock()

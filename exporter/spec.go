@@ -44,7 +44,7 @@ func CheckSpec(cfg *config.Config, spec *ebpf.CollectionSpec) error {
 	for i, c := range cfg.Metrics.Counters {
 		path := fmt.Sprintf("metrics.counters[%d]", i)
 		if c.PerfEventArray {
-			errs = append(errs, fmt.Errorf("%s: perf_event_array counters are not supported yet", path))
+			errs = append(errs, checkEventMap(spec, path, c.Name))
 			continue
 		}
 		errs = append(errs, checkMap(spec, path, c.Name, c.Labels, false))
@@ -91,6 +91,18 @@ func checkMap(spec *ebpf.CollectionSpec, path, name string, labels []config.Labe
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// checkEventMap checks the map of a perf_event_array counter.
+func checkEventMap(spec *ebpf.CollectionSpec, path, name string) error {
+	m, ok := spec.Maps[name]
+	if !ok {
+		return fmt.Errorf("%s: no map named %q in the object (maps: %s)", path, name, mapNames(spec))
+	}
+	if m.Type != ebpf.PerfEventArray && m.Type != ebpf.RingBuf {
+		return fmt.Errorf("%s: perf_event_array is set but map type is %s, want PerfEventArray or RingBuf", path, m.Type)
+	}
+	return nil
 }
 
 // layoutOf splits labels into those read from the map key and, for per-CPU

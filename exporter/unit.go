@@ -50,6 +50,7 @@ type Unit struct {
 	coll         *ebpf.Collection
 	programs     []*program
 	metrics      []*metric
+	events       []*eventCounter
 	decodeErrors atomic.Uint64
 	last         atomic.Pointer[scrapeResult]
 	log          *slog.Logger
@@ -86,6 +87,10 @@ func Open(cfg *config.Config, opts Options) (*Unit, error) {
 		u.Close()
 		return nil, err
 	}
+	if err := u.startEvents(opts); err != nil {
+		u.Close()
+		return nil, err
+	}
 	if cfg.Tracing != nil && len(cfg.Tracing.Spans) > 0 {
 		u.log.Warn("tracing.spans are validated but not exported yet; the ring buffers are not read", "spans", len(cfg.Tracing.Spans))
 	}
@@ -110,7 +115,9 @@ func newMetrics(cfg *config.Config, spec *ebpf.CollectionSpec, opts Options) ([]
 		out = append(out, m)
 	}
 	for i, c := range cfg.Metrics.Counters {
-		add(fmt.Sprintf("metrics.counters[%d]", i), c.Name, c.Help, c.Labels, nil)
+		if !c.PerfEventArray { // event counters start after loading
+			add(fmt.Sprintf("metrics.counters[%d]", i), c.Name, c.Help, c.Labels, nil)
+		}
 	}
 	for i, h := range cfg.Metrics.Histograms {
 		b := newBuckets(h)
@@ -179,6 +186,22 @@ func cpuLabelValues(l config.Label, env *decoder.Env, cpus int) ([]string, error
 	return out, nil
 }
 
+// startEvents starts reading the records of every perf_event_array
+// counter, before the programs are attached so none is missed.
+func (u *Unit) startEvents(opts Options) error {
+	for i, c := range u.cfg.Metrics.Counters {
+		if !c.PerfEventArray {
+			continue
+		}
+		e, err := newEventCounter(c, u.coll.Maps[c.Name], opts, u.log)
+		if err != nil {
+			return fmt.Errorf("%s: metrics.counters[%d]: %w", u.cfg.Path, i, err)
+		}
+		u.events = append(u.events, e)
+	}
+	return nil
+}
+
 // attachAll attaches every program in name order, recording failures.
 func (u *Unit) attachAll(spec *ebpf.CollectionSpec) {
 	names := make([]string, 0, len(u.coll.Programs))
@@ -223,7 +246,7 @@ func (u *Unit) Gather() ([]*dto.MetricFamily, error) {
 	start := time.Now()
 	var fams []*dto.MetricFamily
 	var errs []error
-	for _, m := range u.metrics {
+	for _, m := range u.sources() {
 		fam, st, err := m.gather()
 		if err != nil {
 			errs = append(errs, err)
@@ -234,12 +257,30 @@ func (u *Unit) Gather() ([]*dto.MetricFamily, error) {
 		}
 		if st.decodeErrors > 0 {
 			u.decodeErrors.Add(uint64(st.decodeErrors))
-			u.log.Debug("decode errors", "map", m.name, "count", st.decodeErrors, "first", st.firstErr)
+			u.log.Debug("decode errors", "metric", m.metricName(), "count", st.decodeErrors, "first", st.firstErr)
 		}
 	}
 	err := errors.Join(errs...)
 	u.last.Store(&scrapeResult{duration: time.Since(start), ok: err == nil})
 	return fams, err
+}
+
+// source is one exported metric: a map read at scrape time, or events
+// counted as they come.
+type source interface {
+	gather() (*dto.MetricFamily, gatherStats, error)
+	metricName() string
+}
+
+func (u *Unit) sources() []source {
+	out := make([]source, 0, len(u.metrics)+len(u.events))
+	for _, m := range u.metrics {
+		out = append(out, m)
+	}
+	for _, e := range u.events {
+		out = append(out, e)
+	}
+	return out
 }
 
 // scrapeResult is how the last gather went.
@@ -251,10 +292,13 @@ type scrapeResult struct {
 // Close detaches every program and releases the maps and programs; it
 // waits for gathers in progress and makes later ones fail.
 func (u *Unit) Close() error {
+	var errs []error
 	for _, m := range u.metrics {
 		m.close()
 	}
-	var errs []error
+	for _, e := range u.events {
+		errs = append(errs, e.close())
+	}
 	for i := len(u.programs) - 1; i >= 0; i-- {
 		if l := u.programs[i].link; l != nil {
 			errs = append(errs, l.Close())

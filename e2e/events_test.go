@@ -1,0 +1,90 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// exerciseProcevents checks the procevents example: execs counted from ring
+// buffer records, exits by signal from perf event array records.
+func exerciseProcevents(t *testing.T, in *instance, before metrics) metrics {
+	ms := in.eventually(t, "exec of true and a SIGKILL", func() {
+		if err := exec.Command("true").Run(); err != nil {
+			t.Fatal(err)
+		}
+		_ = exec.Command("sh", "-c", "kill -9 $$").Run() // exits by SIGKILL
+	}, func(ms metrics) bool {
+		return ms.sum("ebpfmon_exec_events_total", map[string]string{"comm": "true"}) > before.sum("ebpfmon_exec_events_total", map[string]string{"comm": "true"}) &&
+			ms.sum("ebpfmon_signal_exits_total", map[string]string{"signal": "SIGKILL"}) > before.sum("ebpfmon_signal_exits_total", map[string]string{"signal": "SIGKILL"})
+	})
+	for _, name := range []string{"exec_events_total", "signal_exits_total"} {
+		if v := ms.sum("ebpfmon_events_lost_total", map[string]string{"config": "procevents", "map": name}); v != 0 {
+			t.Errorf("%s: %v records lost", name, v)
+		}
+		if n := len(ms.series("ebpfmon_events_lost_total", map[string]string{"map": name})); n != 1 {
+			t.Errorf("%s: events_lost_total has %d series, want 1", name, n)
+		}
+	}
+	return ms
+}
+
+// eventsDir copies the procevents example with its YAML edited by edit.
+func eventsDir(t *testing.T, edit func(string) string) string {
+	t.Helper()
+	dir := t.TempDir()
+	obj, err := os.ReadFile(filepath.Join(examplesDir, "procevents.bpf.o"))
+	if err != nil {
+		t.Fatalf("examples/procevents.bpf.o: %v (make examples)", err)
+	}
+	writeFile(t, filepath.Join(dir, "ev.bpf.o"), string(obj))
+	writeFile(t, filepath.Join(dir, "ev.yaml"), edit(readFile(t, filepath.Join(examplesDir, "procevents.yaml"))))
+	return dir
+}
+
+// TestEventRecordTooShort declares a comm label longer than the records:
+// every exec record is a decode error, the other counter keeps working.
+func TestEventRecordTooShort(t *testing.T) {
+	dir := eventsDir(t, func(y string) string {
+		return strings.Replace(y, "          size: 16\n", "          size: 32\n", 1)
+	})
+	in := start(t, "--config.dir="+dir, "--config.strict")
+	ms := in.eventually(t, "decode errors for short records, SIGKILL still counted", func() {
+		_ = exec.Command("sh", "-c", "kill -9 $$").Run()
+	}, func(ms metrics) bool {
+		return ms.sum("ebpfmon_decoder_errors_total", map[string]string{"config": "ev"}) > 0 &&
+			ms.sum("ebpfmon_signal_exits_total", map[string]string{"signal": "SIGKILL"}) > 0
+	})
+	if n := len(ms.series("ebpfmon_exec_events_total", nil)); n != 0 {
+		t.Errorf("short records produced %d series", n)
+	}
+	if !strings.Contains(in.logText(), "record is 16 bytes, the labels need 32") {
+		t.Errorf("log does not explain the short record:\n%s", in.logText())
+	}
+}
+
+// TestEventFlush sets flush_interval to 1s: counts must start over.
+func TestEventFlush(t *testing.T) {
+	dir := eventsDir(t, func(y string) string { return strings.Replace(y, "flush_interval: 1h", "flush_interval: 1s", 1) })
+	in := start(t, "--config.dir="+dir, "--config.strict")
+	// A command name no other process uses, so nothing else counts under it.
+	probe := filepath.Join(t.TempDir(), "ebpfmon-flush")
+	bin, err := os.ReadFile("/bin/true")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(probe, bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	match := map[string]string{"comm": "ebpfmon-flush"}
+	in.eventually(t, "exec of the probe counted", func() { _ = exec.Command(probe).Run() }, func(ms metrics) bool {
+		return ms.sum("ebpfmon_exec_events_total", match) > 0
+	})
+	time.Sleep(1500 * time.Millisecond)
+	if v := in.scrape(t).sum("ebpfmon_exec_events_total", match); v != 0 {
+		t.Errorf("after the flush interval the probe's count is still %v", v)
+	}
+}
