@@ -26,6 +26,7 @@ type metric struct {
 	fullName  string // the metric name, with namespace
 	help      string
 	names     []string // label names, without bucket and cpu
+	keyNames  []string // label names of the key, bucket included
 	labels    labelDecoder
 	reader    *bpfmap.Reader
 	buckets   *buckets      // nil for counters

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -141,6 +142,7 @@ func newMetric(opts Options, name, help string, key []config.Label, cpu *config.
 	for _, l := range key {
 		m.names = append(m.names, l.Name)
 	}
+	m.keyNames = slices.Clone(m.names)
 	if b != nil { // the last key label is the bucket
 		m.names = m.names[:len(m.names)-1]
 	}

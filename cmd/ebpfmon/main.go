@@ -45,7 +45,7 @@ func run(args []string) int {
 type flags struct {
 	configDir, btfPath               string
 	configNames                      []string
-	check, strict                    bool
+	check, strict, debug             bool
 	listen, telemetryPath, namespace string
 	logLevel, logFormat              string
 }
@@ -68,6 +68,7 @@ func parseFlags(args []string) (*flags, error) {
 	app.Flag("web.listen-address", "Address to serve metrics on.").Default(":9435").StringVar(&f.listen)
 	app.Flag("web.telemetry-path", "Path to serve metrics on.").Default("/metrics").StringVar(&f.telemetryPath)
 	app.Flag("metrics.namespace", "Prefix of every metric name; ebpf_exporter gives its metric names.").Default("ebpfmon").StringVar(&f.namespace)
+	app.Flag("debug", "Serve /maps: every map's raw keys, decoded labels and values, as JSON.").BoolVar(&f.debug)
 	app.Flag("log.level", "Log level: debug, info, warn, error.").Default("info").StringVar(&f.logLevel)
 	app.Flag("log.format", "Log format: logfmt or json.").Default("logfmt").StringVar(&f.logFormat)
 	if _, err := app.Parse(args); err != nil {

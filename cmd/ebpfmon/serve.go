@@ -112,6 +112,14 @@ func listen(ctx context.Context, f *flags, reg *prometheus.Registry, exp *export
 		ErrorHandling: promhttp.ContinueOnError, // one bad family must not hide the others
 	}))
 	mux.HandleFunc("/", landing(f, exp))
+	if f.debug {
+		mux.HandleFunc("/maps", func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			if err := exp.WriteDebugMaps(w); err != nil {
+				logger.Warn("/maps", "err", err)
+			}
+		})
+	}
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return fmt.Errorf("--web.listen-address: %w", err)
@@ -134,7 +142,7 @@ func listen(ctx context.Context, f *flags, reg *prometheus.Registry, exp *export
 var landingPage = template.Must(template.New("landing").Parse(`<!doctype html>
 <html><head><title>ebpfmon</title></head><body>
 <h1>ebpfmon</h1>
-<p><a href="{{.Path}}">Metrics</a></p>
+<p><a href="{{.Path}}">Metrics</a>{{if .Debug}} · <a href="/maps">Maps (debug)</a>{{end}}</p>
 <h2>Configs</h2>
 <ul>{{range .Units}}<li>{{.Name}}</li>{{else}}<li>none loaded</li>{{end}}</ul>
 </body></html>
@@ -149,7 +157,8 @@ func landing(f *flags, exp *exporter.Exporter) http.HandlerFunc {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = landingPage.Execute(w, struct {
 			Path  string
+			Debug bool
 			Units []*exporter.Unit
-		}{f.telemetryPath, exp.Units()})
+		}{f.telemetryPath, f.debug, exp.Units()})
 	}
 }
