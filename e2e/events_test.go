@@ -1,10 +1,13 @@
 package e2e
 
 import (
+	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -16,7 +19,7 @@ func exerciseProcevents(t *testing.T, in *instance, before metrics) metrics {
 		if err := exec.Command("true").Run(); err != nil {
 			t.Fatal(err)
 		}
-		_ = exec.Command("sh", "-c", "kill -9 $$").Run() // exits by SIGKILL
+		killedBySignal(t)
 	}, func(ms metrics) bool {
 		return ms.sum("ebpfmon_exec_events_total", map[string]string{"comm": "true"}) > before.sum("ebpfmon_exec_events_total", map[string]string{"comm": "true"}) &&
 			ms.sum("ebpfmon_signal_exits_total", map[string]string{"signal": "SIGKILL"}) > before.sum("ebpfmon_signal_exits_total", map[string]string{"signal": "SIGKILL"})
@@ -30,6 +33,18 @@ func exerciseProcevents(t *testing.T, in *instance, before metrics) metrics {
 		}
 	}
 	return ms
+}
+
+// killedBySignal runs a shell that SIGKILLs itself: one exit by signal.
+func killedBySignal(t *testing.T) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	err := exec.CommandContext(ctx, "sh", "-c", "kill -9 $$").Run()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+		t.Fatalf("sh did not die by SIGKILL: %v", err)
+	}
 }
 
 // eventsDir copies the procevents example with its YAML edited by edit.
@@ -53,7 +68,7 @@ func TestEventRecordTooShort(t *testing.T) {
 	})
 	in := start(t, "--config.dir="+dir, "--config.strict")
 	ms := in.eventually(t, "decode errors for short records, SIGKILL still counted", func() {
-		_ = exec.Command("sh", "-c", "kill -9 $$").Run()
+		killedBySignal(t)
 	}, func(ms metrics) bool {
 		return ms.sum("ebpfmon_decoder_errors_total", map[string]string{"config": "ev"}) > 0 &&
 			ms.sum("ebpfmon_signal_exits_total", map[string]string{"signal": "SIGKILL"}) > 0
