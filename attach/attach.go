@@ -47,6 +47,7 @@ var kinds = []kind{
 	{"kretprobe/", anyTarget, kretprobe},
 	{"uprobe/", checkUprobe, uprobe},
 	{"uretprobe/", checkUprobe, uretprobe},
+	{"usdt/", checkUSDT, usdtAttach},
 	{"perf_event/", checkPerfEvent, perfEvent},
 	{"xdp/", anyTarget, xdp},
 }

@@ -5,7 +5,8 @@
 //	raw_tp/NAME          raw_tracepoint/NAME rawtp.go
 //	tp_btf/NAME  fentry/FUNC  fexit/FUNC     tracing.go
 //	kprobe/FUNC[+OFF]    kretprobe/FUNC      kprobe.go
-//	uprobe/PATH:SYM[+OFF] uretprobe/PATH:SYM uprobe.go (PATH may be a bare library name)
+//	uprobe/PATH:SYM[+OFF] uretprobe/PATH:SYM uprobe.go (PATH may be a bare library or program name)
+//	usdt/PATH:PROVIDER:NAME                  usdt.go (fills libbpf's usdt.bpf.h maps)
 //	perf_event/type=T,config=C,frequency=F|sample_period=P  perfevent.go (every online CPU)
 //	xdp/IFNAME                               xdp.go
 //

@@ -23,13 +23,33 @@ import (
 	"github.com/ebpfmon/ebpfmon/internal/testenv"
 )
 
-// ebpfmonBin is the ebpfmon binary built once by TestMain.
+// ebpfmonBin is the ebpfmon binary: $EBPFMON_BIN, or built once by TestMain.
 var ebpfmonBin string
 
-// examplesDir is the repository's examples directory.
+// examplesDir is the examples directory: $EBPFMON_EXAMPLES, or the
+// repository's.
 var examplesDir, _ = filepath.Abs("../examples")
 
+// Where there is no Go toolchain (a kernel lab guest runs a `go test -c`
+// binary), these give a prebuilt static ebpfmon and the examples with their
+// compiled objects; scripts/matrix.sh sets both.
+const (
+	binEnv      = "EBPFMON_BIN"
+	examplesEnv = "EBPFMON_EXAMPLES"
+)
+
 func TestMain(m *testing.M) {
+	if dir := os.Getenv(examplesEnv); dir != "" {
+		examplesDir = dir
+	}
+	if bin := os.Getenv(binEnv); bin != "" {
+		if _, err := os.Stat(bin); err != nil {
+			fmt.Fprintf(os.Stderr, "%s: %v\n", binEnv, err)
+			os.Exit(1)
+		}
+		ebpfmonBin = bin
+		os.Exit(m.Run())
+	}
 	dir, err := os.MkdirTemp("", "ebpfmon-e2e")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -39,7 +59,7 @@ func TestMain(m *testing.M) {
 	build := exec.Command("go", "build", "-o", ebpfmonBin, "../cmd/ebpfmon")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build ebpfmon: %v\n%s", err, out)
+		fmt.Fprintf(os.Stderr, "build ebpfmon (or set %s to a prebuilt one): %v\n%s", binEnv, err, out)
 		os.Exit(1)
 	}
 	code := m.Run()

@@ -9,6 +9,8 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
+
+	"github.com/ebpfmon/ebpfmon/usdt"
 )
 
 // verifierTailLines is how much of a verifier log an error shows.
@@ -17,6 +19,9 @@ const verifierTailLines = 20
 // loadCollection loads spec into the kernel, relocating against kernelBTF
 // when it is set (else against the running kernel's BTF).
 func loadCollection(spec *ebpf.CollectionSpec, kernelBTF *btf.Spec) (*ebpf.Collection, error) {
+	if err := usdt.PrepareLoad(spec); err != nil {
+		return nil, err
+	}
 	opts := ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{KernelTypes: kernelBTF}}
 	coll, err := ebpf.NewCollectionWithOptions(spec, opts)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/ebpfmon/ebpfmon/attach"
 	"github.com/ebpfmon/ebpfmon/bpfmap"
 	"github.com/ebpfmon/ebpfmon/config"
+	"github.com/ebpfmon/ebpfmon/usdt"
 )
 
 // supportedMapTypes are the map types counters and histograms can read.
@@ -26,7 +27,9 @@ func LoadSpec(cfg *config.Config) (*ebpf.CollectionSpec, error) {
 	if _, err := os.Stat(cfg.BPFPath); err != nil {
 		return nil, fmt.Errorf("%s: %w (build it with `make examples` or clang -target bpf)", cfg.BPFPath, err)
 	}
-	spec, err := ebpf.LoadCollectionSpec(cfg.BPFPath)
+	// usdt.LoadCollectionSpec is ebpf.LoadCollectionSpec plus the fix-ups
+	// objects built with libbpf's usdt.bpf.h need; others are unchanged.
+	spec, err := usdt.LoadCollectionSpec(cfg.BPFPath)
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a usable BPF object (rebuild it with clang -target bpf -g): %w", cfg.BPFPath, err)
 	}

@@ -10,6 +10,8 @@ packages=(
 	linux-libc-dev    # linux/bpf.h for the BPF objects the e2e tests compile
 	gcc libc6-dev     # go test -race needs cgo
 	make pci.ids      # pci_* decoders read the system pci.ids
+	systemtap-sdt-dev # sys/sdt.h for the USDT test programs
+	python3-minimal   # the usdt example's target (python's gc__start probe)
 	iproute2 util-linux
 )
 
