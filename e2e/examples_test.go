@@ -150,7 +150,8 @@ func TestLintMetrics(t *testing.T) {
 		sendUDP(t, "127.0.0.1", closedUDPPort(t, "127.0.0.1"), 1, []byte("x"))
 		sendUDP(t, "127.0.0.1", 53, 1, dnsQuery(qname))
 		spinKernel(t, 50*time.Millisecond)
-		killedBySignal(t) // procevents
+		killedBySignal(t)                                                // procevents
+		run(t, nil, "/usr/bin/python3", "-c", "import gc; gc.collect()") // usdt
 	}, func(ms metrics) bool {
 		missing = slices.DeleteFunc(slices.Clone(families), func(fam string) bool { return len(ms.series(fam, nil)) > 0 })
 		return len(missing) == 0

@@ -82,11 +82,18 @@ var listenRE = regexp.MustCompile(`msg=listening address=(\S+)`)
 // until it serves. It is stopped with SIGTERM at the end of the test.
 func start(t *testing.T, args ...string) *instance {
 	t.Helper()
+	return startCmd(t, []string{ebpfmonBin}, args...)
+}
+
+// startCmd is start with ebpfmon run as cmd: its binary, possibly behind a
+// wrapper such as setpriv.
+func startCmd(t *testing.T, cmd []string, args ...string) *instance {
+	t.Helper()
 	testenv.Privileged(t)
 	requireExamples(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-	args = append([]string{"--web.listen-address=127.0.0.1:0", "--log.level=debug"}, args...)
-	in := &instance{cmd: exec.CommandContext(ctx, ebpfmonBin, args...), done: make(chan struct{})}
+	argv := append(append(append([]string(nil), cmd...), "--web.listen-address=127.0.0.1:0", "--log.level=debug"), args...)
+	in := &instance{cmd: exec.CommandContext(ctx, argv[0], argv[1:]...), done: make(chan struct{})}
 	stderr, err := in.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

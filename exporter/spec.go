@@ -57,7 +57,7 @@ func CheckSpec(cfg *config.Config, spec *ebpf.CollectionSpec) error {
 	}
 	errs = append(errs, checkKaddrs(cfg, spec))
 	if cfg.CgroupIDMap != nil {
-		errs = append(errs, errors.New("cgroup_id_map: not supported yet, remove it or use a build with cgroup_id_map support"))
+		errs = append(errs, checkCgroupIDMapSpec(spec, cfg.CgroupIDMap))
 	}
 	for _, name := range slices.Sorted(maps.Keys(spec.Programs)) {
 		if err := attach.Check(spec.Programs[name].SectionName); err != nil {

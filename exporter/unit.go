@@ -52,6 +52,7 @@ type Unit struct {
 	programs     []*program
 	metrics      []*metric
 	events       []*eventCounter
+	cgroupIDMap  io.Closer
 	decodeErrors atomic.Uint64
 	last         atomic.Pointer[scrapeResult]
 	log          *slog.Logger
@@ -89,6 +90,10 @@ func Open(cfg *config.Config, opts Options) (*Unit, error) {
 		return nil, err
 	}
 	if err := u.startEvents(opts); err != nil {
+		u.Close()
+		return nil, err
+	}
+	if err := u.startCgroupIDMap(opts.Env); err != nil {
 		u.Close()
 		return nil, err
 	}
@@ -204,6 +209,23 @@ func (u *Unit) startEvents(opts Options) error {
 	return nil
 }
 
+// startCgroupIDMap fills the config's cgroup_id_map, if any, and keeps it
+// current, before the programs are attached so they see it from the start.
+func (u *Unit) startCgroupIDMap(env *decoder.Env) error {
+	c := u.cfg.CgroupIDMap
+	if c == nil {
+		return nil
+	}
+	resolver, err := env.Cgroups()
+	if err == nil {
+		u.cgroupIDMap, err = startCgroupIDMap(c, u.coll.Maps[c.Name], resolver.Root(), 0, u.log)
+	}
+	if err != nil {
+		return fmt.Errorf("%s: cgroup_id_map: %w", u.cfg.Path, err)
+	}
+	return nil
+}
+
 // attachAll attaches every program in name order, recording failures.
 func (u *Unit) attachAll(spec *ebpf.CollectionSpec) {
 	names := make([]string, 0, len(u.coll.Programs))
@@ -295,6 +317,9 @@ type scrapeResult struct {
 // waits for gathers in progress and makes later ones fail.
 func (u *Unit) Close() error {
 	var errs []error
+	if u.cgroupIDMap != nil {
+		errs = append(errs, u.cgroupIDMap.Close())
+	}
 	for _, m := range u.metrics {
 		m.close()
 	}

@@ -48,6 +48,7 @@ type flags struct {
 	check, strict, debug             bool
 	listen, telemetryPath, namespace string
 	logLevel, logFormat              string
+	capsKeep                         string
 }
 
 func parseFlags(args []string) (*flags, error) {
@@ -71,6 +72,7 @@ func parseFlags(args []string) (*flags, error) {
 	app.Flag("debug", "Serve /maps: every map's raw keys, decoded labels and values, as JSON.").BoolVar(&f.debug)
 	app.Flag("log.level", "Log level: debug, info, warn, error.").Default("info").StringVar(&f.logLevel)
 	app.Flag("log.format", "Log format: logfmt or json.").Default("logfmt").StringVar(&f.logFormat)
+	addCapabilitiesFlag(app, &f.capsKeep)
 	if _, err := app.Parse(args); err != nil {
 		return nil, fmt.Errorf("%w (see --help)", err)
 	}
@@ -78,6 +80,9 @@ func parseFlags(args []string) (*flags, error) {
 		return nil, err
 	}
 	if err := oneOf("--log.format", f.logFormat, "logfmt", "json"); err != nil {
+		return nil, err
+	}
+	if err := checkCapabilitiesFlag(f.capsKeep); err != nil {
 		return nil, err
 	}
 	f.configNames = splitNames(f.configNames)

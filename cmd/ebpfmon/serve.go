@@ -124,6 +124,12 @@ func listen(ctx context.Context, f *flags, reg *prometheus.Registry, exp *export
 	if err != nil {
 		return fmt.Errorf("--web.listen-address: %w", err)
 	}
+	// Everything is loaded and attached and the port is bound (a port
+	// below 1024 needs a capability): drop what serving does not need.
+	if err := dropCapabilities(f.capsKeep, logger); err != nil {
+		ln.Close()
+		return err
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	logger.Info("listening", "address", ln.Addr().String(), "path", f.telemetryPath)
 	errc := make(chan error, 1)
