@@ -13,6 +13,8 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
+
+	"github.com/ebpfmon/ebpfmon/internal/suggest"
 )
 
 // ErrNotELF is wrapped by errors for uprobe and USDT targets that are not
@@ -301,7 +303,7 @@ func similarFuncs(syms []funcSym, name, path string) string {
 		}
 		seen[s.name] = true
 		l := strings.ToLower(s.name)
-		d := editDistance(lower, l)
+		d := suggest.Distance(lower, l)
 		if strings.Contains(l, lower) || strings.Contains(lower, l) && len(l) > 2 {
 			d = min(d, 1+abs(len(l)-len(lower))/4)
 		}
@@ -324,24 +326,3 @@ func similarFuncs(syms []funcSym, name, path string) string {
 }
 
 func abs(n int) int { return max(n, -n) }
-
-// editDistance is the Levenshtein distance between a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}

@@ -288,23 +288,10 @@ func documentedTracepointCaps(t *testing.T) Set {
 	if !tracefsOpenToOthers() {
 		set |= Of(unix.CAP_DAC_READ_SEARCH)
 	}
-	if !kernelAtLeast(t, 5, 11) {
+	if !testenv.KernelAtLeast(t, 5, 11) {
 		set |= Of(unix.CAP_SYS_RESOURCE) // BPF memory is charged to RLIMIT_MEMLOCK
 	}
 	return set
-}
-
-// kernelAtLeast reports whether the running kernel is major.minor or later.
-func kernelAtLeast(t *testing.T, major, minor int) bool {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		t.Fatal(err)
-	}
-	var maj, min int
-	if _, err := fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &maj, &min); err != nil {
-		t.Fatal(err)
-	}
-	return maj > major || maj == major && min >= minor
 }
 
 // TestDocumentedCapsTracepoint runs a helper as uid 65534 with only the

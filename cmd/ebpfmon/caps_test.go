@@ -53,19 +53,6 @@ func TestCapabilitiesFlag(t *testing.T) {
 	}
 }
 
-// kernelAtLeast reports whether the running kernel is major.minor or later.
-func kernelAtLeast(t *testing.T, major, minor int) bool {
-	var u unix.Utsname
-	if err := unix.Uname(&u); err != nil {
-		t.Fatal(err)
-	}
-	var maj, min int
-	if _, err := fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &maj, &min); err != nil {
-		t.Fatal(err)
-	}
-	return maj > major || maj == major && min >= minor
-}
-
 // TestCapabilitiesAfterAttach checks auto's probe against what the kernel
 // version and sysctl say, leaving this process's capabilities alone.
 func TestCapabilitiesAfterAttach(t *testing.T) {
@@ -80,7 +67,7 @@ func TestCapabilitiesAfterAttach(t *testing.T) {
 	}
 	sysctl, _ := os.ReadFile("/proc/sys/kernel/unprivileged_bpf_disabled")
 	switch {
-	case kernelAtLeast(t, 6, 5) || strings.TrimSpace(string(sysctl)) == "0":
+	case testenv.KernelAtLeast(t, 6, 5) || strings.TrimSpace(string(sysctl)) == "0":
 		if got != 0 {
 			t.Errorf("capabilitiesAfterAttach = %v, want none on Linux 6.5+ or with unprivileged_bpf_disabled=0", got)
 		}

@@ -6,6 +6,7 @@ package testenv
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -34,6 +35,20 @@ func Root(tb testing.TB) {
 	if os.Geteuid() != 0 {
 		Unavailable(tb, "needs root")
 	}
+}
+
+// KernelAtLeast reports whether the running kernel is major.minor or later.
+func KernelAtLeast(tb testing.TB, major, minor int) bool {
+	tb.Helper()
+	var u unix.Utsname
+	if err := unix.Uname(&u); err != nil {
+		tb.Fatal(err)
+	}
+	var maj, mnr int
+	if _, err := fmt.Sscanf(unix.ByteSliceToString(u.Release[:]), "%d.%d", &maj, &mnr); err != nil {
+		tb.Fatal(err)
+	}
+	return maj > major || maj == major && mnr >= minor
 }
 
 // OwnCgroup2Path returns this process's cgroup2 path, the "0::/path" line
