@@ -4,7 +4,7 @@
 
 # Examples: compiled with the pinned clang, from the committed vmlinux.h.
 FROM debian:bookworm AS bpf
-RUN apt-get update && apt-get install -y --no-install-recommends clang-19 llvm-19 libbpf-dev make \
+RUN apt-get update && apt-get install -y --no-install-recommends clang-19 llvm-19 libbpf-dev linux-libc-dev make \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY Makefile ./
