@@ -15,23 +15,6 @@ import (
 	"github.com/ebpfmon/ebpfmon/internal/testenv"
 )
 
-// counterProg returns instructions that add one to element 0 of counter and
-// return ret.
-func counterProg(counter *ebpf.Map, ret int32) asm.Instructions {
-	return asm.Instructions{
-		asm.StoreImm(asm.RFP, -4, 0, asm.Word),
-		asm.Mov.Reg(asm.R2, asm.RFP),
-		asm.Add.Imm(asm.R2, -4),
-		asm.LoadMapPtr(asm.R1, counter.FD()),
-		asm.FnMapLookupElem.Call(),
-		asm.JEq.Imm(asm.R0, 0, "out"),
-		asm.Mov.Imm(asm.R1, 1),
-		asm.StoreXAdd(asm.R0, asm.R1, asm.DWord),
-		asm.Mov.Imm(asm.R0, ret).WithSymbol("out"),
-		asm.Return(),
-	}
-}
-
 // TestAttachFires attaches a counting program through each section kind this
 // kernel supports, fires the hook and checks the program ran.
 func TestAttachFires(t *testing.T) {
@@ -58,7 +41,7 @@ func TestAttachFires(t *testing.T) {
 			defer counter.Close()
 			spec := tc.spec
 			spec.License = "GPL"
-			spec.Instructions = counterProg(counter, tc.ret)
+			spec.Instructions = testenv.CounterProg(counter, tc.ret)
 			prog, err := ebpf.NewProgram(&spec)
 			if err != nil {
 				t.Fatalf("load: %v", err)

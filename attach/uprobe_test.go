@@ -191,7 +191,7 @@ func TestUprobeFires(t *testing.T) {
 			counter, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
 			must(t, err)
 			defer counter.Close()
-			prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.Kprobe, License: "GPL", Instructions: counterProg(counter, 0)})
+			prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.Kprobe, License: "GPL", Instructions: testenv.CounterProg(counter, 0)})
 			must(t, err)
 			defer prog.Close()
 			l, err := Program(tc.section, prog, Options{Root: tc.root})

@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/cilium/ebpf"
-	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/link"
 	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
@@ -121,20 +120,9 @@ func tracepointChild() error {
 	}
 	defer counter.Close()
 	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{
-		Type:    ebpf.TracePoint,
-		License: "GPL",
-		Instructions: asm.Instructions{
-			asm.StoreImm(asm.RFP, -4, 0, asm.Word), // key 0
-			asm.Mov.Reg(asm.R2, asm.RFP),
-			asm.Add.Imm(asm.R2, -4),
-			asm.LoadMapPtr(asm.R1, counter.FD()),
-			asm.FnMapLookupElem.Call(),
-			asm.JEq.Imm(asm.R0, 0, "out"),
-			asm.Mov.Imm(asm.R1, 1),
-			asm.StoreXAdd(asm.R0, asm.R1, asm.DWord),
-			asm.Mov.Imm(asm.R0, 0).WithSymbol("out"),
-			asm.Return(),
-		},
+		Type:         ebpf.TracePoint,
+		License:      "GPL",
+		Instructions: testenv.CounterProg(counter, 0),
 	})
 	if err != nil {
 		return fmt.Errorf("program: %w", err)

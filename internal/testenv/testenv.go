@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/features"
 	"golang.org/x/sys/unix"
 )
@@ -34,6 +35,24 @@ func Root(tb testing.TB) {
 	tb.Helper()
 	if os.Geteuid() != 0 {
 		Unavailable(tb, "needs root")
+	}
+}
+
+// CounterProg returns instructions that add one to element 0 of counter (an
+// array or hash with a u32 key and a u64 value) and return ret: the smallest
+// program that proves a hook fired.
+func CounterProg(counter *ebpf.Map, ret int32) asm.Instructions {
+	return asm.Instructions{
+		asm.StoreImm(asm.RFP, -4, 0, asm.Word), // key 0
+		asm.Mov.Reg(asm.R2, asm.RFP),
+		asm.Add.Imm(asm.R2, -4),
+		asm.LoadMapPtr(asm.R1, counter.FD()),
+		asm.FnMapLookupElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, "out"),
+		asm.Mov.Imm(asm.R1, 1),
+		asm.StoreXAdd(asm.R0, asm.R1, asm.DWord),
+		asm.Mov.Imm(asm.R0, ret).WithSymbol("out"),
+		asm.Return(),
 	}
 }
 
