@@ -43,7 +43,11 @@
 // Once every config is loaded and attached, ebpfmon only reads maps and
 // program info through file descriptors it already holds, reads ring and
 // perf buffers, and reads cgroupfs, sysfs and procfs files that file
-// permissions allow (kallsyms, BTF and tracefs are read before). Since Linux
+// permissions allow (kallsyms, BTF and tracefs are read before; kallsyms
+// stays open, so that the ksym and kstack decoders can reread it when
+// modules or BPF programs change: the kernel shows addresses to a reader
+// that had cap_syslog when it opened the file, Linux 5.8+, so auto need not
+// keep cap_syslog). Since Linux
 // 6.5 a bpf() call on a map or program fd needs no capability, so
 // --capabilities.keep=auto keeps none, as measured on 6.18 (uid 0 and uid
 // 65534 served every example, the cgroup id maps followed new cgroups, and

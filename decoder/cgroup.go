@@ -3,6 +3,8 @@ package decoder
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
+	"strings"
 
 	"github.com/ebpfmon/ebpfmon/cgroup"
 	"github.com/ebpfmon/ebpfmon/config"
@@ -11,12 +13,15 @@ import (
 // cgroupDecoder (YAML "cgroup") takes a cgroup id as decimal text, the
 // output of uint on bpf_get_current_cgroup_id(), and outputs the cgroup's
 // path relative to the cgroup2 mount: "/system.slice/foo.service", "/" for
-// the root. An id unknown even after a (rate-limited) rescan gives
-// "unknown_cgroup_id:ID", as in ebpf_exporter. Note that ebpf_exporter
-// outputs absolute paths under /sys/fs/cgroup instead. Building it locates
-// the cgroup mount: none is an error then.
+// the root. With [WithCgroupMountPaths] it outputs ebpf_exporter's form
+// instead, the mount point followed by that path:
+// "/sys/fs/cgroup/system.slice/foo.service", "/sys/fs/cgroup" for the root.
+// An id unknown even after a (rate-limited) rescan gives
+// "unknown_cgroup_id:ID", as in ebpf_exporter. Building it locates the
+// cgroup mount: none is an error then.
 type cgroupDecoder struct {
 	resolver *cgroup.Resolver
+	prefix   string // the mount point with WithCgroupMountPaths, else ""
 }
 
 func newCgroup(_ config.Decoder, env *Env) (Decoder, error) {
@@ -24,7 +29,11 @@ func newCgroup(_ config.Decoder, env *Env) (Decoder, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cgroupDecoder{resolver: resolver}, nil
+	d := cgroupDecoder{resolver: resolver}
+	if env.cgroupMount {
+		d.prefix = filepath.Clean(resolver.Root())
+	}
+	return d, nil
 }
 
 func (d cgroupDecoder) Decode(in []byte) ([]byte, error) {
@@ -39,5 +48,17 @@ func (d cgroupDecoder) Decode(in []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if d.prefix != "" {
+		return []byte(mountPath(d.prefix, path)), nil
+	}
 	return []byte(path), nil
+}
+
+// mountPath puts the mount point in front of a path relative to it: the
+// mount point itself for "/".
+func mountPath(mount, rel string) string {
+	if rel == "/" {
+		return mount
+	}
+	return strings.TrimSuffix(mount, "/") + rel
 }

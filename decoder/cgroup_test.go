@@ -42,6 +42,24 @@ func TestCgroup(t *testing.T) {
 	})
 }
 
+// TestCgroupMountPaths checks ebpf_exporter's form: the cgroup2 mount
+// point in front of the path, the mount point alone for the root.
+func TestCgroupMountPaths(t *testing.T) {
+	root := t.TempDir()
+	svc := filepath.Join(root, "system.slice", "foo.service")
+	if err := os.MkdirAll(svc, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []string{root, root + "/"} {
+		env := testEnv(t, WithCgroupRoot(r), WithCgroupMountPaths())
+		runCases(t, env, one("cgroup"), []decodeCase{
+			{name: "service", in: []byte(strconv.FormatUint(dirInode(t, svc), 10)), want: root + "/system.slice/foo.service"},
+			{name: "root", in: []byte(strconv.FormatUint(dirInode(t, root), 10)), want: root},
+			{name: "unknown id unchanged", in: []byte("18446744073709551615"), want: "unknown_cgroup_id:18446744073709551615"},
+		})
+	}
+}
+
 func TestCgroupFromMountInfo(t *testing.T) {
 	root := t.TempDir()
 	child := filepath.Join(root, "user.slice")

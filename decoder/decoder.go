@@ -39,12 +39,38 @@ const (
 // constructor builds a decoder from its validated config.
 type constructor func(conf config.Decoder, env *Env) (Decoder, error)
 
+// form is what a decoder is given or outputs: the raw key field, decimal
+// text (what uint outputs), or any other text.
+type form uint8
+
+const (
+	formRaw form = iota
+	formDecimal
+	formText
+)
+
+// describe names a form for error messages.
+func (f form) describe() string {
+	switch f {
+	case formRaw:
+		return "raw key bytes"
+	case formDecimal:
+		return "decimal text"
+	}
+	return "text"
+}
+
 type entry struct {
 	build constructor
 	opts  options
 	// raw checks the key field size when the decoder is first in a chain;
 	// nil takes any size.
 	raw rawInput
+	// text is what a decoder later in a chain takes: nothing (formRaw),
+	// decimal text only, or any text.
+	text form
+	// out is the form of the output given the input; nil means formText.
+	out func(conf config.Decoder, in form) form
 }
 
 // rawInput checks the size of the raw key field a chain's first decoder
@@ -72,28 +98,60 @@ func decimalText(uint) error {
 	return errors.New("takes decimal text, not raw key bytes (put uint before it)")
 }
 
-// registry lists every decoder by its YAML name, with the options it takes
-// and the raw key field sizes it decodes when first in a chain.
+// textOnly rejects raw input: the decoder works on text, and raw bytes
+// would give labels with NUL bytes or binary in them.
+func textOnly(uint) error {
+	return errors.New("takes text, not raw key bytes (put uint or string before it)")
+}
+
+// decimal is the output form of uint.
+func decimal(config.Decoder, form) form { return formDecimal }
+
+// same passes the input form through (string on text changes nothing).
+func same(_ config.Decoder, in form) form {
+	if in == formRaw {
+		return formText
+	}
+	return in
+}
+
+// staticMapOut is decimal text only when every output is: every value is
+// a decimal number and unknown decimal input passes through unchanged.
+func staticMapOut(conf config.Decoder, in form) form {
+	if in != formDecimal || !conf.AllowUnknown {
+		return formText
+	}
+	for _, v := range conf.StaticMap {
+		if _, err := strconv.ParseUint(v, 10, 64); err != nil {
+			return formText
+		}
+	}
+	return formDecimal
+}
+
+// registry lists every decoder by its YAML name, with the options it takes,
+// the raw key field sizes it decodes when first in a chain, the text it
+// takes later in a chain and the form of its output.
 func registry() map[string]entry {
 	return map[string]entry{
-		"cgroup":       {build: newCgroup, raw: decimalText},
-		"dname":        {build: newDname},
-		"errno":        {build: newErrno, raw: decimalText},
-		"hex":          {build: newHex},
+		"cgroup":       {build: newCgroup, raw: decimalText, text: formDecimal},
+		"dname":        {build: newDname, text: formText},
+		"errno":        {build: newErrno, raw: decimalText, text: formDecimal},
+		"hex":          {build: newHex, text: formText},
 		"ifname":       {build: newIfname, raw: sizes("4 bytes", oneOf(4))},
 		"inet_ip":      {build: newInetIP, raw: sizes("4 or 16 bytes", oneOf(4, 16))},
 		"kstack":       {build: newKstack, raw: sizes("a multiple of 8 bytes", func(n uint) bool { return n%8 == 0 })},
 		"ksym":         {build: newKsym, raw: sizes("8 bytes", oneOf(8))},
 		"majorminor":   {build: newMajorMinor, raw: sizes("4 bytes", oneOf(4))},
-		"pci_class":    {build: newPCIClass, raw: decimalText},
-		"pci_device":   {build: newPCIDevice, raw: decimalText},
-		"pci_subclass": {build: newPCISubclass, raw: decimalText},
-		"pci_vendor":   {build: newPCIVendor, raw: decimalText},
-		"regexp":       {build: newRegexp, opts: optRegexps},
-		"static_map":   {build: newStaticMap, opts: optStaticMap | optAllowUnknown},
-		"string":       {build: newString},
-		"syscall":      {build: newSyscall, raw: decimalText},
-		"uint":         {build: newUint, raw: sizes("1, 2, 4 or 8 bytes", oneOf(1, 2, 4, 8))},
+		"pci_class":    {build: newPCIClass, raw: decimalText, text: formDecimal},
+		"pci_device":   {build: newPCIDevice, raw: decimalText, text: formDecimal},
+		"pci_subclass": {build: newPCISubclass, raw: decimalText, text: formDecimal},
+		"pci_vendor":   {build: newPCIVendor, raw: decimalText, text: formDecimal},
+		"regexp":       {build: newRegexp, opts: optRegexps, raw: textOnly, text: formText},
+		"static_map":   {build: newStaticMap, opts: optStaticMap | optAllowUnknown, raw: textOnly, text: formText, out: staticMapOut},
+		"string":       {build: newString, text: formText, out: same},
+		"syscall":      {build: newSyscall, raw: decimalText, text: formDecimal},
+		"uint":         {build: newUint, raw: sizes("1, 2, 4 or 8 bytes", oneOf(1, 2, 4, 8)), out: decimal},
 	}
 }
 
@@ -197,18 +255,45 @@ func parseText(in []byte) (uint64, error) {
 	return v, nil
 }
 
-// checkRaw checks that a chain's first decoder takes a raw key field of size
-// bytes. An unknown decoder passes: [New] reports it.
-func checkRaw(confs []config.Decoder, size uint) error {
-	if len(confs) == 0 {
-		return nil
-	}
-	e, ok := registry()[confs[0].Name]
-	if !ok || e.raw == nil {
-		return nil
-	}
-	if err := e.raw(size); err != nil {
-		return fmt.Errorf("decoder %s %w", confs[0].Name, err)
+// checkChain follows the form of the data through a label's chain, from
+// the raw key field of size bytes, and rejects a step that cannot take
+// what the step before outputs: uint after uint (it would read the digits
+// as bytes), errno on raw bytes, static_map on raw bytes. An unknown
+// decoder ends the check: [New] reports it.
+func checkChain(confs []config.Decoder, size uint) error {
+	in := formRaw
+	for i, conf := range confs {
+		e, ok := registry()[conf.Name]
+		if !ok {
+			return nil
+		}
+		if in == formRaw {
+			if e.raw != nil {
+				if err := e.raw(size); err != nil {
+					return fmt.Errorf("decoder %s %w", conf.Name, err)
+				}
+			}
+		} else if want, fix := e.takes(in); want != "" {
+			return fmt.Errorf("decoders[%d] %s takes %s, but decoders[%d] %s outputs %s (%s)",
+				i, conf.Name, want, i-1, confs[i-1].Name, in.describe(), fix)
+		}
+		if e.out == nil {
+			in = formText
+		} else {
+			in = e.out(conf, in)
+		}
 	}
 	return nil
+}
+
+// takes checks that a decoder later in a chain can take text of form in.
+// If not, it returns what the decoder wants and how to fix the chain.
+func (e entry) takes(in form) (want, fix string) {
+	switch {
+	case e.text == formRaw:
+		return formRaw.describe(), "put it first in the chain"
+	case e.text == formDecimal && in != formDecimal:
+		return formDecimal.describe(), "put uint before it, first in the chain"
+	}
+	return "", ""
 }

@@ -24,7 +24,7 @@
 //	string      C string buffer         -> bytes before first NUL "bash\0\0" -> "bash"
 //	inet_ip     4 or 16 bytes           -> IPv4/IPv6 text         -> "10.0.0.1"
 //	ksym        8-byte kernel address   -> symbol starting there, else "unknown_addr:0x..."
-//	kstack      8-byte addresses, 0-end -> containing symbols joined by "\n", "??" if none
+//	kstack      8-byte addresses, 0-end -> containing symbols joined by "\n", "??" if none (bounded extents)
 //	majorminor  4-byte new_encode_dev   -> block device name, else "unknown:MAJ:MIN"
 //	ifname      4-byte ifindex          -> interface name, else "unknown:N"
 //	dname       DNS wire-format name    -> dotted name            "\x03www\x03foo\0" -> "www.foo"
@@ -32,7 +32,7 @@
 // Text decoders take the output of an earlier decoder, usually uint:
 //
 //	static_map   text -> mapped text, else "unknown:TEXT" (TEXT with allow_unknown)
-//	regexp       text -> first group or match of the first matching regexp, else skip
+//	regexp       text -> unchanged (or the first group) if a regexp matches, else skip
 //	cgroup       cgroup id -> path below the cgroup2 root, else "unknown_cgroup_id:N"
 //	errno        number -> "ENOENT"..., else "unknown:N"
 //	syscall      number -> syscall name for GOARCH, else "unknown_syscall:N"

@@ -26,6 +26,7 @@ type Env struct {
 	sysRoot     string
 	pciIDsPaths []string
 	cgroupRoot  string
+	cgroupMount bool
 	syscallArch string
 
 	ksyms   *kallsyms.Table
@@ -52,6 +53,16 @@ func WithPCIIDs(paths ...string) Option {
 // WithCgroupRoot resolves cgroup ids under dir instead of the cgroup2 mount
 // found in mountinfo.
 func WithCgroupRoot(dir string) Option { return func(e *Env) { e.cgroupRoot = dir } }
+
+// WithCgroupMountPaths makes the cgroup decoder output paths with the
+// cgroup2 mount point in front, as ebpf_exporter does:
+// "/sys/fs/cgroup/system.slice/x.service" on a pure cgroup2 host,
+// "/sys/fs/cgroup/unified" for the root on a hybrid one, instead of
+// "/system.slice/x.service" and "/". Relative paths, the default, do not
+// depend on where the host's cgroupfs is mounted (a container may mount it
+// anywhere); this is for drop-in users whose queries and regexps expect
+// ebpf_exporter's form.
+func WithCgroupMountPaths() Option { return func(e *Env) { e.cgroupMount = true } }
 
 // WithSyscallArch selects the syscall table by GOARCH name ("amd64" or
 // "arm64") instead of runtime.GOARCH.

@@ -11,10 +11,12 @@ import (
 // kstackDecoder (YAML "kstack") takes a raw array of 8-byte kernel addresses,
 // such as one filled by bpf_get_stack(), ending at the first zero address or
 // at the end of the field. It outputs the name of the symbol containing each
-// address, innermost first, joined with "\n"; an address below every symbol
-// gives "??", as in ebpf_exporter. A size that is not a multiple of 8 is an
-// error. Building it loads kallsyms: an unreadable or hidden one is an error
-// then.
+// address, innermost first, joined with "\n". An address in no symbol's
+// extent (below every symbol, or past the last symbol of a module, of BPF
+// JIT code or of the core kernel, see package kallsyms) gives "??", the
+// placeholder ebpf_exporter uses; kallsyms is reread first when it may be
+// stale. A size that is not a multiple of 8 is an error. Building it loads
+// kallsyms: an unreadable or hidden one is an error then.
 type kstackDecoder struct {
 	table *kallsyms.Table
 }

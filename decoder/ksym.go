@@ -11,7 +11,8 @@ import (
 // ksymDecoder (YAML "ksym") takes a raw 8-byte kernel address, such as
 // PT_REGS_IP(ctx) in a kprobe, and outputs the name of the symbol that starts
 // exactly there. Any other address gives "unknown_addr:0xADDR", as in
-// ebpf_exporter. Building it loads kallsyms: an unreadable or hidden one is
+// ebpf_exporter. An address outside the core kernel (a module, BPF JIT
+// code) rereads kallsyms first when it may be stale. Building it loads kallsyms: an unreadable or hidden one is
 // an error then.
 type ksymDecoder struct {
 	table *kallsyms.Table

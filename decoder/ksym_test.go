@@ -12,6 +12,8 @@ func TestKsym(t *testing.T) {
 		{name: "duplicate address gives first name", in: u64(0xffffffff81000000), want: "_stext"},
 		{name: "module symbol", in: u64(0xffffffffc0001000), want: "fake_mod_init"},
 		{name: "inside a symbol is unknown", in: u64(0xffffffff81001004), want: "unknown_addr:0xffffffff81001004"},
+		{name: "bpf program", in: u64(0xffffffffc0010000), want: "bpf_prog_0123456789abcdef_handler"},
+		{name: "past the last symbol of a region", in: u64(0xffffffffc0810000), want: "unknown_addr:0xffffffffc0810000"},
 		{name: "below every symbol", in: u64(0x1000), want: "unknown_addr:0x1000"},
 		{name: "zero", in: u64(0), want: "unknown_addr:0x0"},
 		{name: "4 bytes", in: u32(1), wantErr: "ksym: want 8 bytes, got 4"},

@@ -33,9 +33,11 @@ type field struct {
 }
 
 // NewLabelSet builds the decoders of every label. A label of size zero, a
-// total key size over 1 MiB, or a first decoder that cannot take the label's
-// size (uint on 3 bytes, ksym on 4, errno on raw bytes) is an error, so that
-// a config that would fail on every key fails when it loads. Decoders that
+// total key size over 1 MiB, a first decoder that cannot take the label's
+// size (uint on 3 bytes, ksym on 4, errno or static_map on raw bytes), or a
+// later decoder that cannot take what the one before outputs (uint after
+// uint, errno after string) is an error, so that a config that would fail
+// on every key, or give garbage, fails when it loads. Decoders that
 // need a system lookup (kallsyms, cgroups, pci.ids) load it here, through
 // env. A label with no decoders outputs its raw bytes, made valid UTF-8
 // (config validation is expected to require decoders; this only keeps a
@@ -51,7 +53,7 @@ func NewLabelSet(labels []config.Label, env *Env) (*LabelSet, error) {
 		if uint64(l.Size) > maxKeySize || uint64(l.Padding) > maxKeySize || total > maxKeySize {
 			return nil, fmt.Errorf("labels[%d] %q: key size over %d bytes", i, l.Name, maxKeySize)
 		}
-		if err := checkRaw(l.Decoders, l.Size); err != nil {
+		if err := checkChain(l.Decoders, l.Size); err != nil {
 			return nil, fmt.Errorf("labels[%d] %q: %w", i, l.Name, err)
 		}
 		chain, err := NewChain(l.Decoders, env)

@@ -68,10 +68,14 @@ func TestLabelSetErrors(t *testing.T) {
 	env := testEnv(t)
 	labels := []config.Label{
 		{Name: "comm", Size: 4, Decoders: []config.Decoder{{Name: "string"}, {Name: "regexp", Regexps: []string{"^ok"}}}},
-		{Name: "err", Size: 3, Decoders: []config.Decoder{{Name: "string"}, {Name: "errno"}}},
+		{Name: "err", Size: 3, Decoders: []config.Decoder{{Name: "string"}}},
 	}
 	ls, err := NewLabelSet(labels, env)
 	if err != nil {
+		t.Fatal(err)
+	}
+	// A chain NewLabelSet refuses, to reach a decoder error at decode time.
+	if ls.fields[1].chain, err = NewChain([]config.Decoder{{Name: "string"}, {Name: "errno"}}, env); err != nil {
 		t.Fatal(err)
 	}
 	t.Run("skip wrapped with label", func(t *testing.T) {
@@ -145,8 +149,8 @@ func TestNewLabelSetRawSizes(t *testing.T) {
 		{one("hex"), 3, ""},
 		{one("string"), 3, ""},
 		{one("dname"), 3, ""},
-		{[]config.Decoder{{Name: "static_map", StaticMap: map[string]string{"a": "b"}}}, 3, ""},
-		{[]config.Decoder{{Name: "regexp", Regexps: []string{"."}}}, 3, ""},
+		{[]config.Decoder{{Name: "static_map", StaticMap: map[string]string{"a": "b"}}}, 3, "decoder static_map takes text, not raw key bytes (put uint or string before it)"},
+		{[]config.Decoder{{Name: "regexp", Regexps: []string{"."}}}, 3, "decoder regexp takes text, not raw key bytes (put uint or string before it)"},
 		{one("errno"), 4, "decoder errno takes decimal text, not raw key bytes (put uint before it)"},
 		{one("syscall"), 8, "decoder syscall takes decimal text"},
 		{one("cgroup"), 8, "decoder cgroup takes decimal text"},
@@ -156,7 +160,7 @@ func TestNewLabelSetRawSizes(t *testing.T) {
 		{one("pci_subclass"), 2, "decoder pci_subclass takes decimal text"},
 		{withUint(config.Decoder{Name: "errno"}), 4, ""},
 		{withUint(config.Decoder{Name: "errno"}), 3, "decoder uint takes 1, 2, 4 or 8 bytes, the label has 3"},
-		{[]config.Decoder{{Name: "string"}, {Name: "errno"}}, 3, ""}, // only the first decoder gets raw bytes
+		{[]config.Decoder{{Name: "string"}, {Name: "errno"}}, 3, "decoders[1] errno takes decimal text, but decoders[0] string outputs text (put uint before it, first in the chain)"},
 		{[]config.Decoder{{Name: "nope"}}, 3, `decoders[0]: unknown decoder "nope"`},
 	}
 	for _, tt := range tests {
@@ -172,6 +176,72 @@ func TestNewLabelSetRawSizes(t *testing.T) {
 				t.Errorf("NewLabelSet: %v", err)
 			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), `labels[1] "x": `+tt.wantErr)):
 				t.Errorf("NewLabelSet error = %v, want %q", err, `labels[1] "x": `+tt.wantErr)
+			}
+		})
+	}
+}
+
+// TestNewLabelSetChains checks the form of the data along a chain: each
+// decoder must take what the one before outputs (issue 7 item 15).
+func TestNewLabelSetChains(t *testing.T) {
+	env := testEnv(t)
+	sm := func(allowUnknown bool, kv ...string) config.Decoder {
+		m := map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return config.Decoder{Name: "static_map", StaticMap: m, AllowUnknown: allowUnknown}
+	}
+	re := config.Decoder{Name: "regexp", Regexps: []string{"^(a)"}}
+	d := func(names ...string) []config.Decoder {
+		out := make([]config.Decoder, len(names))
+		for i, n := range names {
+			out[i] = config.Decoder{Name: n}
+		}
+		return out
+	}
+	tests := []struct {
+		name     string
+		size     uint
+		decoders []config.Decoder
+		wantErr  string // "" means valid
+	}{
+		// ebpf_exporter's usual chains, and this repository's examples.
+		{"uint static_map", 1, []config.Decoder{{Name: "uint"}, sm(false, "1", "read")}, ""},
+		{"uint cgroup", 8, d("uint", "cgroup"), ""},
+		{"uint syscall", 8, d("uint", "syscall"), ""},
+		{"uint errno", 4, d("uint", "errno"), ""},
+		{"uint pci_vendor", 2, d("uint", "pci_vendor"), ""},
+		{"string regexp", 16, []config.Decoder{{Name: "string"}, re}, ""},
+		{"string static_map", 16, []config.Decoder{{Name: "string"}, sm(true, "a", "b")}, ""},
+		{"string dname", 64, d("string", "dname"), ""},
+		{"uint static_map regexp", 1, []config.Decoder{{Name: "uint"}, sm(false, "1", "read"), re}, ""},
+		{"kstack regexp", 16, []config.Decoder{{Name: "kstack"}, re}, ""},
+		{"ksym static_map", 8, []config.Decoder{{Name: "ksym"}, sm(true, "a", "b")}, ""},
+		{"hex static_map", 2, []config.Decoder{{Name: "hex"}, sm(false, "0a00", "x")}, ""},
+		{"uint string errno", 4, d("uint", "string", "errno"), ""},
+		{"uint static_map to numbers errno", 4, []config.Decoder{{Name: "uint"}, sm(true, "1", "2"), {Name: "errno"}}, ""},
+		// Refused.
+		{"uint uint", 8, d("uint", "uint"), `decoders[1] uint takes raw key bytes, but decoders[0] uint outputs decimal text (put it first in the chain)`},
+		{"uint errno syscall", 4, d("uint", "errno", "syscall"), `decoders[2] syscall takes decimal text, but decoders[1] errno outputs text (put uint before it, first in the chain)`},
+		{"static_map on raw bytes", 4, []config.Decoder{sm(false, "1", "x")}, "decoder static_map takes text, not raw key bytes"},
+		{"regexp on raw bytes", 4, []config.Decoder{re}, "decoder regexp takes text, not raw key bytes"},
+		{"string uint", 8, d("string", "uint"), `decoders[1] uint takes raw key bytes, but decoders[0] string outputs text`},
+		{"uint ksym", 8, d("uint", "ksym"), `decoders[1] ksym takes raw key bytes`},
+		{"string inet_ip", 4, d("string", "inet_ip"), `decoders[1] inet_ip takes raw key bytes`},
+		{"uint static_map errno", 4, []config.Decoder{{Name: "uint"}, sm(false, "1", "2"), {Name: "errno"}}, `decoders[2] errno takes decimal text, but decoders[1] static_map outputs text`},
+		{"uint static_map with names errno", 4, []config.Decoder{{Name: "uint"}, sm(true, "1", "one"), {Name: "errno"}}, `decoders[2] errno takes decimal text`},
+		{"uint regexp cgroup", 8, []config.Decoder{{Name: "uint"}, re, {Name: "cgroup"}}, `decoders[2] cgroup takes decimal text, but decoders[1] regexp outputs text`},
+		{"string majorminor", 4, d("string", "majorminor"), `decoders[1] majorminor takes raw key bytes`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewLabelSet([]config.Label{{Name: "x", Size: tt.size, Decoders: tt.decoders}}, env)
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Errorf("NewLabelSet: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), `labels[0] "x": `+tt.wantErr)):
+				t.Errorf("NewLabelSet error = %v, want %q", err, `labels[0] "x": `+tt.wantErr)
 			}
 		})
 	}

@@ -9,10 +9,12 @@ import (
 )
 
 // regexpDecoder (YAML "regexp") takes text and tries the regexps option in
-// order. The first that matches decides the output: its first capture group
-// if it has one ("^(kswapd).*$" turns "kswapd0" into "kswapd"), else the
-// matched text. When none matches the label set is skipped
-// ([ErrSkipLabelSet]). Regexps use Go syntax and are compiled at load time.
+// order. The first that matches decides the output: the input unchanged,
+// as in ebpf_exporter, or, if the regexp has a capture group, what its
+// first group matched, an ebpfmon extension ("^(kswapd).*$" turns "kswapd0"
+// into "kswapd"; ebpf_exporter would output "kswapd0"). When none matches
+// the label set is skipped ([ErrSkipLabelSet]). Regexps use Go syntax and
+// are compiled at load time.
 type regexpDecoder struct {
 	res []*regexp.Regexp
 }
@@ -41,7 +43,7 @@ func (d regexpDecoder) Decode(in []byte) ([]byte, error) {
 		case len(m) > 1:
 			return m[1], nil
 		default:
-			return m[0], nil
+			return in, nil
 		}
 	}
 	return nil, ErrSkipLabelSet
