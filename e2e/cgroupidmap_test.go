@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -33,4 +35,52 @@ func TestCgroupIDMap(t *testing.T) {
 	if !strings.Contains(in.logText(), "^/ebpfmon-never-there$") || !strings.Contains(in.logText(), "matches no cgroup") {
 		t.Errorf("no warning for the regexp that matches nothing:\n%s", in.logText())
 	}
+}
+
+// TestCgroupIDMapLRURefused checks that an LRU hash as cgroup_id_map is
+// refused before loading, with the file, the field and the fix.
+func TestCgroupIDMapLRURefused(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "cg.yaml"), readFile(t, "testdata/cgfilter.yaml"))
+	compileBPF(t, "cgfilter_lru", dir, "cg")
+	out, ok := check(t, "--config.dir="+dir)
+	if ok {
+		t.Fatalf("an LRU hash cgroup_id_map passed --config.check:\n%s", out)
+	}
+	for _, want := range []string{filepath.Join(dir, "cg.yaml"), "cgroup_id_map.name: map cgroup_filter is an LRU hash", "BPF_MAP_TYPE_HASH", "max_entries"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// TestCgroupIDMapFullMetric makes three cgroups match a cgroup_id_map with
+// room for two: ebpfmon_cgroup_id_map_full must say so, and clear once a
+// cgroup is removed.
+func TestCgroupIDMapFullMetric(t *testing.T) {
+	dir := t.TempDir()
+	// Only this test's cgroups match, whatever else runs at the same time.
+	only := fmt.Sprintf("^/ebpfmon-e2e-idmapfull-[abc]-%d-", os.Getpid())
+	writeFile(t, filepath.Join(dir, "cg.yaml"), strings.Replace(readFile(t, "testdata/cgfilter.yaml"), "^/ebpfmon-e2e-idmap-", only, 1))
+	compileBPF(t, "cgfilter_small", dir, "cg")
+	root, _ := cgroupMounts(t)
+	cgs := []string{newCgroup(t, root, "idmapfull-a"), newCgroup(t, root, "idmapfull-b"), newCgroup(t, root, "idmapfull-c")}
+	in := start(t, "--config.dir="+dir, "--config.strict")
+	health := map[string]string{"config": "cg", "map": "cgroup_filter"}
+	ms := in.scrape(t)
+	if v := ms.sum("ebpfmon_cgroup_id_map_full", health); v != 1 {
+		t.Errorf("ebpfmon_cgroup_id_map_full = %v with 3 matching cgroups and room for 2, want 1", v)
+	}
+	if v := ms.sum("ebpfmon_cgroup_id_map_update_errors_total", health); v < 1 {
+		t.Errorf("ebpfmon_cgroup_id_map_update_errors_total = %v, want >= 1", v)
+	}
+	if !strings.Contains(in.logText(), "the map is full") || !strings.Contains(in.logText(), "left_out=1") {
+		t.Errorf("no warning about the full map:\n%s", in.logText())
+	}
+	if err := os.Remove(cgs[0]); err != nil {
+		t.Fatal(err)
+	}
+	in.eventually(t, "full cleared once a cgroup is gone", nil, func(ms metrics) bool {
+		return ms.sum("ebpfmon_cgroup_id_map_full", health) == 0
+	})
 }

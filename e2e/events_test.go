@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // exerciseProcevents checks the procevents example: execs counted from ring
@@ -81,7 +83,9 @@ func TestEventRecordTooShort(t *testing.T) {
 	}
 }
 
-// TestEventFlush sets flush_interval to 1s: counts must start over.
+// TestEventFlush sets flush_interval to 1s: counts must start over, but
+// only after a scrape has exported them, so that events between the last
+// scrape and the flush are not lost.
 func TestEventFlush(t *testing.T) {
 	dir := eventsDir(t, func(y string) string { return strings.Replace(y, "flush_interval: 1h", "flush_interval: 1s", 1) })
 	in := start(t, "--config.dir="+dir, "--config.strict")
@@ -98,8 +102,44 @@ func TestEventFlush(t *testing.T) {
 	in.eventually(t, "exec of the probe counted", func() { _ = exec.Command(probe).Run() }, func(ms metrics) bool {
 		return ms.sum("ebpfmon_exec_events_total", match) > 0
 	})
-	time.Sleep(1500 * time.Millisecond)
+	const pastInterval = 1100 * time.Millisecond
+	time.Sleep(pastInterval)
+	in.scrape(t) // exports the counts one last time, then starts them over
 	if v := in.scrape(t).sum("ebpfmon_exec_events_total", match); v != 0 {
-		t.Errorf("after the flush interval the probe's count is still %v", v)
+		t.Errorf("after the flush interval and a scrape the probe's count is still %v", v)
+	}
+	// One exec, then the interval passes before the next scrape: that
+	// scrape must still export it.
+	if err := exec.Command(probe).Run(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(pastInterval)
+	ms := in.eventually(t, "the exec before the flush exported", nil, func(ms metrics) bool {
+		return ms.sum("ebpfmon_exec_events_total", match) > 0 || ms.sum("ebpfmon_events_lost_total", map[string]string{"map": "exec_events_total"}) > 0
+	})
+	if v := ms.sum("ebpfmon_exec_events_total", match); v != 1 {
+		t.Errorf("the scrape after the interval exported %v execs of the probe, want 1 (the flush must wait for a scrape)", v)
+	}
+}
+
+// TestEventRingBufferLost overflows a real ring buffer: a burst of 4096
+// records into a buffer that holds 256. The program counts the failed
+// reservations (include/events.bpf.h), and every record must show either
+// in the counts or in events_lost_total.
+func TestEventRingBufferLost(t *testing.T) {
+	const magic, burst = 0x7e57105, 4096 // as in testdata/ringlost.bpf.c
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "ringlost.yaml"), readFile(t, "testdata/ringlost.yaml"))
+	compileBPF(t, "ringlost", dir, "ringlost")
+	in := start(t, "--config.dir="+dir, "--config.strict")
+	_, _, _ = unix.Syscall(unix.SYS_GETPGID, magic, 0, 0) // ESRCH: only the burst matters
+	lost := map[string]string{"config": "ringlost", "map": "burst_records_total"}
+	ms := in.eventually(t, "every record of the burst counted or lost", nil, func(ms metrics) bool {
+		return ms.sum("ebpfmon_burst_records_total", nil)+ms.sum("ebpfmon_events_lost_total", lost) >= burst
+	})
+	counted, dropped := ms.sum("ebpfmon_burst_records_total", nil), ms.sum("ebpfmon_events_lost_total", lost)
+	t.Logf("burst of %d: %v counted, %v lost", burst, counted, dropped)
+	if dropped == 0 || counted == 0 || counted+dropped != burst {
+		t.Errorf("counted %v + lost %v, want %d with some of each (the buffer holds 256)", counted, dropped, burst)
 	}
 }

@@ -1,14 +1,20 @@
 // Event counters: records sent to user space and counted there, instead of
 // counts kept in a map. Execs go through a ring buffer (5.8+), exits by a
-// signal (an OOM kill is a SIGKILL) through a perf event array.
+// signal (an OOM kill is a SIGKILL) through a perf event array. The kernel
+// counts the records a full perf buffer drops, not those a full ring buffer
+// refuses: events.bpf.h counts them in exec_events_total_lost, which
+// ebpfmon adds to ebpfmon_events_lost_total.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
+#include "events.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 256 * 1024);
 } exec_events_total SEC(".maps");
+
+EVENTS_LOST_MAP(exec_events_total);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);
@@ -27,7 +33,7 @@ struct exit_record {
 SEC("tracepoint/sched/sched_process_exec")
 int on_exec(void *ctx)
 {
-	struct exec_record *r = bpf_ringbuf_reserve(&exec_events_total, sizeof(*r), 0);
+	struct exec_record *r = ringbuf_reserve_counted(exec_events_total, sizeof(*r));
 
 	if (!r)
 		return 0;

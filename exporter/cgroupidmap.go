@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -38,7 +39,8 @@ func checkCgroupIDMapSpec(spec *ebpf.CollectionSpec, c *config.CgroupIDMap) erro
 }
 
 // checkCgroupIDMapLayout checks a cgroup id map's type and sizes against
-// its config: type hash is a hash or LRU hash keyed by the u64 cgroup id;
+// its config: type hash is a hash keyed by the u64 cgroup id (not an LRU
+// hash: when full, it would evict cgroups ebpfmon put there, silently);
 // type cgrp_storage is cgroup local storage (BPF_MAP_TYPE_CGRP_STORAGE,
 // Linux 6.2+), whose user-space key is a cgroup fd (int). Values are 1, 2,
 // 4 or 8 bytes, set to 1.
@@ -48,8 +50,14 @@ func checkCgroupIDMapLayout(c *config.CgroupIDMap, typ ebpf.MapType, keySize, va
 	switch c.Type {
 	case config.CgroupIDMapHash:
 		wantKey = 8
-		if typ != ebpf.Hash && typ != ebpf.LRUHash {
-			errs = append(errs, fmt.Errorf("cgroup_id_map: map %s is a %s, but type hash needs a Hash or LRUHash keyed by the u64 cgroup id", c.Name, typ))
+		switch typ {
+		case ebpf.Hash:
+		case ebpf.LRUHash, ebpf.LRUCPUHash:
+			errs = append(errs, fmt.Errorf("cgroup_id_map.name: map %s is an LRU hash: once full, the kernel evicts cgroups ebpfmon put there "+
+				"and they silently go unfiltered; declare it BPF_MAP_TYPE_HASH with max_entries above the number of matching cgroups "+
+				"(ebpfmon reports a full map in ebpfmon_cgroup_id_map_full)", c.Name))
+		default:
+			errs = append(errs, fmt.Errorf("cgroup_id_map: map %s is a %s, but type hash needs a Hash keyed by the u64 cgroup id", c.Name, typ))
 		}
 	case config.CgroupIDMapCgrpStorage:
 		wantKey = 4
@@ -84,6 +92,10 @@ type cgroupIDMap struct {
 	inMap   map[uint64]string // cgroups written to the map, with their path
 	failed  map[uint64]bool   // cgroups whose update failed and was logged
 	scanErr bool              // the last scan failed and was logged
+	warned  time.Time         // when a full map was last logged
+
+	full         atomic.Bool   // the last scan left matching cgroups out for lack of room
+	updateErrors atomic.Uint64 // failed updates and deletes
 
 	cancel    context.CancelFunc
 	done      chan struct{}
@@ -112,9 +124,10 @@ type match struct {
 // through an fd of its directory, and the kernel frees it with the cgroup.
 //
 // A regexp that matches no cgroup at start is not an error: it is logged
-// once, as a warning naming it. A cgroup that cannot be written (a full map,
-// say) is logged once and retried at every later scan. log should carry
-// the config's name.
+// once, as a warning naming it. A cgroup that cannot be written is retried
+// at every later scan and counted (see cgroupIDMapHealth); a full map is
+// logged at most every fullWarnEvery, other failures once per cgroup. log
+// should carry the config's name.
 func startCgroupIDMap(cfg *config.CgroupIDMap, m *ebpf.Map, root string, interval time.Duration, log *slog.Logger) (io.Closer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -257,6 +270,7 @@ func (c *cgroupIDMap) apply(paths map[uint64]string) {
 	add, remove := diffIDs(c.inMap, want)
 	for _, id := range remove {
 		if err := c.remove(id); err != nil {
+			c.updateErrors.Add(1)
 			c.logFailure(id, c.inMap[id], "remove", err)
 			continue
 		}
@@ -267,6 +281,7 @@ func (c *cgroupIDMap) apply(paths map[uint64]string) {
 			delete(c.failed, id)
 		}
 	}
+	leftOut, example := 0, ""
 	for _, id := range add {
 		err := c.put(id, want[id])
 		switch {
@@ -275,10 +290,53 @@ func (c *cgroupIDMap) apply(paths map[uint64]string) {
 			delete(c.failed, id)
 		case errors.Is(err, unix.ENOENT):
 			// removed since the scan: the next one drops it
+		case errors.Is(err, unix.E2BIG) || errors.Is(err, unix.ENOSPC):
+			c.updateErrors.Add(1)
+			if leftOut++; example == "" {
+				example = want[id]
+			}
 		default:
+			c.updateErrors.Add(1)
 			c.logFailure(id, want[id], "add", err)
 		}
 	}
+	c.noteFull(leftOut, example)
+}
+
+// fullWarnEvery is how often a map that stays full is logged.
+const fullWarnEvery = time.Minute
+
+// noteFull records whether the scan left n matching cgroups out for lack of
+// room (example is one of them), and logs it: at warn when the map becomes
+// full and at most every fullWarnEvery while it stays full, at info when
+// every matching cgroup fits again.
+func (c *cgroupIDMap) noteFull(n int, example string) {
+	wasFull := c.full.Swap(n > 0)
+	switch {
+	case n > 0 && (!wasFull || time.Since(c.warned) >= fullWarnEvery):
+		c.warned = time.Now()
+		c.log.Warn("cgroup_id_map: the map is full: matching cgroups are left out, so their events go unfiltered, until there is room; raise max_entries in the BPF object (retried at every scan, see ebpfmon_cgroup_id_map_full)",
+			"left_out", n, "max_entries", c.m.MaxEntries(), "in_map", len(c.inMap), "example", example)
+	case n == 0 && wasFull:
+		c.log.Info("cgroup_id_map: every matching cgroup is in the map again", "in_map", len(c.inMap))
+	}
+}
+
+// cgroupIDMapHealth is what the exporter reports about a cgroup id map.
+type cgroupIDMapHealth struct {
+	name         string // the map's name
+	full         bool   // the last scan left matching cgroups out for lack of room
+	updateErrors uint64 // failed updates and deletes so far
+}
+
+// cgroupIDMapHealth returns the health of u's cgroup id map; false when
+// it has none.
+func (u *Unit) cgroupIDMapHealth() (cgroupIDMapHealth, bool) {
+	c, ok := u.cgroupIDMap.(*cgroupIDMap)
+	if !ok || c == nil {
+		return cgroupIDMapHealth{}, false
+	}
+	return cgroupIDMapHealth{name: c.cfg.Name, full: c.full.Load(), updateErrors: c.updateErrors.Load()}, true
 }
 
 // diffIDs returns the ids of want missing from have (sorted), and those of
@@ -324,16 +382,12 @@ func (c *cgroupIDMap) remove(id uint64) error {
 	return nil
 }
 
-// logFailure logs a failed update once per cgroup.
+// logFailure logs a failed update, other than a full map, once per cgroup.
 func (c *cgroupIDMap) logFailure(id uint64, path, op string, err error) {
 	if c.failed[id] {
 		return
 	}
 	c.failed[id] = true
-	hint := ""
-	if errors.Is(err, unix.E2BIG) {
-		hint = fmt.Sprintf(": the map is full (max_entries %d, %d cgroups in it): raise max_entries", c.m.MaxEntries(), len(c.inMap))
-	}
-	c.log.Warn("cgroup_id_map: cannot "+op+" a cgroup"+hint+"; retrying at every scan",
+	c.log.Warn("cgroup_id_map: cannot "+op+" a cgroup; retrying at every scan",
 		"cgroup", path, "id", id, "err", err)
 }

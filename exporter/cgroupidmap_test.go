@@ -38,9 +38,11 @@ func TestCheckCgroupIDMapLayout(t *testing.T) {
 		wantErrContains []string
 	}{
 		{"hash u64", hash, ebpf.Hash, 8, 8, nil},
-		{"lru hash u8", hash, ebpf.LRUHash, 8, 1, nil},
+		{"hash u8", hash, ebpf.Hash, 8, 1, nil},
+		{"lru hash", hash, ebpf.LRUHash, 8, 8, []string{"cgroup_id_map.name: map ids is an LRU hash", "evicts", "BPF_MAP_TYPE_HASH", "max_entries"}},
+		{"per-CPU lru hash", hash, ebpf.LRUCPUHash, 8, 8, []string{"is an LRU hash"}},
 		{"hash of u32 keys", hash, ebpf.Hash, 4, 8, []string{"4-byte key, type hash needs 8"}},
-		{"array", hash, ebpf.Array, 8, 8, []string{"is a Array", "Hash or LRUHash"}},
+		{"array", hash, ebpf.Array, 8, 8, []string{"is a Array", "needs a Hash"}},
 		{"struct value", hash, ebpf.Hash, 8, 16, []string{"16-byte value"}},
 		{"cgrp_storage", storage, ebpf.CgroupStorage, 4, 8, nil},
 		{"old cgroup storage", storage, ebpf.CGroupStorage, 4, 8, []string{"BPF_MAP_TYPE_CGRP_STORAGE"}},
@@ -77,6 +79,15 @@ func TestCheckCgroupIDMapSpec(t *testing.T) {
 	err := checkCgroupIDMapSpec(spec, &config.CgroupIDMap{Name: "nope", Type: config.CgroupIDMapHash})
 	if err == nil || !strings.Contains(err.Error(), `no map named "nope"`) || !strings.Contains(err.Error(), "ids") {
 		t.Errorf("missing map: err = %v, want it named along with the maps there are", err)
+	}
+	spec.Maps["lru"] = &ebpf.MapSpec{Name: "lru", Type: ebpf.LRUHash, KeySize: 8, ValueSize: 8}
+	cfg := &config.Config{Name: "cg", Path: "/etc/ebpfmon/cg.yaml", BPFPath: "/etc/ebpfmon/cg.bpf.o",
+		CgroupIDMap: &config.CgroupIDMap{Name: "lru", Type: config.CgroupIDMapHash}}
+	err = CheckSpec(cfg, spec)
+	for _, want := range []string{"/etc/ebpfmon/cg.yaml", "cgroup_id_map.name: map lru is an LRU hash", "BPF_MAP_TYPE_HASH"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("LRU hash at spec check: err = %v, want it to contain %q", err, want)
+		}
 	}
 }
 
@@ -301,7 +312,7 @@ func TestCgroupIDMapFull(t *testing.T) {
 		}
 		time.Sleep(2 * interval)
 	}
-	if n := strings.Count(logs.String(), "the map is full"); n != 1 || !strings.Contains(logs.String(), "max_entries 1") {
+	if n := strings.Count(logs.String(), "the map is full"); n != 1 || !strings.Contains(logs.String(), "max_entries=1") {
 		t.Errorf("want one full-map warning naming max_entries, got %d:\n%s", n, logs.String())
 	}
 	var in uint64
@@ -317,6 +328,97 @@ func TestCgroupIDMapFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, time.Second, "the cgroup left out added once there is room", func() bool { return hashKeys(t, m)[left] })
+}
+
+// TestCgroupIDMapFullReported is the reproduction of the silent loss: 40
+// real cgroups (under the cgroup2 mount) match, the map has room for 16.
+// An LRU hash is refused; with a hash, the 24 left out must show in the
+// health (full, errors) and in one warning, until removing cgroups makes
+// room for every one still matching.
+func TestCgroupIDMapFullReported(t *testing.T) {
+	testenv.Privileged(t)
+	root, err := cgroup.FindRoot(cgroup.DefaultMountInfo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if root.Version != 2 {
+		testenv.Unavailable(t, "no cgroup2 mount (found v1 at %s)", root.Path)
+	}
+	const matching, maxEntries, kept = 40, 16, 10
+	name := fmt.Sprintf("/ebpfmon-idmap-full-%d", os.Getpid())
+	dir := root.Path + name
+	t.Cleanup(func() {
+		for i := range matching {
+			os.Remove(fmt.Sprintf("%s/c%02d", dir, i))
+		}
+		os.Remove(dir)
+	})
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		testenv.Unavailable(t, "create a cgroup: %v", err)
+	}
+	ids := map[uint64]bool{}
+	for i := range matching {
+		p := fmt.Sprintf("%s/c%02d", dir, i)
+		if err := os.Mkdir(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		ids[ino(t, p)] = true
+	}
+	cfg := &config.CgroupIDMap{Name: "cgroup_ids", Type: config.CgroupIDMapHash, Regexps: []string{"^" + name + "/c"}}
+
+	lru, err := ebpf.NewMap(&ebpf.MapSpec{Name: "cgroup_ids", Type: ebpf.LRUHash, KeySize: 8, ValueSize: 8, MaxEntries: maxEntries})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lru.Close()
+	if c, err := startCgroupIDMap(cfg, lru, root.Path, time.Second, nil); err == nil {
+		c.Close()
+		t.Fatal("an LRU hash was accepted: when full it evicts cgroups silently")
+	} else if !strings.Contains(err.Error(), "LRU hash") || !strings.Contains(err.Error(), "BPF_MAP_TYPE_HASH") {
+		t.Errorf("LRU hash refused with %q, want it named with the fix", err)
+	}
+
+	m := newHashMap(t, maxEntries)
+	var logs logBuffer
+	closer, err := startCgroupIDMap(cfg, m, root.Path, 100*time.Millisecond, logs.logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer closer.Close()
+	u := &Unit{cgroupIDMap: closer}
+	in := hashKeys(t, m)
+	if len(in) != maxEntries {
+		t.Fatalf("%d cgroups in a map of %d entries", len(in), maxEntries)
+	}
+	for id := range in {
+		if !ids[id] {
+			t.Errorf("id %d in the map is none of the test's cgroups", id)
+		}
+	}
+	h, ok := u.cgroupIDMapHealth()
+	if !ok || !h.full || h.name != "cgroup_ids" || h.updateErrors < matching-maxEntries {
+		t.Errorf("health = %+v, %v; want full, errors >= %d", h, ok, matching-maxEntries)
+	}
+	if n := strings.Count(logs.String(), "the map is full"); n != 1 ||
+		!strings.Contains(logs.String(), fmt.Sprintf("left_out=%d max_entries=%d", matching-maxEntries, maxEntries)) {
+		t.Errorf("want one warning with %d left out of max_entries %d, got %d:\n%s", matching-maxEntries, maxEntries, n, logs.String())
+	}
+
+	// Keep the first kept cgroups: some were left out, all must get in.
+	left := map[uint64]bool{}
+	for i := range kept {
+		left[ino(t, fmt.Sprintf("%s/c%02d", dir, i))] = true
+	}
+	for i := kept; i < matching; i++ {
+		if err := os.Remove(fmt.Sprintf("%s/c%02d", dir, i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 10*time.Second, "every cgroup still matching in the map", func() bool { return maps.Equal(hashKeys(t, m), left) })
+	waitFor(t, 10*time.Second, "full cleared", func() bool { h, _ := u.cgroupIDMapHealth(); return !h.full })
+	if !strings.Contains(logs.String(), "every matching cgroup is in the map again") {
+		t.Errorf("no info when the map has room again:\n%s", logs.String())
+	}
 }
 
 // TestCgroupIDMapCgrpStorage fills cgroup local storage for real cgroups.

@@ -20,13 +20,40 @@ import (
 	"github.com/ebpfmon/ebpfmon/decoder"
 )
 
-// perfBufferBytes is the per-CPU perf buffer size for event counters.
-const perfBufferBytes = 64 << 10
+const (
+	// perfBufferBytes is the per-CPU perf buffer size for event counters.
+	perfBufferBytes = 64 << 10
+	// eventQueueLen is how many records wait between the reader, which
+	// only copies them, and the decoder; beyond it records are dropped
+	// (and counted as lost) rather than the reader waiting.
+	eventQueueLen = 16 << 10
+	// eventSlabBytes is the block the reader copies record keys into, so
+	// that a record costs no allocation of its own.
+	eventSlabBytes = 64 << 10
+	// minRawKeys and rawKeysPerSeries bound the cache from raw record key
+	// to series: minRawKeys plus rawKeysPerSeries per exported series.
+	// When it is full it is emptied, and keys are decoded again.
+	minRawKeys, rawKeysPerSeries = 1024, 4
+)
+
+// lostMapSuffix names the map in which a program counts the records it
+// could not send (a full ring buffer): "<map>_lost", see
+// include/events.bpf.h.
+const lostMapSuffix = "_lost"
+
+// lostMapName is the name of the lost-records map of event map name.
+func lostMapName(name string) string { return name + lostMapSuffix }
 
 // eventCounter is a perf_event_array counter: the program sends one record
 // per event, whose first bytes are the labels' key layout, to a perf event
 // array or a ring buffer. Records are counted by decoded label set, in
-// process, and the counts start over every flush interval.
+// process; a scrape after the flush interval exports the counts one last
+// time and then starts them over.
+//
+// A reader goroutine only copies records into a bounded queue: it never
+// waits for a decoder, so a slow decoder (a cgroup walk) cannot make the
+// kernel's buffers overflow; it drops records when the queue is full, and
+// counts them. A decoder goroutine takes them from the queue.
 type eventCounter struct {
 	name, fullName, help string
 	names                []string
@@ -34,13 +61,17 @@ type eventCounter struct {
 	keySize              int
 	flush                time.Duration
 	src                  recordSource
+	lostMap              *ebpf.Map // records the program could not send, or nil
 	log                  *slog.Logger
-	done                 chan struct{}
-	lost                 atomic.Uint64
+	queue                chan []byte
+	readerDone, done     chan struct{}
+	kernelLost           atomic.Uint64 // records the perf buffers dropped
+	dropped              atomic.Uint64 // records the queue had no room for
+	programLost          atomic.Uint64 // last sum read from lostMap
 	failed               atomic.Uint64 // records that failed to decode, not yet reported
 
 	mu      sync.Mutex
-	byKey   map[string]*eventSeries // raw key -> its series (nil: skipped)
+	byKey   map[string]*eventSeries // raw key -> its series (nil: skipped); bounded by rawKeyCap
 	byID    map[string]*eventSeries // decoded label set -> series
 	order   []*eventSeries
 	flushed time.Time
@@ -58,7 +89,10 @@ type recordSource interface {
 	Close() error
 }
 
-func newEventCounter(c config.Counter, m *ebpf.Map, opts Options, log *slog.Logger) (*eventCounter, error) {
+// newEventCounter starts counting the records of m. lost is the map named
+// lostMapName(c.Name) in which the program counts the records it could not
+// send, or nil.
+func newEventCounter(c config.Counter, m, lost *ebpf.Map, opts Options, log *slog.Logger) (*eventCounter, error) {
 	ls, err := decoder.NewLabelSet(c.Labels, opts.Env)
 	if err != nil {
 		return nil, err
@@ -70,11 +104,20 @@ func newEventCounter(c config.Counter, m *ebpf.Map, opts Options, log *slog.Logg
 	e := &eventCounter{
 		name: c.Name, fullName: prometheus.BuildFQName(opts.Namespace, "", c.Name), help: c.Help,
 		names: ls.Names(), labels: ls, keySize: ls.KeySize(), flush: c.FlushInterval,
-		src: src, log: log, done: make(chan struct{}), flushed: time.Now(),
+		src: src, lostMap: lost, log: log, flushed: time.Now(),
 	}
-	e.reset()
-	go e.run()
+	e.start(eventQueueLen)
 	return e, nil
+}
+
+// start starts the reader and the decoder, with a queue of queueLen
+// records between them.
+func (e *eventCounter) start(queueLen int) {
+	e.reset()
+	e.queue = make(chan []byte, queueLen)
+	e.readerDone, e.done = make(chan struct{}), make(chan struct{})
+	go e.read()
+	go e.decode()
 }
 
 func newRecordSource(m *ebpf.Map) (recordSource, error) {
@@ -119,9 +162,14 @@ func (s *ringSource) next() ([]byte, uint64, error) {
 
 func (s *ringSource) Close() error { return s.r.Close() }
 
-// run counts records until the source is closed.
-func (e *eventCounter) run() {
-	defer close(e.done)
+// read copies records into the queue until the source is closed, then
+// closes the queue. Perf records may be padded, so only the first keySize
+// bytes are kept; a shorter record is kept whole, for the decoder to
+// report.
+func (e *eventCounter) read() {
+	defer close(e.readerDone)
+	defer close(e.queue)
+	var slab []byte
 	for {
 		raw, lost, err := e.src.next()
 		switch {
@@ -131,47 +179,72 @@ func (e *eventCounter) run() {
 			e.log.Warn("reading events", "map", e.name, "err", err)
 			continue
 		}
-		e.lost.Add(lost)
-		if len(raw) > 0 {
-			e.count(raw)
+		e.kernelLost.Add(lost)
+		if len(raw) == 0 {
+			continue
+		}
+		n := min(len(raw), e.keySize)
+		if len(slab) < n {
+			slab = make([]byte, max(eventSlabBytes, n))
+		}
+		rec := slab[:n:n]
+		slab = slab[n:]
+		copy(rec, raw)
+		select {
+		case e.queue <- rec:
+		default:
+			if e.dropped.Add(1) == 1 {
+				e.log.Warn("event records dropped: decoding falls behind the events; see events_lost_total", "map", e.name, "queue", cap(e.queue))
+			}
 		}
 	}
 }
 
-// count adds one record. Perf records may be padded, so only the first
-// keySize bytes are the key; a shorter record is a decode error.
-func (e *eventCounter) count(raw []byte) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.maybeFlush()
-	if len(raw) < e.keySize {
-		e.fail(fmt.Errorf("map %s: record is %d bytes, the labels need %d", e.name, len(raw), e.keySize))
+// decode counts the queued records until the queue is closed.
+func (e *eventCounter) decode() {
+	defer close(e.done)
+	for rec := range e.queue {
+		e.count(rec)
+	}
+}
+
+// count adds one record, rec: its first keySize bytes (fewer is a decode
+// error). A key not seen yet is decoded without holding the lock, so that
+// a slow decoder never holds up a scrape.
+func (e *eventCounter) count(rec []byte) {
+	if len(rec) < e.keySize {
+		e.fail(fmt.Errorf("map %s: record is %d bytes, the labels need %d", e.name, len(rec), e.keySize))
 		return
 	}
-	key := raw[:e.keySize]
+	key := rec[:e.keySize]
+	e.mu.Lock()
 	s, ok := e.byKey[string(key)]
-	if !ok {
-		var err error
-		if s, err = e.series(key); err != nil {
-			e.fail(err)
-			return
-		}
-		e.byKey[string(key)] = s
-	}
-	if s != nil {
+	if ok && s != nil {
 		s.n++
 	}
+	e.mu.Unlock()
+	if ok {
+		return
+	}
+	values, err := e.labels.Decode(key, nil)
+	switch {
+	case errors.Is(err, decoder.ErrSkipLabelSet):
+		values = nil
+	case err != nil:
+		e.fail(fmt.Errorf("map %s key %x: %w", e.name, key, err))
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if values != nil {
+		s = e.series(values)
+		s.n++
+	}
+	e.remember(key, s)
 }
 
-// series decodes key into its series; nil when a decoder skips it.
-func (e *eventCounter) series(key []byte) (*eventSeries, error) {
-	values, err := e.labels.Decode(key, nil)
-	if errors.Is(err, decoder.ErrSkipLabelSet) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("map %s key %x: %w", e.name, key, err)
-	}
+// series returns the series of a decoded label set, made if new.
+func (e *eventCounter) series(values []string) *eventSeries {
 	id := strings.Join(values, "\xff")
 	s, ok := e.byID[id]
 	if !ok {
@@ -179,20 +252,25 @@ func (e *eventCounter) series(key []byte) (*eventSeries, error) {
 		e.byID[id] = s
 		e.order = append(e.order, s)
 	}
-	return s, nil
+	return s
 }
+
+// remember caches the series of a raw key (nil: skipped). The cache is
+// bounded by the series exported: when full it is emptied, which costs
+// decoding again, not memory.
+func (e *eventCounter) remember(key []byte, s *eventSeries) {
+	if len(e.byKey) >= e.rawKeyCap() {
+		clear(e.byKey)
+	}
+	e.byKey[string(key)] = s
+}
+
+// rawKeyCap is how many raw keys the cache may hold.
+func (e *eventCounter) rawKeyCap() int { return minRawKeys + rawKeysPerSeries*len(e.order) }
 
 func (e *eventCounter) fail(err error) {
 	if e.failed.Add(1) == 1 {
 		e.log.Debug("event decode error", "map", e.name, "err", err)
-	}
-}
-
-// maybeFlush starts the counts over once the flush interval has passed.
-func (e *eventCounter) maybeFlush() {
-	if e.flush > 0 && time.Since(e.flushed) >= e.flush {
-		e.reset()
-		e.flushed = time.Now()
 	}
 }
 
@@ -202,21 +280,76 @@ func (e *eventCounter) reset() {
 
 func (e *eventCounter) metricName() string { return e.fullName }
 
-// gather returns the counts so far.
+// gather returns the counts so far; once the flush interval has passed
+// since the last flush, it starts them over after exporting them, so that
+// no event goes unexported.
 func (e *eventCounter) gather() (*dto.MetricFamily, gatherStats, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.maybeFlush()
 	f := newFamilyBuilder(e.fullName, e.help, dto.MetricType_COUNTER, len(e.order))
 	for _, s := range e.order {
 		f.counter(s.pairs, s.n)
 	}
+	if e.flush > 0 && time.Since(e.flushed) >= e.flush {
+		e.reset()
+		e.flushed = time.Now()
+	}
 	return f.fam, gatherStats{decodeErrors: int(e.failed.Swap(0))}, nil
 }
 
-// close stops reading and waits for the reader goroutine.
+// lostTotal is every record lost so far: dropped by the perf buffers,
+// not sent by the program (counted in its lost map), or dropped because
+// decoding fell behind.
+func (e *eventCounter) lostTotal() uint64 {
+	return e.kernelLost.Load() + e.dropped.Load() + e.readProgramLost()
+}
+
+// readProgramLost sums the program's lost map over CPUs; when it cannot be
+// read, the last sum read.
+func (e *eventCounter) readProgramLost() uint64 {
+	if e.lostMap == nil {
+		return 0
+	}
+	var sum uint64
+	var err error
+	if e.lostMap.Type() == ebpf.PerCPUArray {
+		var per []uint64
+		if err = e.lostMap.Lookup(uint32(0), &per); err == nil {
+			for _, v := range per {
+				sum += v
+			}
+		}
+	} else {
+		err = e.lostMap.Lookup(uint32(0), &sum)
+	}
+	if err != nil {
+		e.log.Debug("reading the lost records map", "map", lostMapName(e.name), "err", err)
+		return e.programLost.Load()
+	}
+	e.programLost.Store(sum)
+	return sum
+}
+
+// checkLostMap checks, if the object has one, the map in which the program
+// of event counter name counts the records it could not send: an array or
+// per-CPU array of one u64 at u32 key 0. path is the counter's field path.
+func checkLostMap(spec *ebpf.CollectionSpec, path, name string) error {
+	m, ok := spec.Maps[lostMapName(name)]
+	if !ok {
+		return nil
+	}
+	if (m.Type != ebpf.Array && m.Type != ebpf.PerCPUArray) || m.KeySize != 4 || m.ValueSize != 8 || m.MaxEntries < 1 {
+		return fmt.Errorf("%s: map %s counts the records the program could not send to %s, so it must be a PERCPU_ARRAY (or ARRAY) of u32 -> u64 with max_entries >= 1, not a %s of %d-byte keys and %d-byte values: declare it with EVENTS_LOST_MAP(%s) from include/events.bpf.h, or rename it",
+			path, lostMapName(name), name, m.Type, m.KeySize, m.ValueSize, name)
+	}
+	return nil
+}
+
+// close stops reading, lets the decoder count what was queued, and waits
+// for both goroutines.
 func (e *eventCounter) close() error {
 	err := e.src.Close()
+	<-e.readerDone
 	<-e.done
 	return err
 }

@@ -1,10 +1,19 @@
 package exporter
 
 import (
+	"encoding/binary"
 	"log/slog"
+	"os"
 	"slices"
+	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/cilium/ebpf"
+
+	"github.com/ebpfmon/ebpfmon/decoder"
+	"github.com/ebpfmon/ebpfmon/internal/testenv"
 )
 
 func testEvents(flush time.Duration) *eventCounter {
@@ -32,15 +41,212 @@ func TestEventCount(t *testing.T) {
 	}
 }
 
-func TestEventFlushResets(t *testing.T) {
+// TestEventFlushAtScrape checks that the counts start over only after a
+// scrape exported them: events after the last scrape, even once the flush
+// interval has passed, are exported by the next scrape.
+func TestEventFlushAtScrape(t *testing.T) {
 	e := testEvents(time.Hour)
 	e.count([]byte{1})
-	e.flushed = time.Now().Add(-2 * time.Hour)
+	if fam, _, _ := e.gather(); !slices.Equal(render(fam), []string{"k=a 1"}) {
+		t.Fatalf("first scrape: %q", render(fam))
+	}
+	e.flushed = time.Now().Add(-2 * time.Hour) // the interval passes ...
+	e.count([]byte{3})                         // ... and an event comes before the next scrape
+	if fam, _, _ := e.gather(); !slices.Equal(render(fam), []string{"k=a 1", "k=b 1"}) {
+		t.Errorf("the scrape after the interval lost events: %q, want k=a 1, k=b 1", render(fam))
+	}
 	if fam, _, _ := e.gather(); len(fam.Metric) != 0 {
-		t.Errorf("counts kept past the flush interval: %q", render(fam))
+		t.Errorf("counts kept after the scrape that flushed them: %q", render(fam))
 	}
 	e.count([]byte{3})
 	if fam, _, _ := e.gather(); !slices.Equal(render(fam), []string{"k=b 1"}) {
 		t.Errorf("after the flush: %q", render(fam))
+	}
+}
+
+// keyLabels decodes a 4-byte key: keys below skipBelow are skipped, the
+// others all decode to one label set.
+type keyLabels struct{ skipBelow uint32 }
+
+func (k keyLabels) Decode(key []byte, out []string) ([]string, error) {
+	if binary.LittleEndian.Uint32(key) < k.skipBelow {
+		return out, decoder.ErrSkipLabelSet
+	}
+	return append(out, "one"), nil
+}
+
+// TestEventRawKeysBounded sends 200,000 distinct raw keys that are skipped
+// or all decode to one series: the raw keys kept must stay bounded by the
+// series exported.
+func TestEventRawKeysBounded(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		skipBelow uint32
+		series    int
+	}{
+		{"all skipped", 1 << 31, 0},
+		{"one series", 0, 1},
+		{"half skipped", 100_000, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := testEvents(time.Hour)
+			e.labels, e.keySize = keyLabels{tc.skipBelow}, 4
+			rec := make([]byte, 4)
+			for i := range uint32(200_000) {
+				binary.LittleEndian.PutUint32(rec, i)
+				e.count(rec)
+				e.count(rec)
+			}
+			limit := minRawKeys + rawKeysPerSeries*tc.series
+			if len(e.byKey) > limit {
+				t.Errorf("%d raw keys held for %d series, want at most %d", len(e.byKey), len(e.order), limit)
+			}
+			fam, _, _ := e.gather()
+			if len(fam.Metric) != tc.series {
+				t.Fatalf("%d series, want %d", len(fam.Metric), tc.series)
+			}
+			if want := 2 * float64(200_000-min(tc.skipBelow, 200_000)); tc.series == 1 && fam.Metric[0].Counter.GetValue() != want {
+				t.Errorf("count = %v, want %v: a full cache must not lose events", fam.Metric[0].Counter.GetValue(), want)
+			}
+		})
+	}
+}
+
+// chanSource is a record source fed by a test.
+type chanSource struct {
+	recs   chan []byte
+	closed chan struct{}
+	once   sync.Once
+}
+
+func newChanSource() *chanSource {
+	return &chanSource{recs: make(chan []byte), closed: make(chan struct{})}
+}
+
+func (s *chanSource) next() ([]byte, uint64, error) {
+	select {
+	case r := <-s.recs:
+		return r, 0, nil
+	case <-s.closed:
+		return nil, 0, os.ErrClosed
+	}
+}
+
+func (s *chanSource) Close() error {
+	s.once.Do(func() { close(s.closed) })
+	return nil
+}
+
+// blockingLabels is a decoder that waits for release, like a cgroup walk
+// stuck on a busy cgroupfs.
+type blockingLabels struct{ release chan struct{} }
+
+func (b blockingLabels) Decode(key []byte, out []string) ([]string, error) {
+	<-b.release
+	return append(out, "x"), nil
+}
+
+// TestEventReaderNeverWaitsForDecoder blocks the decoder: the reader must
+// keep taking records from the source (in the kernel, a perf buffer that
+// is not read overflows), queue what it can and count the rest as lost.
+func TestEventReaderNeverWaitsForDecoder(t *testing.T) {
+	const records, queue = 100, 4
+	src, release := newChanSource(), make(chan struct{})
+	e := testEvents(time.Hour)
+	e.src, e.labels = src, blockingLabels{release}
+	e.start(queue)
+	for i := range records {
+		select {
+		case src.recs <- []byte{byte(i), 0xaa}: // padded: only the key is kept
+		case <-time.After(10 * time.Second):
+			close(release)
+			t.Fatalf("the reader took %d of %d records, then waited for the blocked decoder", i, records)
+		}
+	}
+	close(release)
+	if err := e.close(); err != nil {
+		t.Fatal(err)
+	}
+	fam, _, _ := e.gather()
+	counted := 0.0
+	for _, m := range fam.Metric {
+		counted += m.Counter.GetValue()
+	}
+	dropped := e.dropped.Load()
+	if dropped == 0 || counted+float64(dropped) != records {
+		t.Errorf("counted %v and dropped %d of %d records; want some dropped (queue of %d) and every record either counted or dropped", counted, dropped, records, queue)
+	}
+	if e.lostTotal() != dropped {
+		t.Errorf("lost = %d, want the %d dropped", e.lostTotal(), dropped)
+	}
+}
+
+func TestCheckLostMap(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		lost    *ebpf.MapSpec
+		wantErr string
+	}{
+		{"none", nil, ""},
+		{"per-CPU array", &ebpf.MapSpec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 1}, ""},
+		{"array", &ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}, ""},
+		{"hash", &ebpf.MapSpec{Type: ebpf.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 1}, "not a Hash"},
+		{"u32 value", &ebpf.MapSpec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 4, MaxEntries: 1}, "4-byte values"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := &ebpf.CollectionSpec{Maps: map[string]*ebpf.MapSpec{"ev": {Type: ebpf.RingBuf}}}
+			if tc.lost != nil {
+				spec.Maps["ev_lost"] = tc.lost
+			}
+			err := checkLostMap(spec, "metrics.counters[0]", "ev")
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("unexpected error: %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr) ||
+				!strings.Contains(err.Error(), "metrics.counters[0]: map ev_lost") || !strings.Contains(err.Error(), "EVENTS_LOST_MAP(ev)")):
+				t.Errorf("err = %v, want it to name the field, the map, %q and the fix", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+// TestEventProgramLost reads a real per-CPU lost map: the records the
+// program could not send on each CPU add up into lostTotal.
+func TestEventProgramLost(t *testing.T) {
+	testenv.Privileged(t)
+	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	cpus, err := ebpf.PossibleCPU()
+	if err != nil {
+		t.Fatal(err)
+	}
+	per, want := make([]uint64, cpus), uint64(0)
+	for i := range per {
+		per[i] = uint64(i + 1)
+		want += per[i]
+	}
+	if err := m.Put(uint32(0), per); err != nil {
+		t.Fatal(err)
+	}
+	e := testEvents(time.Hour)
+	e.lostMap = m
+	e.kernelLost.Store(10)
+	if got := e.lostTotal(); got != want+10 {
+		t.Errorf("lostTotal = %d, want %d (program) + 10 (kernel)", got, want)
+	}
+}
+
+// BenchmarkEventCount is the decoder goroutine's cost per record of a
+// label set already seen (the common case).
+func BenchmarkEventCount(b *testing.B) {
+	e := testEvents(time.Hour)
+	rec := []byte{1}
+	e.count(rec)
+	b.ReportAllocs()
+	for b.Loop() {
+		e.count(rec)
 	}
 }

@@ -4,9 +4,18 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
+/* cgfilter_small.bpf.c and cgfilter_lru.bpf.c set these before including
+ * this file. */
+#ifndef CGROUP_FILTER_TYPE
+#define CGROUP_FILTER_TYPE BPF_MAP_TYPE_HASH
+#endif
+#ifndef CGROUP_FILTER_ENTRIES
+#define CGROUP_FILTER_ENTRIES 1024
+#endif
+
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 1024);
+	__uint(type, CGROUP_FILTER_TYPE);
+	__uint(max_entries, CGROUP_FILTER_ENTRIES);
 	__type(key, __u64);
 	__type(value, __u8);
 } cgroup_filter SEC(".maps");
