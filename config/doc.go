@@ -28,4 +28,14 @@
 // a per-CPU map's values by CPU; it may be the last label of a counter, or the
 // label just before the bucket label of a histogram. Its decoders get the CPU
 // number as a 2-byte little-endian u16, so {name: uint} gives "0", "1", ...
+// A counter may have no labels: it is then one global count, and the
+// exporter checks that its map is a one-entry array (key u32 0). Span
+// labels are attribute names (cpu.orig), not Prometheus label names.
+//
+// Numbers are bounded so that no config can make ebpfmon loop or allocate
+// without bound: at most MaxBuckets buckets per histogram whatever its
+// bucket_type, label sizes and paddings at most MaxKeyBytes, bucket keys
+// within u64 and within the bucket label's bytes. Names that would clash in
+// the exposition (a histogram x beside a counter x_bucket, x_sum or
+// x_count) are refused; see SeriesNames.
 package config

@@ -77,8 +77,13 @@ func humanize(msg string) string {
 			return unknownField(key, typ)
 		}
 	}
-	if strings.HasSuffix(msg, "into time.Duration") {
+	switch {
+	case strings.HasSuffix(msg, "into time.Duration"):
 		return msg + `, want a duration such as "30s" or "1m"`
+	case strings.HasSuffix(msg, "into uint"):
+		return msg + ", want a byte count: a whole number >= 0"
+	case strings.HasSuffix(msg, "into int"):
+		return msg + ", want a whole number from -2^63 to 2^63-1"
 	}
 	for _, s := range sections() {
 		msg = strings.ReplaceAll(msg, s.typ.String(), s.name)

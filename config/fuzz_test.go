@@ -9,6 +9,8 @@ import (
 
 // FuzzParse feeds arbitrary bytes to Parse and Validate: they may reject the
 // input but must not panic, and every problem must come back as an error.
+// What Validate accepts must be cheap to build: at most MaxBuckets buckets
+// per histogram.
 func FuzzParse(f *testing.F) {
 	paths, err := filepath.Glob("testdata/*.yaml")
 	if err != nil {
@@ -29,6 +31,14 @@ func FuzzParse(f *testing.F) {
 			}
 			return
 		}
-		_ = cfg.Validate()
+		if cfg.Validate() != nil {
+			return
+		}
+		for i, h := range cfg.Metrics.Histograms {
+			l, err := h.BucketLayout()
+			if err != nil || len(l.Keys) > MaxBuckets {
+				t.Fatalf("histograms[%d] passed Validate but BucketLayout gives %d keys, %v", i, len(l.Keys), err)
+			}
+		}
 	})
 }

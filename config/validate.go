@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 )
 
 // DecoderNames lists the decoder names a config may use. It must match the
@@ -21,10 +22,19 @@ func DecoderNames() []string {
 
 // Limits on bucket indexes.
 const (
-	maxExp2Bucket     = 63    // 2^63 is the largest power of two in a u64
-	maxExp2ZeroBucket = 64    // key k holds values up to 2^(k-1)
-	maxLinearBuckets  = 10000 // beyond this a histogram is unreadable anyway
+	maxExp2Bucket     = 63 // 2^63 is the largest power of two in a u64
+	maxExp2ZeroBucket = 64 // key k holds values up to 2^(k-1)
 )
+
+// MaxBuckets is the most buckets one histogram may have, whatever its
+// bucket_type: beyond it a histogram is unreadable anyway, and every
+// series of it costs memory at each scrape.
+const MaxBuckets = 10000
+
+// MaxKeyBytes bounds each label's size and padding, and their sum: far
+// above any BPF map key (at most 512 bytes) or record a label set
+// describes, low enough that adding them up cannot overflow.
+const MaxKeyBytes = 1 << 20
 
 const (
 	bucketTypesWant = "exp2|exp2zero|linear|fixed"
@@ -65,6 +75,7 @@ func (v *validator) config(c *Config) {
 		v.histogram(p, h)
 		v.unique(names, p+".name", h.Name)
 	}
+	v.seriesClashes(m)
 	v.kaddrs(c.Kaddrs)
 	if c.CgroupIDMap != nil {
 		v.cgroupIDMap(*c.CgroupIDMap)
@@ -88,6 +99,48 @@ func (v *validator) unique(seen map[string]string, field, name string) {
 	seen[name] = field
 }
 
+// SeriesNames lists the names a metric called name puts in the
+// exposition: its own and, for a histogram, its series name_bucket,
+// name_sum and name_count.
+func SeriesNames(name string, histogram bool) []string {
+	if !histogram {
+		return []string{name}
+	}
+	return []string{name, name + "_bucket", name + "_sum", name + "_count"}
+}
+
+// seriesClashes reports metrics whose series names collide though their
+// names differ (equal names are reported by unique): a histogram x beside
+// a counter x_bucket, x_sum or x_count, or a histogram x_sum.
+func (v *validator) seriesClashes(m Metrics) {
+	type owner struct{ field, name string }
+	seen := map[string]owner{}
+	check := func(p, name string, histogram bool) {
+		if name == "" {
+			return
+		}
+		series := SeriesNames(name, histogram)
+		for _, s := range series {
+			if o, ok := seen[s]; ok && o.name != name {
+				v.add(p+".name", "%q and %s (%q) both export %s (a histogram x exports x_bucket, x_sum and x_count): rename one of them",
+					name, o.field, o.name, s)
+				return
+			}
+		}
+		for _, s := range series {
+			if _, ok := seen[s]; !ok {
+				seen[s] = owner{p, name}
+			}
+		}
+	}
+	for i, c := range m.Counters {
+		check(fmt.Sprintf("metrics.counters[%d]", i), c.Name, false)
+	}
+	for i, h := range m.Histograms {
+		check(fmt.Sprintf("metrics.histograms[%d]", i), h.Name, true)
+	}
+}
+
 // metric checks what counters and histograms share: name and help.
 func (v *validator) metric(p, name, help string) {
 	switch {
@@ -103,8 +156,10 @@ func (v *validator) metric(p, name, help string) {
 
 func (v *validator) counter(p string, c Counter) {
 	v.metric(p, c.Name, c.Help)
-	if len(c.Labels) == 0 {
-		v.add(p+".labels", "empty, want at least one label describing the map key")
+	// Without labels a counter is one global count: the object must hold
+	// it in a one-entry array (key u32 0), which CheckSpec verifies.
+	if len(c.Labels) == 0 && c.PerfEventArray {
+		v.add(p+".labels", "empty, want at least one label describing the records")
 	}
 	cpuAt := len(c.Labels) - 1
 	if c.PerfEventArray {
@@ -126,6 +181,7 @@ func (v *validator) histogram(p string, h Histogram) {
 	}
 	n := len(h.Labels)
 	v.labels(p, h.Labels, labelRules{cpuAt: n - 2, bucketAt: n - 1})
+	before := len(v.errs)
 	switch h.BucketType {
 	case BucketExp2, BucketExp2Zero, BucketLinear:
 		v.bucketRange(p, h)
@@ -138,6 +194,10 @@ func (v *validator) histogram(p string, h Histogram) {
 	}
 	if m := h.BucketMultiplier; !(m > 0) || math.IsInf(m, 0) {
 		v.add(p+".bucket_multiplier", "%v, want a number > 0 (1 when unset)", m)
+	}
+	if len(v.errs) == before { // the range is sane: check the bounds it gives
+		v.bucketBounds(p, h)
+		v.bucketKeysFit(p, h)
 	}
 }
 
@@ -155,44 +215,97 @@ func (v *validator) bucketRange(p string, h Histogram) {
 		v.add(p+".bucket_max", "%d is too large for exp2, want <= %d", hi, maxExp2Bucket)
 	case h.BucketType == BucketExp2Zero && hi > maxExp2ZeroBucket:
 		v.add(p+".bucket_max", "%d is too large for exp2zero, want <= %d", hi, maxExp2ZeroBucket)
-	case h.BucketType == BucketLinear && hi >= lo && lo >= 0 && hi-lo >= maxLinearBuckets:
-		v.add(p+".bucket_max", "%d makes %d buckets, want at most %d", hi, hi-lo+1, maxLinearBuckets)
+	case hi >= lo && lo >= 0 && hi-lo >= MaxBuckets: // cannot overflow: 0 <= lo <= hi
+		v.add(p+".bucket_max", "%d makes %d buckets from bucket_min %d, want at most %d: raise bucket_min or lower bucket_max", hi, uint64(hi-lo)+1, lo, MaxBuckets)
 	}
 	if len(h.BucketKeys) > 0 {
 		v.add(p+".bucket_keys", "only used with bucket_type fixed, remove it")
 	}
 }
 
-// bucketKeys checks a fixed histogram's keys: whole, >= 0, strictly increasing.
+// bucketKeys checks a fixed histogram's keys: at most MaxBuckets of them,
+// each a whole number from 0 to 2^64-1, strictly increasing.
 func (v *validator) bucketKeys(p string, keys []float64) {
-	if len(keys) == 0 {
+	switch {
+	case len(keys) == 0:
 		v.add(p+".bucket_keys", "empty, want the bucket keys (map key values) in increasing order")
+	case len(keys) > MaxBuckets:
+		v.add(p+".bucket_keys", "%d keys, want at most %d buckets", len(keys), MaxBuckets)
+		return
 	}
 	for i, k := range keys {
-		kp := fmt.Sprintf("%s.bucket_keys[%d]", p, i)
-		switch {
-		case k < 0 || k != math.Trunc(k) || k >= math.MaxUint64:
-			v.add(kp, "%v is not a whole number >= 0, want a map key value", k)
-		case i > 0 && k <= keys[i-1]:
-			v.add(kp, "%v is not above bucket_keys[%d] = %v, want strictly increasing keys", k, i-1, keys[i-1])
+		if msg := bucketKeyProblem(k); msg != "" {
+			v.add(fmt.Sprintf("%s.bucket_keys[%d]", p, i), "%s", msg)
+			continue
+		}
+		if i > 0 && k <= keys[i-1] {
+			v.add(fmt.Sprintf("%s.bucket_keys[%d]", p, i), "%v is not above bucket_keys[%d] = %v, want strictly increasing keys", k, i-1, keys[i-1])
 		}
 	}
 }
 
+// twoTo64 is 2^64, the first float64 above every u64.
+const twoTo64 = 1 << 64
+
+// bucketKeyProblem says why k cannot be a u64 map key, or "".
+func bucketKeyProblem(k float64) string {
+	switch {
+	case math.IsNaN(k):
+		return "NaN is not a number, want a map key value from 0 to 2^64-1"
+	case k < 0:
+		return fmt.Sprintf("%v is negative, want a map key value from 0 to 2^64-1", k)
+	case k >= twoTo64:
+		return fmt.Sprintf("%v exceeds 2^64-1, the largest u64 map key (keys are read as float64: above 2^53 they round, and 2^64-1 itself rounds up to 2^64)", k)
+	case k != math.Trunc(k):
+		return fmt.Sprintf("%v is not a whole number, want a map key value from 0 to 2^64-1", k)
+	}
+	return ""
+}
+
+// bucketKeysFit checks that h's top bucket key fits in its bucket label:
+// a key the label's bytes cannot hold never appears in the map.
+func (v *validator) bucketKeysFit(p string, h Histogram) {
+	if len(h.Labels) == 0 {
+		return
+	}
+	size := h.Labels[len(h.Labels)-1].Size
+	if size == 0 || size >= 8 {
+		return
+	}
+	limit := uint64(1)<<(8*size) - 1
+	field, top := p+".bucket_max", uint64(max(h.BucketMax, 0))
+	if h.BucketType == BucketFixed {
+		field, top = p+".bucket_keys", uint64(h.BucketKeys[len(h.BucketKeys)-1])
+	}
+	if top > limit {
+		v.add(field, "key %d does not fit the %d-byte bucket label %q (at most %d): widen the label or lower the keys",
+			top, size, h.Labels[len(h.Labels)-1].Name, limit)
+	}
+}
+
 // labelRules says where a label list may hold the per-CPU label and which
-// label is a histogram's bucket; -1 for none.
+// label is a histogram's bucket; -1 for none. attrs says the names are
+// span attribute names, not Prometheus label names.
 type labelRules struct {
 	cpuAt, bucketAt int
+	attrs           bool
 }
 
 func (v *validator) labels(p string, labels []Label, rules labelRules) {
 	seen := map[string]string{}
+	var total uint64
 	for i, l := range labels {
 		lp := fmt.Sprintf("%s.labels[%d]", p, i)
 		v.labelName(lp, l.Name, rules, i == rules.bucketAt)
 		v.unique(seen, lp+".name", l.Name)
 		v.labelSize(lp, l, i == rules.cpuAt)
 		v.decoders(lp, l.Decoders)
+		if total <= MaxKeyBytes && l.Size <= MaxKeyBytes && l.Padding <= MaxKeyBytes { // cannot overflow
+			total += uint64(l.Size) + uint64(l.Padding)
+		}
+	}
+	if total > MaxKeyBytes {
+		v.add(p+".labels", "sizes and paddings add up to over %d bytes, want the layout of the map key or record", MaxKeyBytes)
 	}
 }
 
@@ -202,6 +315,11 @@ func (v *validator) labelName(lp, name string, rules labelRules, bucket bool) {
 		v.add(lp+".name", "missing, want a label name")
 	case bucket:
 		// The bucket label becomes "le", so its name is free.
+	case rules.attrs:
+		// Span attribute names, such as cpu.orig: any UTF-8 text.
+		if !utf8.ValidString(name) {
+			v.add(lp+".name", "%q is not valid UTF-8, want a span attribute name", name)
+		}
 	case !validLabelName(name):
 		v.add(lp+".name", "%q is not a valid Prometheus label name, want [a-zA-Z_][a-zA-Z0-9_]* not starting with __", name)
 	case name == "le" && rules.bucketAt >= 0:
@@ -210,7 +328,12 @@ func (v *validator) labelName(lp, name string, rules labelRules, bucket bool) {
 }
 
 func (v *validator) labelSize(lp string, l Label, cpuOK bool) {
+	if l.Padding > MaxKeyBytes {
+		v.add(lp+".padding", "%d bytes, want at most %d", l.Padding, MaxKeyBytes)
+	}
 	switch {
+	case l.Size > MaxKeyBytes:
+		v.add(lp+".size", "%d bytes, want at most %d", l.Size, MaxKeyBytes)
 	case l.Size > 0 || l.PerCPU() && cpuOK:
 	case l.Name == "cpu":
 		v.add(lp+".size", "0 is only allowed for the per-CPU label: the last label of a counter, or the one before the bucket label of a histogram")
@@ -306,7 +429,7 @@ func (v *validator) tracing(spans []Span) {
 		if len(s.Labels) == 0 {
 			v.add(p+".labels", "empty, want the record's fields, such as trace_id, span_id and span_duration_ns")
 		}
-		v.labels(p, s.Labels, labelRules{cpuAt: -1, bucketAt: -1})
+		v.labels(p, s.Labels, labelRules{cpuAt: -1, bucketAt: -1, attrs: true})
 	}
 }
 

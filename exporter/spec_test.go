@@ -22,6 +22,13 @@ func TestCheckSpec(t *testing.T) {
 	counter := func(labels ...config.Label) *config.Config {
 		return &config.Config{Path: "x.yaml", BPFPath: "x.bpf.o", Metrics: config.Metrics{Counters: []config.Counter{{Name: "calls", Help: "h", Labels: labels}}}}
 	}
+	spans := func(ringbufs ...string) *config.Config {
+		cfg := &config.Config{Path: "x.yaml", BPFPath: "x.bpf.o", Tracing: &config.Tracing{}}
+		for _, r := range ringbufs {
+			cfg.Tracing.Spans = append(cfg.Tracing.Spans, config.Span{RingBuf: r, Labels: []config.Label{u8("trace_id", 16)}})
+		}
+		return cfg
+	}
 	for _, tc := range []struct {
 		name string
 		cfg  *config.Config
@@ -38,6 +45,17 @@ func TestCheckSpec(t *testing.T) {
 		{"ebpf_exporter cpu label size 2", counter(u8("a", 4), u8("cpu", 2)), spec(map[string]*ebpf.MapSpec{"calls": {Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8}}, "raw_tp/x"), nil},
 		{"cpu label needs per-cpu map", counter(u8("a", 4), config.Label{Name: "cpu"}), spec(map[string]*ebpf.MapSpec{"calls": hash(4, 8)}, "raw_tp/x"), []string{`label "cpu" with size 0`}},
 		{"unknown section", counter(u8("a", 4)), spec(map[string]*ebpf.MapSpec{"calls": hash(4, 8)}, "socket"), []string{"program prog", `section "socket"`, "unknown section"}},
+		{"no labels: one-entry per-cpu array", counter(), spec(map[string]*ebpf.MapSpec{"calls": {Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 1}}, "raw_tp/x"), nil},
+		{"no labels: one-entry array", counter(), spec(map[string]*ebpf.MapSpec{"calls": {Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}}, "raw_tp/x"), nil},
+		{"no labels: hash", counter(), spec(map[string]*ebpf.MapSpec{"calls": {Type: ebpf.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 1}}, "raw_tp/x"),
+			[]string{"metrics.counters[0].labels: empty, so the map must hold one global count", "calls is a Hash with 4-byte keys and max_entries 1: add labels"}},
+		{"no labels: larger array", counter(), spec(map[string]*ebpf.MapSpec{"calls": {Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 4}}, "raw_tp/x"), []string{"max_entries 4: add labels"}},
+		{"no labels: u64 key", counter(), spec(map[string]*ebpf.MapSpec{"calls": {Type: ebpf.PerCPUArray, KeySize: 8, ValueSize: 8, MaxEntries: 1}}, "raw_tp/x"), []string{"8-byte keys"}},
+		{"no labels: value size", counter(), spec(map[string]*ebpf.MapSpec{"calls": {Type: ebpf.Array, KeySize: 4, ValueSize: 4, MaxEntries: 1}}, "raw_tp/x"), []string{"map value is 4 bytes, want 8"}},
+		{"no labels: missing map", counter(), spec(map[string]*ebpf.MapSpec{"other": hash(4, 8)}, "raw_tp/x"), []string{`no map named "calls"`}},
+		{"span ring buffers", spans("events", "missing", "counts"), spec(map[string]*ebpf.MapSpec{"events": {Type: ebpf.RingBuf}, "counts": hash(4, 8)}, "raw_tp/x"),
+			[]string{`tracing.spans[1].ringbuf: no map named "missing" in the object (maps: counts, events)`, `tracing.spans[2].ringbuf: map "counts" is a Hash, want a RingBuf`}},
+		{"span ring buffer ok", spans("events"), spec(map[string]*ebpf.MapSpec{"events": {Type: ebpf.RingBuf}}, "raw_tp/x"), nil},
 		{"every problem at once", counter(u8("a", 4)), spec(map[string]*ebpf.MapSpec{"calls": hash(3, 4)}, "lsm/x"), []string{"map value is 4", "map key is 3", `section "lsm/x"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
