@@ -14,21 +14,28 @@ import (
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/ebpfmon/ebpfmon/internal/regfile"
 )
 
+// MaxFileSize is the largest NAME.yaml Load and Parse accept. Real
+// configs are a few KiB; a large static_map stays well below it.
+const MaxFileSize = 16 << 20
+
 // Load reads dir/NAME.yaml, applies defaults and validates it. It does not
-// look at NAME.bpf.o.
+// look at NAME.bpf.o. NAME.yaml must be a regular file (or a symlink to
+// one) of at most MaxFileSize bytes: a FIFO, device or directory is an
+// error, not a read that blocks or never ends.
 func Load(dir, name string) (*Config, error) {
-	if err := checkName(name); err != nil {
+	if err := CheckName(name); err != nil {
 		return nil, err
 	}
 	path := filepath.Join(dir, name+".yaml")
-	f, err := os.Open(path)
+	data, err := regfile.Read(path, MaxFileSize)
 	if err != nil {
-		return nil, fmt.Errorf("config %q: %w", name, fileError(path, "want NAME.yaml in the config directory", err))
+		return nil, fmt.Errorf("config %q: %w", name, readError(path, err))
 	}
-	defer f.Close()
-	cfg, err := Parse(f, path)
+	cfg, err := parse(data, path)
 	if err != nil {
 		return nil, err
 	}
@@ -38,9 +45,22 @@ func Load(dir, name string) (*Config, error) {
 	return cfg, nil
 }
 
-// checkName rejects names that cannot be a NAME.yaml in the config
-// directory.
-func checkName(name string) error {
+// readError adds to a failed read of NAME.yaml what the user can do.
+func readError(path string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return &missingFileError{path: path, hint: "want NAME.yaml in the config directory", err: err}
+	case errors.Is(err, regfile.ErrNotRegular):
+		return fmt.Errorf("%w; NAME.yaml must be a regular file (or a symlink to one)", err)
+	case errors.Is(err, regfile.ErrTooLarge):
+		return fmt.Errorf("%w; a config is at most %s: split it, or shorten its static_map", err, regfile.Size(MaxFileSize))
+	}
+	return err
+}
+
+// CheckName rejects names that cannot be a NAME.yaml in the config
+// directory (for --config.names, before anything is loaded).
+func CheckName(name string) error {
 	switch {
 	case name == "":
 		return errors.New("config name is empty")
@@ -70,11 +90,20 @@ func labelValueProblem(name string) string {
 // Parse decodes one config strictly (an unknown key is an error) and applies
 // defaults. path names the file in errors and sets Name, Path and BPFPath.
 // Parse does not validate; call Validate.
+// At most MaxFileSize bytes are read: more is an error.
 func Parse(r io.Reader, path string) (*Config, error) {
-	data, err := io.ReadAll(r)
+	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("read %s: %w", path, err)
 	}
+	if len(data) > MaxFileSize {
+		return nil, &Error{File: path, Msg: fmt.Sprintf("more than %s, a config is at most that: split it, or shorten its static_map", regfile.Size(MaxFileSize))}
+	}
+	return parse(data, path)
+}
+
+// parse is Parse for a file already read.
+func parse(data []byte, path string) (*Config, error) {
 	cfg := &Config{
 		Name:    strings.TrimSuffix(filepath.Base(path), ".yaml"),
 		Path:    path,
@@ -165,14 +194,6 @@ func Names(dir string) ([]string, error) {
 	}
 	slices.Sort(names)
 	return names, nil
-}
-
-// fileError explains a failed open, with hint when the file is missing.
-func fileError(path, hint string, err error) error {
-	if errors.Is(err, fs.ErrNotExist) {
-		return &missingFileError{path: path, hint: hint, err: err}
-	}
-	return err
 }
 
 // missingFileError reads "PATH: no such file (HINT)" and unwraps to the

@@ -10,6 +10,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 
+	"github.com/ebpfmon/ebpfmon/internal/regfile"
 	"github.com/ebpfmon/ebpfmon/usdt"
 )
 
@@ -68,13 +69,29 @@ func logTail(lines []string, n int) string {
 	return "  " + strings.Join(lines, "\n  ")
 }
 
-// LoadKernelBTF reads BTF from path (--btf.path); empty means the running
-// kernel's, which cilium/ebpf finds by itself.
+// MaxObjectSize is the largest NAME.bpf.o LoadSpec reads; objects are
+// rarely more than a few MiB.
+const MaxObjectSize = 256 << 20
+
+// MaxBTFSize is the largest --btf.path file LoadKernelBTF accepts: a
+// vmlinux with debug information can be hundreds of MiB; only its .BTF
+// section is read (a raw BTF file, a few MiB, is read whole).
+const MaxBTFSize = 1 << 30
+
+// LoadKernelBTF reads BTF (raw, or an ELF's .BTF section) from path
+// (--btf.path); empty means the running kernel's, which cilium/ebpf finds
+// by itself. path must be a regular file (or a symlink to one) of at most
+// MaxBTFSize bytes: a FIFO or a device is an error, not a read that blocks.
 func LoadKernelBTF(path string) (*btf.Spec, error) {
 	if path == "" {
 		return nil, nil
 	}
-	spec, err := btf.LoadSpec(path)
+	f, err := regfile.Open(path, MaxBTFSize)
+	if err != nil {
+		return nil, fmt.Errorf("--btf.path: %w (want a BTF file such as /sys/kernel/btf/vmlinux, or a vmlinux with a .BTF section)", err)
+	}
+	defer f.Close()
+	spec, err := btf.LoadSpecFromReader(f)
 	if err != nil {
 		return nil, fmt.Errorf("--btf.path %s: %w", path, err)
 	}

@@ -1,9 +1,14 @@
 package main
 
 import (
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -15,11 +20,47 @@ func TestParseFlags(t *testing.T) {
 		err   string
 	}{
 		{name: "defaults", check: func(f *flags) bool {
-			return f.configDir == "examples" && f.listen == ":9435" && f.telemetryPath == "/metrics" && f.namespace == "ebpfmon" && !f.check && !f.strict
+			return f.configDir == "examples" && f.listen == ":9435" && f.telemetryPath == "/metrics" && f.namespace == "ebpfmon" && !f.check && !f.strict &&
+				f.maxRequests == 40 && f.scrapeTimeout == 30*time.Second
 		}},
 		{name: "comma list", args: []string{"--config.names=timers,syscalls"}, names: []string{"timers", "syscalls"}},
 		{name: "repeated and spaced", args: []string{"--config.names=timers", "--config.names", " biolatency , "}, names: []string{"timers", "biolatency"}},
+		{name: "trailing comma", args: []string{"--config.names=timers,"}, names: []string{"timers"}},
+		{name: "empty names", args: []string{"--config.names="}, err: "--config.names: empty list"},
+		{name: "only commas", args: []string{"--config.names=,,,"}, err: "--config.names: empty list"},
+		{name: "blank names", args: []string{"--config.names= , "}, err: "--config.names: empty list"},
+		{name: "name given twice", args: []string{"--config.names=a,b,a"}, err: `--config.names: config "a" given twice`},
+		{name: "name with yaml", args: []string{"--config.names=timers.yaml"}, err: `--config.names: config "timers.yaml": give the name without .yaml`},
+		{name: "name is a path", args: []string{"--config.names=../x"}, err: "want a file name, not a path"},
 		{name: "ebpf_exporter namespace", args: []string{"--metrics.namespace=ebpf_exporter"}, check: func(f *flags) bool { return f.namespace == "ebpf_exporter" }},
+		{name: "no namespace", args: []string{"--metrics.namespace="}, check: func(f *flags) bool { return f.namespace == "" }},
+		{name: "bad namespace", args: []string{"--metrics.namespace=bad-ns!"}, err: `--metrics.namespace "bad-ns!": want letters, digits and _`},
+		{name: "namespace with digit first", args: []string{"--metrics.namespace=1x"}, err: "--metrics.namespace"},
+		{name: "namespace with colon", args: []string{"--metrics.namespace=a:b"}, err: "--metrics.namespace"},
+		{name: "path without slash", args: []string{"--web.telemetry-path=metrics"}, err: `--web.telemetry-path "metrics" does not start with /`},
+		{name: "root path", args: []string{"--web.telemetry-path=/"}, err: "is the landing page"},
+		{name: "empty path", args: []string{"--web.telemetry-path="}, err: "--web.telemetry-path is empty"},
+		{name: "wildcard path", args: []string{"--web.telemetry-path=/{x}"}, err: "use only letters"},
+		{name: "space in path", args: []string{"--web.telemetry-path=/a b"}, err: "use only letters"},
+		{name: "percent in path", args: []string{"--web.telemetry-path=/a%zz"}, err: "use only letters"},
+		{name: "unclean path", args: []string{"--web.telemetry-path=/a//b"}, err: "not a clean path"},
+		{name: "dot path", args: []string{"--web.telemetry-path=/a/../b"}, err: "not a clean path"},
+		{name: "maps path with debug", args: []string{"--debug", "--web.telemetry-path=/maps"}, err: "where --debug serves the maps"},
+		{name: "maps path without debug", args: []string{"--web.telemetry-path=/maps"}, check: func(f *flags) bool { return f.telemetryPath == "/maps" }},
+		{name: "subtree path", args: []string{"--web.telemetry-path=/ebpf/metrics/"}, check: func(f *flags) bool { return f.telemetryPath == "/ebpf/metrics/" }},
+		{name: "loopback listen", args: []string{"--web.listen-address=127.0.0.1:0"}, check: func(f *flags) bool { return f.listen == "127.0.0.1:0" }},
+		{name: "ipv6 listen", args: []string{"--web.listen-address=[::1]:9435"}, check: func(f *flags) bool { return f.listen == "[::1]:9435" }},
+		{name: "hostname listen", args: []string{"--web.listen-address=localhost:9435"}, check: func(f *flags) bool { return f.listen == "localhost:9435" }},
+		{name: "listen without port", args: []string{"--web.listen-address=127.0.0.1"}, err: "--web.listen-address \"127.0.0.1\": address 127.0.0.1: missing port"},
+		{name: "listen port too big", args: []string{"--web.listen-address=:65536"}, err: `port "65536" is not a number from 0 to 65535`},
+		{name: "listen port name", args: []string{"--web.listen-address=:http"}, err: "is not a number"},
+		{name: "listen empty port", args: []string{"--web.listen-address=127.0.0.1:"}, err: "is not a number"},
+		{name: "listen bad host", args: []string{"--web.listen-address=a b:80"}, err: `host "a b" is neither`},
+		{name: "listen bad ip", args: []string{"--web.listen-address=300.1.1.1:80"}, err: `host "300.1.1.1" is neither`},
+		{name: "negative max requests", args: []string{"--web.max-requests=-1"}, err: "--web.max-requests -1: want 0 or more"},
+		{name: "no request limit", args: []string{"--web.max-requests=0"}, check: func(f *flags) bool { return f.maxRequests == 0 }},
+		{name: "zero scrape timeout", args: []string{"--web.scrape-timeout=0s"}, err: "--web.scrape-timeout 0s: want a positive duration"},
+		{name: "every problem at once", args: []string{"--web.telemetry-path=x", "--metrics.namespace=-"}, err: "--web.telemetry-path \"x\" does not start with / (want an absolute path such as /metrics)\n--metrics.namespace"},
 		{name: "bad log level", args: []string{"--log.level=loud"}, err: "log.level"},
 		{name: "unknown flag", args: []string{"--config.file=x.yaml"}, err: "unknown long flag"},
 	} {
@@ -45,11 +86,36 @@ func TestParseFlags(t *testing.T) {
 }
 
 func TestConfigNames(t *testing.T) {
-	if _, err := configNames(&flags{configNames: []string{"a", "b", "a"}}); err == nil || !strings.Contains(err.Error(), `"a" given twice`) {
-		t.Errorf("duplicate name: err = %v", err)
-	}
 	got, err := configNames(&flags{configDir: "../../examples"})
 	if err != nil || !slices.Contains(got, "timers") || !slices.IsSorted(got) {
 		t.Errorf("every config in examples: %v, %v", got, err)
 	}
+	if _, err := configNames(&flags{configDir: "main.go", configNames: []string{"x"}}); err == nil || !strings.Contains(err.Error(), "--config.dir main.go: not a directory") {
+		t.Errorf("config dir is a file: err = %v", err)
+	}
+	if _, err := configNames(&flags{configDir: "nonexistent", configNames: []string{"x"}}); err == nil || !strings.Contains(err.Error(), "--config.dir: stat nonexistent: no such file") {
+		t.Errorf("config dir missing: err = %v", err)
+	}
+}
+
+// FuzzTelemetryPath checks that every --web.telemetry-path the flag check
+// accepts can be served: registering it beside the landing page and /maps
+// does not panic, and a request for it reaches the metrics handler.
+func FuzzTelemetryPath(f *testing.F) {
+	for _, p := range []string{"/metrics", "metrics", "/", "", "/maps", "/a/", "/{x}", "/a b", "/a%41", "/a//b", "/a/./b", "/!$&'()*+,;=:@-._~", "/{$}", "/..."} {
+		f.Add(p)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	f.Fuzz(func(t *testing.T, p string) {
+		if checkTelemetryPath(p, true) != nil {
+			return
+		}
+		metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "metrics") })
+		mux := newMux(&flags{telemetryPath: p, debug: true}, metrics, nil, logger)
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.URL.Path = p
+		if _, pattern := mux.Handler(req); pattern != p {
+			t.Errorf("GET %q routes to pattern %q, want the metrics handler", p, pattern)
+		}
+	})
 }

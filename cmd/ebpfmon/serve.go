@@ -4,28 +4,28 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"html/template"
 	"log/slog"
-	"net"
-	"net/http"
+	"os"
 	"strings"
-	"time"
 
 	"github.com/cilium/ebpf/rlimit"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	versioncollector "github.com/prometheus/client_golang/prometheus/collectors/version"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ebpfmon/ebpfmon/config"
 	"github.com/ebpfmon/ebpfmon/decoder"
 	"github.com/ebpfmon/ebpfmon/exporter"
 )
 
+// errInterrupted is returned when a signal stops ebpfmon before every
+// config is loaded.
+var errInterrupted = errors.New("interrupted by a signal before every config was loaded")
+
 // serve loads the configs, then serves metrics until ctx ends
 // (--config.check: returns right after loading).
 func serve(ctx context.Context, f *flags, logger *slog.Logger) error {
-	exp, err := loadConfigs(f, logger)
+	exp, err := loadInterruptible(ctx, func(ctx context.Context) (*exporter.Exporter, error) {
+		return loadConfigs(ctx, f, logger)
+	})
 	if exp != nil {
 		defer exp.Close()
 	}
@@ -33,14 +33,43 @@ func serve(ctx context.Context, f *flags, logger *slog.Logger) error {
 		return err
 	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(exp, versioncollector.NewCollector(f.namespace),
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg.MustRegister(exp)
+	reg.MustRegister(exporter.RuntimeCollectors(f.namespace)...) // the names the exporter reserves
 	return listen(ctx, f, reg, exp, logger)
 }
 
+// loadInterruptible runs load, and returns errInterrupted as soon as ctx
+// ends, without waiting for it: a load blocked in the kernel or the
+// library is abandoned (the kernel releases its programs and maps when the
+// process exits; should it live on, what load returns is closed). load
+// itself is expected to stop between configs once ctx ends.
+func loadInterruptible(ctx context.Context, load func(context.Context) (*exporter.Exporter, error)) (*exporter.Exporter, error) {
+	type result struct {
+		exp *exporter.Exporter
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		exp, err := load(ctx)
+		done <- result{exp, err}
+	}()
+	select {
+	case r := <-done:
+		return r.exp, r.err
+	case <-ctx.Done():
+		go func() {
+			if r := <-done; r.exp != nil {
+				r.exp.Close()
+			}
+		}()
+		return nil, errInterrupted
+	}
+}
+
 // loadConfigs opens every config. Failures are logged and, without
-// --config.strict, skipped; with it they are fatal, as are missed attachments.
-func loadConfigs(f *flags, logger *slog.Logger) (*exporter.Exporter, error) {
+// --config.strict, skipped; with it they are fatal, as are missed
+// attachments. It stops between configs once ctx ends.
+func loadConfigs(ctx context.Context, f *flags, logger *slog.Logger) (*exporter.Exporter, error) {
 	names, err := configNames(f)
 	if err != nil {
 		return nil, err
@@ -57,11 +86,10 @@ func loadConfigs(f *flags, logger *slog.Logger) (*exporter.Exporter, error) {
 	exp := exporter.New(exporter.Options{Namespace: f.namespace, KernelBTF: kernelBTF, Env: decoder.NewEnv(), Logger: logger})
 	var failed []string
 	for _, name := range names {
-		u, err := exp.Load(f.configDir, name)
-		if err == nil && (f.strict || f.check) && len(u.AttachErrors()) > 0 {
-			err = errors.Join(u.AttachErrors()...)
+		if ctx.Err() != nil {
+			return exp, errInterrupted
 		}
-		if err != nil {
+		if err := loadOne(exp, f, name); err != nil {
 			logger.Error("config failed", "config", name, "err", err)
 			failed = append(failed, name)
 			continue
@@ -77,94 +105,27 @@ func loadConfigs(f *flags, logger *slog.Logger) (*exporter.Exporter, error) {
 	return exp, nil
 }
 
+// loadOne loads one config; with --config.strict or --config.check a
+// program that did not attach fails it.
+func loadOne(exp *exporter.Exporter, f *flags, name string) error {
+	u, err := exp.Load(f.configDir, name)
+	if err == nil && (f.strict || f.check) && len(u.AttachErrors()) > 0 {
+		err = errors.Join(u.AttachErrors()...)
+	}
+	return err
+}
+
 // configNames is --config.names, or every config in --config.dir.
 func configNames(f *flags) ([]string, error) {
+	info, err := os.Stat(f.configDir)
+	if err != nil {
+		return nil, fmt.Errorf("--config.dir: %w", err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("--config.dir %s: not a directory, want the directory holding NAME.yaml and NAME.bpf.o", f.configDir)
+	}
 	if len(f.configNames) == 0 {
 		return config.Names(f.configDir)
 	}
-	seen := map[string]bool{}
-	for _, n := range f.configNames {
-		if seen[n] {
-			return nil, fmt.Errorf("--config.names: config %q given twice", n)
-		}
-		seen[n] = true
-	}
 	return f.configNames, nil
-}
-
-// splitNames accepts both --config.names=a,b and repeated flags.
-func splitNames(in []string) []string {
-	var out []string
-	for _, s := range in {
-		for _, n := range strings.Split(s, ",") {
-			if n = strings.TrimSpace(n); n != "" {
-				out = append(out, n)
-			}
-		}
-	}
-	return out
-}
-
-func listen(ctx context.Context, f *flags, reg *prometheus.Registry, exp *exporter.Exporter, logger *slog.Logger) error {
-	mux := http.NewServeMux()
-	mux.Handle(f.telemetryPath, promhttp.HandlerFor(exp.Gatherer(reg), promhttp.HandlerOpts{
-		ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelError),
-		ErrorHandling: promhttp.ContinueOnError, // one bad family must not hide the others
-	}))
-	mux.HandleFunc("/", landing(f, exp))
-	if f.debug {
-		mux.HandleFunc("/maps", func(w http.ResponseWriter, _ *http.Request) {
-			w.Header().Set("Content-Type", "application/json")
-			if err := exp.WriteDebugMaps(w); err != nil {
-				logger.Warn("/maps", "err", err)
-			}
-		})
-	}
-	ln, err := net.Listen("tcp", f.listen)
-	if err != nil {
-		return fmt.Errorf("--web.listen-address: %w", err)
-	}
-	// Everything is loaded and attached and the port is bound (a port
-	// below 1024 needs a capability): drop what serving does not need.
-	if err := dropCapabilities(f.capsKeep, logger); err != nil {
-		ln.Close()
-		return err
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-	logger.Info("listening", "address", ln.Addr().String(), "path", f.telemetryPath)
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	logger.Info("shutting down: detaching programs")
-	shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return srv.Shutdown(shutdown)
-}
-
-var landingPage = template.Must(template.New("landing").Parse(`<!doctype html>
-<html><head><title>ebpfmon</title></head><body>
-<h1>ebpfmon</h1>
-<p><a href="{{.Path}}">Metrics</a>{{if .Debug}} · <a href="/maps">Maps (debug)</a>{{end}}</p>
-<h2>Configs</h2>
-<ul>{{range .Units}}<li>{{.Name}}</li>{{else}}<li>none loaded</li>{{end}}</ul>
-</body></html>
-`))
-
-func landing(f *flags, exp *exporter.Exporter) http.HandlerFunc {
-	return func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/" {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_ = landingPage.Execute(w, struct {
-			Path  string
-			Debug bool
-			Units []*exporter.Unit
-		}{f.telemetryPath, f.debug, exp.Units()})
-	}
 }

@@ -1,0 +1,235 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"path"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kingpin/v2"
+	"github.com/prometheus/common/version"
+
+	"github.com/ebpfmon/ebpfmon/config"
+	"github.com/ebpfmon/ebpfmon/exporter"
+	"github.com/ebpfmon/ebpfmon/internal/regfile"
+)
+
+// flags are the command line settings.
+type flags struct {
+	configDir, btfPath               string
+	configNames                      []string
+	check, strict, debug             bool
+	listen, telemetryPath, namespace string
+	maxRequests                      int
+	scrapeTimeout                    time.Duration
+	logLevel, logFormat              string
+	capsKeep                         string
+}
+
+// debugPath is where --debug serves the maps.
+const debugPath = "/maps"
+
+// parseFlags parses and checks args. Every value is checked here, before
+// anything is loaded, so that a typo costs no load and attach.
+func parseFlags(args []string) (*flags, error) {
+	f := &flags{}
+	app := kingpin.New("ebpfmon", "Export eBPF maps as Prometheus metrics.\n\n"+
+		"For each config NAME, ebpfmon reads NAME.yaml (the metric schema, ebpf_exporter's format) and "+
+		"NAME.bpf.o (a CO-RE object) from --config.dir, loads the object, attaches every program to the "+
+		"hook its ELF section names (tracepoint/, raw_tp/, tp_btf/, kprobe/, fentry/, uprobe/, perf_event/, xdp/ ...) "+
+		"and serves the maps on --web.telemetry-path. A config that fails is logged and reported as "+
+		"ebpfmon_config_loaded 0; the others keep running (unless --config.strict).\n\n"+
+		"Files must be regular files (or symlinks to one) of at most "+regfile.Size(config.MaxFileSize)+" (NAME.yaml), "+
+		regfile.Size(exporter.MaxObjectSize)+" (NAME.bpf.o) and "+regfile.Size(exporter.MaxBTFSize)+" (--btf.path).\n\n"+
+		"SIGINT and SIGTERM stop ebpfmon (a second one exits at once); SIGHUP is logged and ignored.")
+	app.Version(version.Print("ebpfmon"))
+	app.HelpFlag.Short('h')
+	app.Flag("config.dir", "Directory with NAME.yaml and NAME.bpf.o files.").Default("examples").StringVar(&f.configDir)
+	app.Flag("config.names", "Comma-separated configs to load (default: every NAME.yaml in --config.dir).").PlaceHolder("NAME,...").StringsVar(&f.configNames)
+	app.Flag("config.check", "Load and attach every config, report, detach and exit (0 only if every config loaded and every program attached).").BoolVar(&f.check)
+	app.Flag("config.strict", "Fail instead of continuing when a config fails to load or a program fails to attach.").BoolVar(&f.strict)
+	app.Flag("btf.path", "Kernel BTF to relocate against instead of /sys/kernel/btf/vmlinux (for kernels without BTF).").StringVar(&f.btfPath)
+	app.Flag("web.listen-address", "Address to serve metrics on: [HOST]:PORT.").Default(":9435").StringVar(&f.listen)
+	app.Flag("web.telemetry-path", "Path to serve metrics on: absolute, and not / (the landing page).").Default("/metrics").StringVar(&f.telemetryPath)
+	app.Flag("web.max-requests", "Most scrapes served at once; more are answered 503 at once (0: no limit).").Default("40").IntVar(&f.maxRequests)
+	app.Flag("web.scrape-timeout", "Longest a scrape may take: a slower one is answered 503; a client gets this plus 10s to read its response.").Default("30s").DurationVar(&f.scrapeTimeout)
+	app.Flag("metrics.namespace", "Prefix of every metric name (letters, digits, _; or empty); ebpf_exporter gives its metric names.").Default("ebpfmon").StringVar(&f.namespace)
+	app.Flag("debug", "Serve "+debugPath+": every map's raw keys, decoded labels and values, as JSON.").BoolVar(&f.debug)
+	app.Flag("log.level", "Log level: debug, info, warn, error.").Default("info").StringVar(&f.logLevel)
+	app.Flag("log.format", "Log format: logfmt or json.").Default("logfmt").StringVar(&f.logFormat)
+	addCapabilitiesFlag(app, &f.capsKeep)
+	if _, err := app.Parse(args); err != nil {
+		return nil, fmt.Errorf("%w (see --help)", err)
+	}
+	names, err := checkNames(f.configNames)
+	if err != nil {
+		return nil, err
+	}
+	f.configNames = names
+	if err := f.validate(); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// validate checks every flag value that kingpin cannot, and returns every
+// problem at once.
+func (f *flags) validate() error {
+	return errors.Join(
+		oneOf("--log.level", f.logLevel, "debug", "info", "warn", "error"),
+		oneOf("--log.format", f.logFormat, "logfmt", "json"),
+		checkCapabilitiesFlag(f.capsKeep),
+		checkListenAddress(f.listen),
+		checkTelemetryPath(f.telemetryPath, f.debug),
+		checkNamespace(f.namespace),
+		checkAtLeast("--web.max-requests", f.maxRequests, 0, "0 for no limit"),
+		checkScrapeTimeout(f.scrapeTimeout),
+	)
+}
+
+func oneOf(flag, value string, allowed ...string) error {
+	if slices.Contains(allowed, value) {
+		return nil
+	}
+	return fmt.Errorf("%s: unknown %q, want %s", flag, value, strings.Join(allowed, "|"))
+}
+
+// checkNames splits --config.names (a,b and repeated flags) and checks
+// each name. A flag given with nothing in it ("", ",,,") is an error, not
+// "every config": leave the flag out for that.
+func checkNames(raw []string) ([]string, error) {
+	names := splitNames(raw)
+	if len(raw) > 0 && len(names) == 0 {
+		return nil, errors.New("--config.names: empty list, give NAME[,NAME...] or leave the flag out to load every NAME.yaml in --config.dir")
+	}
+	seen := map[string]bool{}
+	for _, n := range names {
+		if err := config.CheckName(n); err != nil {
+			return nil, fmt.Errorf("--config.names: %w", err)
+		}
+		if seen[n] {
+			return nil, fmt.Errorf("--config.names: config %q given twice", n)
+		}
+		seen[n] = true
+	}
+	return names, nil
+}
+
+// splitNames accepts both --config.names=a,b and repeated flags.
+func splitNames(in []string) []string {
+	var out []string
+	for _, s := range in {
+		for _, n := range strings.Split(s, ",") {
+			if n = strings.TrimSpace(n); n != "" {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// checkListenAddress checks --web.listen-address is [HOST]:PORT with a
+// numeric port, without resolving or binding anything.
+func checkListenAddress(addr string) error {
+	const want = "want [HOST]:PORT, such as :9435 or 127.0.0.1:9435 or [::1]:9435"
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--web.listen-address %q: %w (%s)", addr, err, want)
+	}
+	if n, err := strconv.ParseUint(port, 10, 16); err != nil || strconv.FormatUint(n, 10) != port {
+		return fmt.Errorf("--web.listen-address %q: port %q is not a number from 0 to 65535 (%s)", addr, port, want)
+	}
+	if host == "" || isHostname(host) {
+		return nil
+	}
+	if _, err := netip.ParseAddr(host); err != nil {
+		return fmt.Errorf("--web.listen-address %q: host %q is neither an IP address nor a host name (%s)", addr, host, want)
+	}
+	return nil
+}
+
+// isHostname reports whether s is a DNS name: dot-separated labels of
+// letters, digits and inner hyphens. A name made only of digits and dots
+// is left to the IP address parser.
+func isHostname(s string) bool {
+	if len(s) > 253 || strings.Trim(s, "0123456789.") == "" {
+		return false
+	}
+	for _, label := range strings.Split(strings.TrimSuffix(s, "."), ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
+			return false
+		}
+		for _, c := range label {
+			if !isAlnum(c) && c != '-' {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+func isAlnum(c rune) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+}
+
+// pathPunctuation are the characters a telemetry path may hold besides
+// letters, digits and "/": RFC 3986's unreserved and sub-delims, less
+// what net/http patterns treat specially ({ } %).
+const pathPunctuation = "-._~!$&'()*+,;=:@"
+
+// checkTelemetryPath checks --web.telemetry-path can be served beside the
+// landing page at "/" (and /maps with --debug): an absolute, clean path of
+// plain characters.
+func checkTelemetryPath(p string, debug bool) error {
+	const want = "want an absolute path such as /metrics"
+	switch {
+	case p == "":
+		return fmt.Errorf("--web.telemetry-path is empty (%s)", want)
+	case p[0] != '/':
+		return fmt.Errorf("--web.telemetry-path %q does not start with / (%s)", p, want)
+	case p == "/":
+		return fmt.Errorf("--web.telemetry-path %q is the landing page (%s)", p, want)
+	case debug && (p == debugPath || p == debugPath+"/"):
+		return fmt.Errorf("--web.telemetry-path %q is where --debug serves the maps (%s)", p, want)
+	case strings.IndexFunc(p, func(c rune) bool { return !isAlnum(c) && c != '/' && !strings.ContainsRune(pathPunctuation, c) }) >= 0:
+		return fmt.Errorf("--web.telemetry-path %q: use only letters, digits, / and %s", p, pathPunctuation)
+	case p != path.Clean(p) && (path.Clean(p) == "/" || p != path.Clean(p)+"/"):
+		return fmt.Errorf("--web.telemetry-path %q is not a clean path (no //, /./ or /../; %s)", p, want)
+	}
+	return nil
+}
+
+// checkNamespace checks --metrics.namespace is empty or can start a metric
+// name (it is joined to each name with "_"). Colons are left to recording
+// rules.
+func checkNamespace(ns string) error {
+	if ns == "" {
+		return nil
+	}
+	for i, c := range ns {
+		if c == '_' || isAlnum(c) && !(i == 0 && c >= '0' && c <= '9') {
+			continue
+		}
+		return fmt.Errorf("--metrics.namespace %q: want letters, digits and _ (not first a digit), such as ebpfmon, or empty for none", ns)
+	}
+	return nil
+}
+
+func checkAtLeast(flag string, v, lowest int, hint string) error {
+	if v < lowest {
+		return fmt.Errorf("%s %d: want %d or more (%s)", flag, v, lowest, hint)
+	}
+	return nil
+}
+
+func checkScrapeTimeout(d time.Duration) error {
+	if d <= 0 {
+		return fmt.Errorf("--web.scrape-timeout %s: want a positive duration such as 30s", d)
+	}
+	return nil
+}

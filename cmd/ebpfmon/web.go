@@ -1,0 +1,261 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ebpfmon/ebpfmon/exporter"
+)
+
+// Fixed limits of the HTTP server; webOptions holds the ones flags or
+// tests change.
+const (
+	readHeaderTimeout = 10 * time.Second // a client that sends its headers slowly
+	readTimeout       = 30 * time.Second // a whole request (GET: headers only)
+	sendMargin        = 10 * time.Second // time to send a response, on top of --web.scrape-timeout
+	idleTimeout       = 60 * time.Second // a kept-alive connection without a request
+	shutdownGrace     = 5 * time.Second  // requests in flight at shutdown, before their connections are closed
+	maxHeaderBytes    = 64 << 10
+)
+
+// webOptions bound what HTTP clients can hold: connections, goroutines
+// and gathered responses.
+type webOptions struct {
+	maxRequests   int           // scrapes served at once; more get 503 (0: no limit)
+	scrapeTimeout time.Duration // a slower scrape gets 503
+	writeTimeout  time.Duration // from a request's headers to the end of its response
+	idleTimeout   time.Duration // a kept-alive connection without a request is closed
+	shutdownGrace time.Duration // how long shutdown waits for requests in flight
+}
+
+func webOptionsFrom(f *flags) webOptions {
+	return webOptions{
+		maxRequests:   f.maxRequests,
+		scrapeTimeout: f.scrapeTimeout,
+		writeTimeout:  f.scrapeTimeout + sendMargin,
+		idleTimeout:   idleTimeout,
+		shutdownGrace: shutdownGrace,
+	}
+}
+
+// listen serves the metrics of reg and exp on --web.listen-address until
+// ctx ends.
+func listen(ctx context.Context, f *flags, reg *prometheus.Registry, exp *exporter.Exporter, logger *slog.Logger) error {
+	opts := webOptionsFrom(f)
+	mux := newMux(f, metricsHandler(exp.Gatherer(reg), opts, logger), exp, logger)
+	ln, err := net.Listen("tcp", f.listen)
+	if err != nil {
+		return fmt.Errorf("--web.listen-address: %w", err)
+	}
+	// Everything is loaded and attached and the port is bound (a port
+	// below 1024 needs a capability): drop what serving does not need.
+	if err := dropCapabilities(f.capsKeep, logger); err != nil {
+		ln.Close()
+		return err
+	}
+	logger.Info("listening", "address", ln.Addr().String(), "path", f.telemetryPath)
+	return serveHTTP(ctx, newServer(mux, opts, logger), ln, opts.shutdownGrace, logger)
+}
+
+// newMux routes the telemetry path, the landing page and, with --debug,
+// the maps. checkTelemetryPath makes sure the patterns are valid and
+// distinct.
+func newMux(f *flags, metrics http.Handler, exp *exporter.Exporter, logger *slog.Logger) *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.Handle(f.telemetryPath, metrics)
+	mux.HandleFunc("/", landing(f, exp))
+	if f.debug {
+		mux.HandleFunc(debugPath, func(w http.ResponseWriter, _ *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			if err := exp.WriteDebugMaps(w); err != nil {
+				logger.Warn(debugPath, "err", err)
+			}
+		})
+	}
+	return mux
+}
+
+// metricsHandler serves g with at most opts.maxRequests scrapes at once
+// (more get 503 at once instead of queueing on the map locks), each
+// answered 503 after opts.scrapeTimeout, and one log line per failed
+// scrape. promhttp's own Timeout is not used: a scrape it abandons goes on
+// in the background and logs one line per metric family it can no longer
+// write.
+func metricsHandler(g prometheus.Gatherer, opts webOptions, logger *slog.Logger) http.Handler {
+	h := promhttp.HandlerFor(g, promhttp.HandlerOpts{
+		ErrorLog:      slog.NewLogLogger(logger.Handler(), slog.LevelError),
+		ErrorHandling: promhttp.ContinueOnError, // one bad family must not hide the others
+	})
+	// The limit is inside the timeout, so that a scrape past its timeout
+	// holds its slot until its gather really ends.
+	h = limitScrapes(dropAfterError(h), opts.maxRequests)
+	msg := fmt.Sprintf("scrape slower than --web.scrape-timeout=%s\n", opts.scrapeTimeout)
+	return logFailedScrapes(http.TimeoutHandler(h, opts.scrapeTimeout, msg), logger)
+}
+
+// limitScrapes answers 503 at once when limit scrapes are in flight (no
+// limit when it is 0).
+func limitScrapes(next http.Handler, limit int) http.Handler {
+	if limit <= 0 {
+		return next
+	}
+	slots := make(chan struct{}, limit)
+	msg := fmt.Sprintf("more than --web.max-requests=%d scrapes at once, try again later", limit)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case slots <- struct{}{}:
+			defer func() { <-slots }()
+			next.ServeHTTP(w, r)
+		default:
+			if s, ok := r.Context().Value(scrapeKey{}).(*scrapeState); ok {
+				s.refused.Store(true)
+			}
+			http.Error(w, msg, http.StatusServiceUnavailable)
+		}
+	})
+}
+
+// newServer is the HTTP server with its timeouts, so that idle clients,
+// slow ones and ones that stop reading are let go. A server with TLS and
+// authentication would replace this function.
+func newServer(h http.Handler, opts webOptions, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      opts.writeTimeout,
+		IdleTimeout:       opts.idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// serveHTTP serves on ln until ctx ends, then shuts srv down: requests in
+// flight get grace to finish, then their connections are closed. A client
+// that never reads cannot hold ebpfmon up, and that is not an error.
+func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration, logger *slog.Logger) error {
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+	case <-ctx.Done():
+	}
+	logger.Info("shutting down: detaching programs")
+	shutdown, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		logger.Warn("closing connections still busy at shutdown", "grace", grace, "err", err)
+		if err := srv.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Warn("close HTTP server", "err", err)
+		}
+	}
+	return nil
+}
+
+// scrapeKey is the request context key of a *scrapeState.
+type scrapeKey struct{}
+
+// scrapeState tells logFailedScrapes what limitScrapes did.
+type scrapeState struct {
+	refused atomic.Bool // answered 503 for --web.max-requests
+}
+
+// logFailedScrapes logs one line per scrape that failed: answered 503 (too
+// slow; at debug level, refused for --web.max-requests: the client is told
+// why, and a flood of them would flood the log), or not sent because the
+// client went away, however many writes failed (after the first failure,
+// writes are dropped) or none (the client left before the response was
+// ready: net/http then cancels the request's context).
+func logFailedScrapes(next http.Handler, logger *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		state := &scrapeState{}
+		sw := &sendWriter{ResponseWriter: w}
+		next.ServeHTTP(sw, r.WithContext(context.WithValue(r.Context(), scrapeKey{}, state)))
+		err := sw.err
+		if err == nil && r.Context().Err() != nil {
+			err = fmt.Errorf("the client closed the connection: %w", r.Context().Err())
+		}
+		switch {
+		case err != nil:
+			logger.Warn("scrape response not sent", "client", r.RemoteAddr, "err", err)
+		case sw.status == http.StatusServiceUnavailable && state.refused.Load():
+			logger.Debug("scrape refused: --web.max-requests scrapes in flight", "client", r.RemoteAddr)
+		case sw.status == http.StatusServiceUnavailable:
+			logger.Warn("scrape slower than --web.scrape-timeout, answered 503", "client", r.RemoteAddr)
+		}
+	})
+}
+
+// dropAfterError hides write errors from next: the first one ends the
+// response, and logFailedScrapes reports it.
+func dropAfterError(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&sendWriter{ResponseWriter: w}, r)
+	})
+}
+
+// sendWriter remembers the status and the first failed write, and drops
+// the writes after it.
+type sendWriter struct {
+	http.ResponseWriter
+	status int
+	err    error
+}
+
+func (w *sendWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *sendWriter) Write(p []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	if w.err != nil {
+		return len(p), nil
+	}
+	if _, err := w.ResponseWriter.Write(p); err != nil {
+		w.err = err
+	}
+	return len(p), nil
+}
+
+// Unwrap gives http.ResponseController the connection's writer.
+func (w *sendWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+var landingPage = template.Must(template.New("landing").Parse(`<!doctype html>
+<html><head><title>ebpfmon</title></head><body>
+<h1>ebpfmon</h1>
+<p><a href="{{.Path}}">Metrics</a>{{if .Debug}} · <a href="{{.DebugPath}}">Maps (debug)</a>{{end}}</p>
+<h2>Configs</h2>
+<ul>{{range .Units}}<li>{{.Name}}</li>{{else}}<li>none loaded</li>{{end}}</ul>
+</body></html>
+`))
+
+func landing(f *flags, exp *exporter.Exporter) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_ = landingPage.Execute(w, struct {
+			Path, DebugPath string
+			Debug           bool
+			Units           []*exporter.Unit
+		}{f.telemetryPath, debugPath, f.debug, exp.Units()})
+	}
+}

@@ -1,0 +1,135 @@
+package regfile
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"syscall"
+)
+
+// ErrNotRegular is wrapped by the error for a path that is not a regular
+// file (after following symlinks).
+var ErrNotRegular = errors.New("not a regular file")
+
+// ErrTooLarge is wrapped by the error for a file over the size limit.
+var ErrTooLarge = errors.New("file too large")
+
+// Error is a failed Read. It reads "PATH: PROBLEM" and unwraps to the
+// cause, so errors.Is(err, fs.ErrNotExist), ErrNotRegular or ErrTooLarge
+// hold.
+type Error struct {
+	Path string
+	Err  error
+}
+
+func (e *Error) Error() string { return e.Path + ": " + e.Err.Error() }
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Read returns the contents of path, a regular file (or a symlink to one)
+// of at most limit bytes; see Open.
+func Read(path string, limit int64) ([]byte, error) {
+	f, err := Open(path, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	// The size can grow after the check, or be 0 for a file in /proc:
+	// read one byte more than allowed to notice.
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, &Error{Path: path, Err: cause(err)}
+	}
+	if int64(len(data)) > limit {
+		return nil, &Error{Path: path, Err: tooLarge(int64(len(data)), limit, " or more")}
+	}
+	return data, nil
+}
+
+// Open opens path, a regular file (or a symlink to one) of at most limit
+// bytes, for reading; the caller closes it. It refuses anything else
+// before reading: the type is checked on the path, so a FIFO or a device
+// is never opened, and again on the opened descriptor, in case the path
+// was swapped between the two; the open is non-blocking, so even then it
+// cannot hang.
+func Open(path string, limit int64) (*os.File, error) {
+	info, err := os.Stat(path)
+	if err != nil {
+		return nil, &Error{Path: path, Err: cause(err)}
+	}
+	if err := check(info, limit); err != nil {
+		return nil, &Error{Path: path, Err: err}
+	}
+	f, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, &Error{Path: path, Err: cause(err)}
+	}
+	if info, err = f.Stat(); err == nil {
+		err = check(info, limit)
+	}
+	if err != nil {
+		f.Close()
+		return nil, &Error{Path: path, Err: cause(err)}
+	}
+	return f, nil
+}
+
+// check refuses what is not a regular file of at most limit bytes.
+func check(info fs.FileInfo, limit int64) error {
+	if !info.Mode().IsRegular() {
+		return fmt.Errorf("%w: it is %s", ErrNotRegular, kind(info.Mode()))
+	}
+	if info.Size() > limit {
+		return tooLarge(info.Size(), limit, "")
+	}
+	return nil
+}
+
+func tooLarge(size, limit int64, qualifier string) error {
+	return fmt.Errorf("%w: %s%s, over the limit of %s", ErrTooLarge, Size(size), qualifier, Size(limit))
+}
+
+// kind names a file type that is not a regular file.
+func kind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe (FIFO)"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeCharDevice != 0:
+		return "a character device"
+	case m&fs.ModeDevice != 0:
+		return "a block device"
+	}
+	return "not a regular file (" + m.Type().String() + ")"
+}
+
+// cause drops the operation and path from an *fs.PathError: Error already
+// names the path once.
+func cause(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// Size formats a byte count for messages: "16 MiB", "1.5 KiB", "12 bytes".
+func Size(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	value, suffix := float64(n)/unit, "KiB"
+	for _, s := range []string{"MiB", "GiB", "TiB"} {
+		if value < unit {
+			break
+		}
+		value, suffix = value/unit, s
+	}
+	return fmt.Sprintf("%.4g %s", value, suffix)
+}
