@@ -29,6 +29,7 @@ type flags struct {
 	scrapeTimeout                    time.Duration
 	logLevel, logFormat              string
 	capsKeep                         string
+	cgroupPaths                      string
 }
 
 // debugPath is where --debug serves the maps.
@@ -59,6 +60,7 @@ func parseFlags(args []string) (*flags, error) {
 	app.Flag("web.max-requests", "Most scrapes served at once; more are answered 503 at once (0: no limit).").Default("40").IntVar(&f.maxRequests)
 	app.Flag("web.scrape-timeout", "Longest a scrape may take: a slower one is answered 503; a client gets this plus 10s to read its response.").Default("30s").DurationVar(&f.scrapeTimeout)
 	app.Flag("metrics.namespace", "Prefix of every metric name (letters, digits, _; or empty); ebpf_exporter gives its metric names.").Default("ebpfmon").StringVar(&f.namespace)
+	app.Flag("decoder.cgroup-paths", "How the cgroup decoder writes paths: relative (to the cgroup2 root, \"/system.slice/x.service\") or mount (with the cgroup2 mount point in front, \"/sys/fs/cgroup/system.slice/x.service\", as ebpf_exporter does).").Default("relative").EnumVar(&f.cgroupPaths, "relative", "mount")
 	app.Flag("debug", "Serve "+debugPath+": every map's raw keys, decoded labels and values, as JSON.").BoolVar(&f.debug)
 	app.Flag("log.level", "Log level: debug, info, warn, error.").Default("info").StringVar(&f.logLevel)
 	app.Flag("log.format", "Log format: logfmt or json.").Default("logfmt").StringVar(&f.logFormat)

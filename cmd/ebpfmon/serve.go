@@ -83,7 +83,11 @@ func loadConfigs(ctx context.Context, f *flags, logger *slog.Logger) (*exporter.
 	if err != nil {
 		return nil, err
 	}
-	exp := exporter.New(exporter.Options{Namespace: f.namespace, KernelBTF: kernelBTF, Env: decoder.NewEnv(), Logger: logger})
+	var envOpts []decoder.Option
+	if f.cgroupPaths == "mount" {
+		envOpts = append(envOpts, decoder.WithCgroupMountPaths())
+	}
+	exp := exporter.New(exporter.Options{Namespace: f.namespace, KernelBTF: kernelBTF, Env: decoder.NewEnv(envOpts...), Logger: logger})
 	var failed []string
 	for _, name := range names {
 		if ctx.Err() != nil {
