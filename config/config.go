@@ -68,6 +68,11 @@ type Histogram struct {
 	BucketMax int `yaml:"bucket_max"`
 	// BucketKeys are the bucket indexes, in increasing order (fixed only).
 	BucketKeys []float64 `yaml:"bucket_keys"`
+	// BucketOverflow says the key after the sum key (BucketMax+2; fixed:
+	// last key + 2) counts observations above the top bound: they are
+	// exported in le="+Inf" and _count only. Unset, such keys are ignored
+	// and programs clamp overflow into the last bucket, as ebpf_exporter's do.
+	BucketOverflow bool `yaml:"bucket_overflow"`
 	// Labels describe the map key, field by field; the last one is the bucket index.
 	Labels []Label `yaml:"labels"`
 }
@@ -127,7 +132,7 @@ type Decoder struct {
 	// Name is the decoder, one of DecoderNames.
 	Name string `yaml:"name"`
 	// StaticMap maps input to output (static_map decoder only).
-	StaticMap map[string]string `yaml:"static_map"`
+	StaticMap StaticMap `yaml:"static_map"`
 	// Regexps keep the label set only if the input matches one of them (regexp decoder only).
 	Regexps []string `yaml:"regexps"`
 	// AllowUnknown passes input missing from StaticMap through unchanged

@@ -89,6 +89,10 @@ func TestBadInput(t *testing.T) {
 		{name: "missing hook", yaml: good, src: "nohook", args: []string{"--config.strict"}, want: []string{"program nohook", "ebpfmon_nosuch", "hook not available"}},
 		{name: "name given twice", yaml: good, src: "good", args: []string{"--config.names=x"}, want: []string{"--config.names", "x", "given twice"}},
 		{name: "no BTF", yaml: good, src: "good", args: []string{"--btf.path=/nonexistent/vmlinux"}, want: []string{"--btf.path", "/nonexistent/vmlinux"}},
+		{name: "span ring buffer missing", yaml: good + "tracing:\n  spans:\n    - ringbuf: nosuch\n      labels: [{name: trace_id, size: 16, decoders: [{name: hex}]}]\n", src: "good",
+			want: []string{"x.yaml", "tracing.spans[0].ringbuf: no map named", "nosuch", "maps: calls"}},
+		{name: "span ring buffer not a ring buffer", yaml: good + "tracing:\n  spans:\n    - ringbuf: calls\n      labels: [{name: trace_id, size: 16, decoders: [{name: hex}]}]\n", src: "good",
+			want: []string{"x.yaml", "tracing.spans[0].ringbuf: map", "is a Hash, want a RingBuf"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := t.TempDir()

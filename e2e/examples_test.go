@@ -632,7 +632,9 @@ func checkHealthy(t *testing.T, ms metrics, config string, programs []string) {
 	one("ebpfmon_config_loaded", cfg, 1)
 	one("ebpfmon_enabled_configs", map[string]string{"name": config}, 1)
 	one("ebpfmon_scrape_success", cfg, 1)
-	one("ebpfmon_decoder_errors_total", cfg, 0)
+	if s := ms.series("ebpfmon_decoder_errors_total", cfg); len(s) == 0 || ms.sum("ebpfmon_decoder_errors_total", cfg) != 0 {
+		t.Errorf("ebpfmon_decoder_errors_total%v: %d series summing to %v, want one per map, each 0", cfg, len(s), ms.sum("ebpfmon_decoder_errors_total", cfg))
+	}
 	for _, p := range programs {
 		one("ebpfmon_ebpf_program_attached", map[string]string{"config": config, "program": p}, 1)
 	}

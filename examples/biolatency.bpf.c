@@ -5,7 +5,8 @@
 #include <bpf/bpf_helpers.h>
 #include "maps.bpf.h"
 
-/* 2^26 us is about 67 s: anything slower lands in the last bucket. */
+/* 2^26 us is about 67 s: anything slower is counted in le="+Inf" (the
+ * overflow key, bucket_max + 2; bucket_overflow: true in the YAML). */
 #define LATENCY_BUCKET_MAX 26
 /* Sizes in 4 KiB steps up to 256 KiB. The sum is in steps too, so it
  * rounds each request up to 4 KiB: exact for 4 KiB-block filesystems. */
@@ -82,7 +83,7 @@ int block_rq_issue(struct trace_event_raw_block_rq *ctx)
 		.op = rwbs_op(ctx->rwbs[0], ctx->rwbs[1]),
 	};
 
-	histogram_linear(&bio_size_bytes, key, ctx->bytes, SIZE_STEP, SIZE_BUCKET_MAX);
+	histogram_linear_overflow(&bio_size_bytes, key, ctx->bytes, SIZE_STEP, SIZE_BUCKET_MAX);
 	return 0;
 }
 
@@ -104,7 +105,7 @@ int block_rq_complete(struct trace_event_raw_block_rq_completion *ctx)
 		.op = rwbs_op(ctx->rwbs[0], ctx->rwbs[1]),
 	};
 
-	histogram_exp2(&bio_latency_seconds, key, delta_us, LATENCY_BUCKET_MAX);
+	histogram_exp2_overflow(&bio_latency_seconds, key, delta_us, LATENCY_BUCKET_MAX);
 	return 0;
 }
 

@@ -70,7 +70,7 @@ int BPF_KRETPROBE(getaddrinfo_return, int ret)
 	/* EAI_* codes are negative: store them positive for the uint decoder. */
 	struct result_key key = { .result = ret < 0 ? -ret : ret };
 
-	histogram_exp2(&getaddrinfo_latency_seconds, key, delta_us, BUCKET_MAX);
+	histogram_exp2_overflow(&getaddrinfo_latency_seconds, key, delta_us, BUCKET_MAX);
 	return 0;
 }
 

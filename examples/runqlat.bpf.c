@@ -24,10 +24,11 @@ struct bucket_key {
 
 /* An array is preallocated, so observing never inserts; per-CPU, so no
  * atomics. The exporter sums the CPUs. Entries 0..BUCKET_MAX are buckets,
- * BUCKET_MAX + 1 is the sum. */
+ * BUCKET_MAX + 1 is the sum, BUCKET_MAX + 2 counts latencies above the top
+ * bucket (le="+Inf"). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, BUCKET_MAX + 2);
+	__uint(max_entries, BUCKET_MAX + 3);
 	__type(key, struct bucket_key);
 	__type(value, __u64);
 } run_queue_latency_seconds SEC(".maps");
@@ -86,7 +87,7 @@ int BPF_PROG(sched_switch, bool preempt, struct task_struct *prev, struct task_s
 
 	struct bucket_key key = {};
 
-	histogram_exp2_percpu(&run_queue_latency_seconds, key, delta_us, BUCKET_MAX);
+	histogram_exp2_overflow_percpu(&run_queue_latency_seconds, key, delta_us, BUCKET_MAX);
 	return 0;
 }
 

@@ -36,7 +36,7 @@ struct vec_key {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, NR_VECTORS * (BUCKET_MAX + 2));
+	__uint(max_entries, NR_VECTORS * (BUCKET_MAX + 3));
 	__type(key, struct vec_key);
 	__type(value, __u64);
 } softirq_duration_seconds SEC(".maps");
@@ -71,7 +71,7 @@ int softirq_exit(struct trace_event_raw_softirq *ctx)
 
 	struct vec_key key = { .vec = vec };
 
-	histogram_exp2zero(&softirq_duration_seconds, key, delta_us, BUCKET_MAX);
+	histogram_exp2zero_overflow(&softirq_duration_seconds, key, delta_us, BUCKET_MAX);
 	return 0;
 }
 

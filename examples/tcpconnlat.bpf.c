@@ -68,7 +68,7 @@ int BPF_PROG(inet_sock_set_state, const struct sock *sk, const int oldstate, con
 
 	struct family_key key = { .family = sk->__sk_common.skc_family };
 
-	histogram_fixed(&tcp_connect_latency_seconds, key, delta_us, connect_buckets_us);
+	histogram_fixed_overflow(&tcp_connect_latency_seconds, key, delta_us, connect_buckets_us);
 	return 0;
 }
 

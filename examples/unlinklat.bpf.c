@@ -30,7 +30,7 @@ struct latency_key {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, BUCKET_MAX + 2);
+	__uint(max_entries, BUCKET_MAX + 3); /* buckets, sum, overflow */
 	__type(key, struct latency_key);
 	__type(value, __u64);
 } unlink_latency_seconds SEC(".maps");
@@ -69,7 +69,7 @@ int BPF_PROG(unlink_exit, int dfd, struct filename *name, int ret)
 
 	struct latency_key key = {};
 
-	histogram_exp2(&unlink_latency_seconds, key, delta_us, BUCKET_MAX);
+	histogram_exp2_overflow(&unlink_latency_seconds, key, delta_us, BUCKET_MAX);
 	if (ret < 0) {
 		struct error_key err = { .errno = -ret };
 

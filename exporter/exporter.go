@@ -1,9 +1,10 @@
 package exporter
 
 import (
-	"fmt"
 	"log/slog"
+	"maps"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,8 +18,9 @@ import (
 // Exporter is the prometheus.Collector over every config: the metrics of
 // each loaded unit plus health metrics for all configs, failed ones too.
 type Exporter struct {
-	opts Options
-	d    descs
+	opts     Options
+	d        descs
+	reserved map[string]string // names ebpfmon itself exports: name to owner (see names.go)
 
 	mu     sync.RWMutex
 	units  []*Unit
@@ -30,7 +32,9 @@ func New(opts Options) *Exporter {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Exporter{opts: opts, d: newDescs(opts.Namespace), failed: map[string]error{}}
+	e := &Exporter{opts: opts, d: newDescs(opts.Namespace), failed: map[string]error{}}
+	e.reserved = reservedNames(opts.Namespace, e.d.names)
+	return e
 }
 
 // Load reads config name from dir, opens it and adds it. On failure the
@@ -58,39 +62,6 @@ func (e *Exporter) open(dir, name string) (*Unit, error) {
 		return nil, err
 	}
 	return Open(cfg, e.opts)
-}
-
-// checkNames refuses, before anything is loaded, a config exporting a
-// metric that ebpfmon or another config already exports.
-func (e *Exporter) checkNames(cfg *config.Config) error {
-	taken := map[string]string{}
-	for _, n := range e.d.names {
-		taken[n] = "ebpfmon itself"
-	}
-	for _, u := range e.units {
-		for _, m := range u.sources() {
-			taken[m.metricName()] = "config " + u.Name()
-		}
-	}
-	for _, n := range metricNames(cfg) {
-		full := prometheus.BuildFQName(e.opts.Namespace, "", n)
-		if owner, ok := taken[full]; ok {
-			return fmt.Errorf("config %s: metric %s is already exported by %s: rename the map", cfg.Name, full, owner)
-		}
-	}
-	return nil
-}
-
-// metricNames lists the map names cfg exports.
-func metricNames(cfg *config.Config) []string {
-	var names []string
-	for _, c := range cfg.Metrics.Counters {
-		names = append(names, c.Name)
-	}
-	for _, h := range cfg.Metrics.Histograms {
-		names = append(names, h.Name)
-	}
-	return names
 }
 
 // Units returns the loaded units.
@@ -171,28 +142,46 @@ func (e *Exporter) collectUnit(ch chan<- prometheus.Metric, u *Unit, statsOn boo
 	}
 	ch <- prometheus.MustNewConstMetric(e.d.enabled, prometheus.GaugeValue, 1, name)
 	ch <- prometheus.MustNewConstMetric(e.d.loaded, prometheus.GaugeValue, 1, name)
-	ch <- prometheus.MustNewConstMetric(e.d.decoderErrors, prometheus.CounterValue, float64(u.decodeErrors.Load()), name)
+	for _, m := range slices.Sorted(maps.Keys(u.maps)) {
+		ch <- prometheus.MustNewConstMetric(e.d.decoderErrors, prometheus.CounterValue, float64(u.maps[m].decodeErrors.Load()), name, m)
+	}
 	for _, p := range u.programs {
-		e.collectProgram(ch, name, p, statsOn)
+		e.collectProgram(ch, u, p, statsOn)
 	}
 	for _, ev := range u.events {
-		ch <- prometheus.MustNewConstMetric(e.d.eventsLost, prometheus.CounterValue, float64(ev.lost.Load()), name, ev.name)
+		ch <- prometheus.MustNewConstMetric(e.d.eventsLost, prometheus.CounterValue, float64(ev.lostTotal()), name, ev.name)
+	}
+	if h, ok := u.cgroupIDMapHealth(); ok {
+		full := 0.0
+		if h.full {
+			full = 1
+		}
+		ch <- prometheus.MustNewConstMetric(e.d.cgroupIDMapFull, prometheus.GaugeValue, full, name, h.name)
+		ch <- prometheus.MustNewConstMetric(e.d.cgroupIDMapErrors, prometheus.CounterValue, float64(h.updateErrors), name, h.name)
 	}
 }
 
-func (e *Exporter) collectProgram(ch chan<- prometheus.Metric, config string, p *program, statsOn bool) {
-	id := strconv.FormatUint(uint64(p.id), 10)
+// collectProgram sends the metrics of one program. What the kernel cannot
+// tell (its id and tag, its run time and count) is left out, not sent as
+// 0, and logged at debug.
+func (e *Exporter) collectProgram(ch chan<- prometheus.Metric, u *Unit, p *program, statsOn bool) {
+	config := u.Name()
+	id := ""
+	if p.infoOK {
+		id = strconv.FormatUint(uint64(p.id), 10)
+		ch <- prometheus.MustNewConstMetric(e.d.programInfo, prometheus.GaugeValue, 1, config, p.name, id, p.tag)
+	}
 	attached := 0.0
 	if p.err == nil {
 		attached = 1
 	}
-	ch <- prometheus.MustNewConstMetric(e.d.programInfo, prometheus.GaugeValue, 1, config, p.name, id, p.tag)
 	ch <- prometheus.MustNewConstMetric(e.d.programAttached, prometheus.GaugeValue, attached, config, p.name, id)
 	if !statsOn {
 		return
 	}
 	stats, err := p.prog.Stats()
 	if err != nil {
+		u.log.Debug("program stats unavailable: run time and count left out", "program", p.name, "err", err)
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(e.d.programRunTime, prometheus.CounterValue, stats.Runtime.Seconds(), config, p.name, id)
@@ -211,7 +200,7 @@ type descs struct {
 	names                                                         []string // full names, reserved
 	enabled, loaded, scrapeDuration, scrapeSuccess, decoderErrors *prometheus.Desc
 	programInfo, programAttached, programRunTime, programRunCount *prometheus.Desc
-	eventsLost                                                    *prometheus.Desc
+	eventsLost, cgroupIDMapFull, cgroupIDMapErrors                *prometheus.Desc
 }
 
 func newDescs(ns string) descs {
@@ -222,16 +211,18 @@ func newDescs(ns string) descs {
 	}
 	prog := []string{"config", "program", "id"}
 	out := descs{
-		enabled:         d("enabled_configs", "The configs that are loaded and exported.", "name"),
-		loaded:          d("config_loaded", "Whether the config loaded (1) or failed (0, see the log); see ebpf_program_attached for its programs.", "config"),
-		scrapeDuration:  d("scrape_duration_seconds", "How long the last read and decode of the config's maps took.", "config"),
-		scrapeSuccess:   d("scrape_success", "Whether every map of the config could be read in the last scrape.", "config"),
-		decoderErrors:   d("decoder_errors_total", "Map keys whose labels failed to decode (each counted once while it stays in the map).", "config"),
-		programInfo:     d("ebpf_program_info", "Loaded eBPF programs.", "config", "program", "id", "tag"),
-		programAttached: d("ebpf_program_attached", "Whether the program is attached to its hook.", prog...),
-		programRunTime:  d("ebpf_program_run_time_seconds_total", "Time the program ran (needs kernel.bpf_stats_enabled=1).", prog...),
-		programRunCount: d("ebpf_program_run_count_total", "Times the program ran (needs kernel.bpf_stats_enabled=1).", prog...),
-		eventsLost:      d("events_lost_total", "Records of perf_event_array counters the kernel dropped (perf buffer full).", "config", "map"),
+		enabled:           d("enabled_configs", "The configs that are loaded and exported.", "name"),
+		loaded:            d("config_loaded", "Whether the config loaded (1) or failed (0, see the log); see ebpf_program_attached for its programs.", "config"),
+		scrapeDuration:    d("scrape_duration_seconds", "How long the last read and decode of the config's maps took.", "config"),
+		scrapeSuccess:     d("scrape_success", "Whether every map of the config could be read in the last scrape.", "config"),
+		decoderErrors:     d("decoder_errors_total", "Map keys whose labels failed to decode, by map. A failing key counts once per failure episode, not once per scrape: it is left out and retried (after 1s, doubling up to 1m) and counts again only if it fails after leaving the map. Event counters count each failed record.", "config", "map"),
+		programInfo:       d("ebpf_program_info", "Loaded eBPF programs.", "config", "program", "id", "tag"),
+		programAttached:   d("ebpf_program_attached", "Whether the program is attached to its hook.", prog...),
+		programRunTime:    d("ebpf_program_run_time_seconds_total", "Time the program ran (needs kernel.bpf_stats_enabled=1).", prog...),
+		programRunCount:   d("ebpf_program_run_count_total", "Times the program ran (needs kernel.bpf_stats_enabled=1).", prog...),
+		cgroupIDMapFull:   d("cgroup_id_map_full", "Whether the last scan left cgroups matching the cgroup_id_map out of it for lack of room (their events go unfiltered): raise the map's max_entries.", "config", "map"),
+		cgroupIDMapErrors: d("cgroup_id_map_update_errors_total", "Failed updates and deletes of the cgroup_id_map (a full map counts once per cgroup left out per scan).", "config", "map"),
+		eventsLost:        d("events_lost_total", "Records of perf_event_array counters lost: dropped by a full perf buffer, not sent by the program (a full ring buffer, counted in its MAP_lost map, see include/events.bpf.h), or dropped by ebpfmon when decoding falls behind.", "config", "map"),
 	}
 	// build_info comes from the version collector.
 	out.names = append(names, prometheus.BuildFQName(ns, "", "build_info"))

@@ -1,91 +1,66 @@
 package exporter
 
 import (
-	"math"
+	"sort"
 
 	"github.com/ebpfmon/ebpfmon/config"
 )
 
 // Bucket index results besides a position in buckets.keys.
 const (
-	sumBucket     = -1 // the optional key holding the sum of observed values
-	ignoredBucket = -2 // a key outside the configured range
+	sumBucket      = -1 // the optional key holding the sum of observed values
+	ignoredBucket  = -2 // a key above the top bucket
+	overflowBucket = -3 // the bucket_overflow key: observations above the top bound
 )
 
 // buckets describes a histogram's keys: the bucket keys the BPF side writes
 // and the Prometheus upper bound ("le") of each, in increasing order.
 type buckets struct {
-	keys       []uint64
-	bounds     []float64
-	sumKey     uint64
-	multiplier float64
+	keys        []uint64
+	bounds      []float64
+	sumKey      uint64
+	overflowKey uint64
+	overflow    bool // overflowKey is in use (bucket_overflow)
+	multiplier  float64
 }
 
-// newBuckets computes the key layout of h (validated: min <= max, fixed keys
-// increasing).
-func newBuckets(h config.Histogram) buckets {
-	mult := h.BucketMultiplier
-	if mult == 0 {
-		mult = 1
+// newBuckets computes the key layout of h (validated, so it cannot fail
+// for a loaded config).
+func newBuckets(h config.Histogram) (buckets, error) {
+	l, err := h.BucketLayout()
+	if err != nil {
+		return buckets{}, err
 	}
-	b := buckets{multiplier: mult}
-	if h.BucketType == config.BucketFixed {
-		for _, k := range h.BucketKeys {
-			b.keys = append(b.keys, uint64(k))
-			b.bounds = append(b.bounds, k*mult)
-		}
-		if len(b.keys) > 0 {
-			b.sumKey = b.keys[len(b.keys)-1] + 1
-		}
-		return b
-	}
-	for k := h.BucketMin; k <= h.BucketMax; k++ {
-		b.keys = append(b.keys, uint64(k))
-		b.bounds = append(b.bounds, upperBound(h.BucketType, k)*mult)
-	}
-	b.sumKey = uint64(h.BucketMax) + 1
-	return b
+	return buckets{
+		keys: l.Keys, bounds: l.Bounds, sumKey: l.SumKey,
+		overflowKey: l.OverflowKey, overflow: h.BucketOverflow, multiplier: l.Multiplier,
+	}, nil
 }
 
-// upperBound is the largest value bucket key k counts, before the multiplier.
-func upperBound(t config.BucketType, k int) float64 {
-	switch t {
-	case config.BucketExp2:
-		return math.Exp2(float64(k))
-	case config.BucketExp2Zero:
-		if k == 0 {
-			return 0
-		}
-		return math.Exp2(float64(k - 1))
-	default: // linear
-		return float64(k)
-	}
-}
-
-// index returns the position of key in b.keys, sumBucket or ignoredBucket.
+// index returns where a bucket key counts: the sum or overflow key, else
+// the first bucket whose key is >= key. A key k counts values up to k's
+// bound, so keys below bucket_min (or between fixed keys) belong to the
+// next bucket up; keys above the top bucket are ignored (ebpf_exporter's
+// programs clamp them into the top bucket instead).
 func (b *buckets) index(key uint64) int {
-	if key == b.sumKey {
+	switch {
+	case key == b.sumKey:
 		return sumBucket
+	case b.overflow && key == b.overflowKey:
+		return overflowBucket
 	}
-	lo, hi := 0, len(b.keys)
-	for lo < hi {
-		mid := (lo + hi) / 2
-		switch {
-		case b.keys[mid] == key:
-			return mid
-		case b.keys[mid] < key:
-			lo = mid + 1
-		default:
-			hi = mid
-		}
+	i := sort.Search(len(b.keys), func(i int) bool { return b.keys[i] >= key })
+	if i == len(b.keys) {
+		return ignoredBucket
 	}
-	return ignoredBucket
+	return i
 }
 
 // histogram accumulates one series' raw per-bucket counts.
 type histogram struct {
-	counts []uint64
-	sumRaw uint64
+	counts   []uint64
+	sumRaw   uint64
+	overflow uint64 // observations above the top bound
 }
 
 func (h *histogram) add(b *buckets, idx int, v uint64) {
@@ -97,24 +72,35 @@ func (h *histogram) add(b *buckets, idx int, v uint64) {
 		h.counts[idx] += v
 	case idx == sumBucket:
 		h.sumRaw += v
+	case idx == overflowBucket:
+		h.overflow += v
 	}
 }
 
 // reset empties h for the next scrape, keeping its buffer.
 func (h *histogram) reset() {
 	clear(h.counts)
-	h.sumRaw = 0
+	h.sumRaw, h.overflow = 0, 0
 }
 
 // cumulative returns the cumulative count of every bucket (missing buckets
-// backfilled), the total count and the sum (0 without a sum key).
-func (h *histogram) cumulative(b *buckets) (cum []uint64, count uint64, sum float64) {
+// backfilled), the total count (overflow included: it shows in +Inf only)
+// and the sum (0 without a sum key), of h plus carry (what keys that left
+// the map had counted; nil for none).
+func (h *histogram) cumulative(b *buckets, carry *histogram) (cum []uint64, count uint64, sum float64) {
+	if carry == nil {
+		carry = &histogram{}
+	}
 	cum = make([]uint64, len(b.keys))
 	for i := range b.keys {
 		if h.counts != nil {
 			count += h.counts[i]
 		}
+		if carry.counts != nil {
+			count += carry.counts[i]
+		}
 		cum[i] = count
 	}
-	return cum, count, float64(h.sumRaw) * b.multiplier
+	count += h.overflow + carry.overflow
+	return cum, count, float64(h.sumRaw+carry.sumRaw) * b.multiplier
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	dto "github.com/prometheus/client_model/go"
 
@@ -18,6 +19,16 @@ import (
 type labelDecoder interface {
 	Decode(key []byte, out []string) ([]string, error)
 }
+
+// Decode retries: a key whose labels failed to decode is tried again
+// retryFirst after the failure, then after twice as long each time it fails
+// again, up to retryMax. Failures are often transient (a sysfs read racing
+// a hotplug, a cgroup walk racing a mkdir), and a key may stay in the map
+// for ever.
+const (
+	retryFirst = time.Second
+	retryMax   = time.Minute
+)
 
 // metric exports one map as a counter or a histogram. Scrapes may run in
 // parallel; mu serialises them per map, as they share buffers and slots.
@@ -32,33 +43,58 @@ type metric struct {
 	buckets   *buckets      // nil for counters
 	cpu       *config.Label // the "cpu" label splitting per-CPU values, or nil
 	env       *decoder.Env
-	cpuValues []string // the cpu label's value per CPU, set when the map is bound
+	cpuValues []string              // the cpu label's value per possible CPU, set when the map is bound
+	now       func() time.Time      // the clock of decode retries
+	online    func() ([]int, error) // the online CPUs, read each scrape of a split metric
 
 	mu      sync.Mutex
 	closed  bool
 	entries *bpfmap.Entries
 	cache   map[string]*decoded
 	slots   slots
-	gen     uint64
+	gen     uint32 // the scrape generation; wraps after 4e9 scrapes, harmlessly
 	hits    int
 	order   []int
 	scratch []string
+	started time.Time // when this scrape started, for retries
+	cpuOn   []bool    // split metrics: which CPUs are online (nil: all)
 }
 
 // decoded is what a raw key decodes to, cached across scrapes until the key
-// leaves the map. Keys that fail to decode are cached too, so each is
-// counted as a decode error once, not once per scrape.
+// leaves the map. Keys that fail to decode are cached too, so each failure
+// episode is counted once, and retried with backoff.
+//
+// It is kept as small as before carrying and retrying existed (32 bytes),
+// as there is one per map entry and a scrape touches every one: what only
+// some keys need is behind ext.
 type decoded struct {
-	slot   int  // index into slots.all
-	bucket int  // histograms: index into buckets.keys, or sumBucket/ignoredBucket
-	skip   bool // left out: a decoder dropped the label set, or decoding failed
+	last   uint64    // the key's value (its CPUs summed) at its last scrape
+	ext    *keyExtra // per-CPU values of split metrics, retries of failed keys; else nil
+	gen    uint32
+	slot   int32 // index into slots.all
+	bucket int32 // histograms: index into buckets.keys, or sumBucket, overflowBucket, ignoredBucket
+	skip   bool  // left out: a decoder dropped the label set, or decoding failed
 	failed bool
-	gen    uint64
+}
+
+// keyExtra is what only some keys need.
+type keyExtra struct {
+	lastCPU   []uint64      // split metrics: the value of each CPU at the last scrape
+	retryAt   time.Time     // failed keys: when to decode again
+	retryWait time.Duration // and how long that was after the last try
+}
+
+// extra returns d's keyExtra, creating it.
+func (d *decoded) extra() *keyExtra {
+	if d.ext == nil {
+		d.ext = &keyExtra{}
+	}
+	return d.ext
 }
 
 // gatherStats counts what one gather saw.
 type gatherStats struct {
-	decodeErrors int // keys that failed to decode for the first time
+	decodeErrors int // keys that started failing to decode (once per failure episode)
 	firstErr     error
 }
 
@@ -74,8 +110,33 @@ func (m *metric) gather() (*dto.MetricFamily, gatherStats, error) {
 	if err := m.reader.Read(m.entries); err != nil {
 		return nil, gatherStats{}, fmt.Errorf("map %s: read: %w", m.name, err)
 	}
+	if m.cpuValues != nil {
+		m.readOnline()
+	}
+	m.started = m.now()
 	fam, st := m.build(m.entries)
 	return fam, st, nil
+}
+
+// readOnline refreshes which CPUs are online; CPUs go on and offline at
+// run time. If the list cannot be read every CPU is exported.
+func (m *metric) readOnline() {
+	cpus, err := m.online()
+	if err != nil {
+		m.cpuOn = nil
+		return
+	}
+	m.setOnline(cpus)
+}
+
+// setOnline marks the given CPUs online, the others offline.
+func (m *metric) setOnline(cpus []int) {
+	m.cpuOn = append(m.cpuOn[:0], make([]bool, len(m.cpuValues))...)
+	for _, c := range cpus {
+		if c < len(m.cpuOn) {
+			m.cpuOn[c] = true
+		}
+	}
 }
 
 func (m *metric) metricName() string { return m.fullName }
@@ -96,14 +157,14 @@ func (m *metric) build(e *bpfmap.Entries) (*dto.MetricFamily, gatherStats) {
 	m.hits = 0
 	m.order = m.order[:0]
 	for i := range e.Len() {
-		d, err := m.decode(e.Key(i))
+		d, dup, err := m.decode(e.Key(i))
 		if err != nil {
 			st.decodeErrors++
 			if st.firstErr == nil {
 				st.firstErr = err
 			}
 		}
-		if !d.skip {
+		if !d.skip && !dup {
 			m.add(d, e.Values(i))
 		}
 	}
@@ -115,49 +176,78 @@ func (m *metric) build(e *bpfmap.Entries) (*dto.MetricFamily, gatherStats) {
 func (m *metric) add(d *decoded, values []uint64) {
 	s := m.slots.all[d.slot]
 	if s.seen != m.gen {
-		m.resetSlot(s, len(values))
-		m.order = append(m.order, d.slot)
+		m.resetSlot(s)
+		m.order = append(m.order, int(d.slot))
 	}
 	if m.cpuValues == nil {
 		var sum uint64
 		for _, v := range values {
 			sum += v
 		}
-		m.addValue(s, d, 0, sum)
+		m.observe(s, d, 0, &d.last, sum)
 		return
 	}
-	for c, v := range values {
-		m.addValue(s, d, c, v)
+	lastCPU := d.ext.lastCPU
+	for c, v := range values[:min(len(values), len(lastCPU))] {
+		m.observe(s, d, c, &lastCPU[c], v)
 	}
 }
 
-func (m *metric) addValue(s *slot, d *decoded, cpu int, v uint64) {
-	if m.buckets != nil {
-		s.hists[cpu].add(m.buckets, d.bucket, v)
-	} else {
-		s.sums[cpu] += v
+// observe adds key d's value v (of CPU cpu, or of all CPUs) to its slot;
+// last is the key's value at its last scrape. A value below it means the
+// key started over (deleted and inserted again since): what it had
+// counted is carried.
+func (m *metric) observe(s *slot, d *decoded, cpu int, last *uint64, v uint64) {
+	if v < *last {
+		m.carry(s, d, cpu, *last)
 	}
+	*last = v
+	if s.live.sums != nil { // a counter's slot, allocated: the common case
+		s.live.sums[cpu] += v
+		return
+	}
+	m.addTo(&s.live, d.bucket, cpu, v)
 }
 
-func (m *metric) resetSlot(s *slot, cpus int) {
-	s.seen = m.gen
+// carry keeps v, counted by key d at cpu before it left or started over,
+// in its slot.
+func (m *metric) carry(s *slot, d *decoded, cpu int, v uint64) {
+	if s.carry == nil {
+		s.carry = &counts{}
+	}
+	m.addTo(s.carry, d.bucket, cpu, v)
+}
+
+// addTo adds v to the series cpu (0 when not split) of c, at bucket for
+// histograms.
+func (m *metric) addTo(c *counts, bucket int32, cpu int, v uint64) {
 	n := 1
 	if m.cpuValues != nil {
-		n = cpus
+		n = len(m.cpuValues)
 	}
-	if m.buckets == nil {
-		s.sums = append(s.sums[:0], make([]uint64, n)...)
+	if m.buckets != nil {
+		if c.hists == nil {
+			c.hists = make([]histogram, n)
+		}
+		c.hists[cpu].add(m.buckets, int(bucket), v)
 		return
 	}
-	if len(s.hists) != n {
-		s.hists = make([]histogram, n)
+	if c.sums == nil {
+		c.sums = make([]uint64, n)
 	}
-	for i := range s.hists {
-		s.hists[i].reset()
+	c.sums[cpu] += v
+}
+
+func (m *metric) resetSlot(s *slot) {
+	s.seen = m.gen
+	clear(s.live.sums)
+	for i := range s.live.hists {
+		s.live.hists[i].reset()
 	}
 }
 
-// family builds the exposition of the slots filled this scrape.
+// family builds the exposition of the slots filled this scrape: what the
+// keys hold plus what departed keys had counted; offline CPUs are left out.
 func (m *metric) family() *dto.MetricFamily {
 	typ := dto.MetricType_COUNTER
 	if m.buckets != nil {
@@ -171,42 +261,73 @@ func (m *metric) family() *dto.MetricFamily {
 	for _, i := range m.order {
 		s := m.slots.all[i]
 		for c, pairs := range s.pairs {
-			if m.buckets != nil {
-				f.histogram(pairs, m.buckets, &s.hists[c])
-			} else {
-				f.counter(pairs, s.sums[c])
+			if m.cpuOn != nil && !m.cpuOn[c] {
+				continue
 			}
+			if m.buckets != nil {
+				var carry *histogram
+				if s.carry != nil {
+					carry = &s.carry.hists[c]
+				}
+				f.histogram(pairs, m.buckets, &s.live.hists[c], carry)
+				continue
+			}
+			v := s.live.sums[c]
+			if s.carry != nil {
+				v += s.carry.sums[c]
+			}
+			f.counter(pairs, v)
 		}
 	}
 	return f.fam
 }
 
-// decode returns the cached decoding of key, decoding it on a miss. A
-// failure is returned once, with a decoded that skips the key.
-func (m *metric) decode(key []byte) (*decoded, error) {
-	if d, ok := m.cache[string(key)]; ok {
-		if d.gen != m.gen {
-			d.gen = m.gen
-			m.hits++
+// decode returns the cached decoding of key, decoding it on a miss and
+// retrying a failed one when its backoff is over. A failure is returned
+// only when the key starts failing, with a decoded that skips the key. dup
+// says the key was already seen this scrape (iterating a map that changes
+// can return a key twice).
+func (m *metric) decode(key []byte) (d *decoded, dup bool, err error) {
+	d, ok := m.cache[string(key)]
+	if !ok {
+		d = &decoded{gen: m.gen}
+		if m.cpuValues != nil {
+			d.extra().lastCPU = make([]uint64, len(m.cpuValues))
 		}
-		return d, nil
+		m.cache[string(key)] = d
+		m.hits++
+		return d, false, m.resolveKey(d, key, retryFirst)
 	}
-	d := &decoded{gen: m.gen}
-	m.cache[string(key)] = d
+	if d.gen == m.gen {
+		return d, true, nil
+	}
+	d.gen = m.gen
 	m.hits++
+	if d.failed && !m.started.Before(d.ext.retryAt) {
+		_ = m.resolveKey(d, key, min(2*d.ext.retryWait, retryMax)) // the same episode: not counted again
+	}
+	return d, false, nil
+}
+
+// resolveKey decodes key's labels into d. On failure d skips the key and
+// is retried wait after this scrape.
+func (m *metric) resolveKey(d *decoded, key []byte, wait time.Duration) error {
 	values, err := m.labels.Decode(key, m.scratch[:0])
 	m.scratch = values
 	if err == nil {
 		err = m.resolve(d, values)
 	}
+	d.skip, d.failed = false, false
 	switch {
 	case errors.Is(err, decoder.ErrSkipLabelSet):
 		d.skip = true
 	case err != nil:
 		d.skip, d.failed = true, true
-		return d, fmt.Errorf("map %s key %x: %w", m.name, key, err)
+		x := d.extra()
+		x.retryAt, x.retryWait = m.started.Add(wait), wait
+		return fmt.Errorf("map %s key %x: %w", m.name, key, err)
 	}
-	return d, nil
+	return nil
 }
 
 // resolve fills d's bucket and slot from the decoded label values.
@@ -217,15 +338,15 @@ func (m *metric) resolve(d *decoded, values []string) error {
 		if err != nil {
 			return fmt.Errorf("bucket label %q is not a number: decode it with uint", last)
 		}
-		d.bucket = m.buckets.index(key)
+		d.bucket = int32(m.buckets.index(key))
 		values = values[:len(values)-1]
 	}
-	d.slot = m.slots.acquire(strings.Join(values, "\xff"), func() [][]*dto.LabelPair {
+	d.slot = int32(m.slots.acquire(strings.Join(values, "\xff"), func() [][]*dto.LabelPair {
 		if m.cpuValues != nil {
 			return cpuPairs(m.names, values, m.cpuValues)
 		}
 		return [][]*dto.LabelPair{labelPairs(m.names, values)}
-	})
+	}))
 	return nil
 }
 
@@ -238,9 +359,29 @@ func (m *metric) sweep() {
 	for k, d := range m.cache {
 		if d.gen != m.gen {
 			if !d.skip {
-				m.slots.release(d.slot)
+				m.depart(d)
 			}
 			delete(m.cache, k)
 		}
 	}
+}
+
+// depart releases the slot of a key that left the map. While other keys
+// keep the series alive, what the key had counted stays in it as carry.
+func (m *metric) depart(d *decoded) {
+	if s := m.slots.all[d.slot]; s.refs > 1 {
+		if d.last > 0 {
+			m.carry(s, d, 0, d.last)
+		}
+		var lastCPU []uint64
+		if d.ext != nil {
+			lastCPU = d.ext.lastCPU
+		}
+		for c, v := range lastCPU {
+			if v > 0 {
+				m.carry(s, d, c, v)
+			}
+		}
+	}
+	m.slots.release(int(d.slot))
 }

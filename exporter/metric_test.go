@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
+	"unsafe"
 
 	dto "github.com/prometheus/client_model/go"
 
@@ -29,7 +31,7 @@ func (f fakeLabels) Decode(key []byte, out []string) ([]string, error) {
 	return append(out, v...), nil
 }
 
-func testMetric(labels fakeLabels, names []string, b *buckets, cpuValues []string) *metric {
+func testMetric(labels labelDecoder, names []string, b *buckets, cpuValues []string) *metric {
 	return &metric{name: "m", fullName: "ns_m", help: "h", names: names, labels: labels, buckets: b, cpuValues: cpuValues,
 		cache: map[string]*decoded{}, slots: slots{ids: map[string]int{}}}
 }
@@ -103,8 +105,8 @@ func TestBuildAcrossScrapes(t *testing.T) {
 	if st.decodeErrors != 0 {
 		t.Errorf("a failing key is counted again: %d", st.decodeErrors)
 	}
-	if got := render(fam); !slices.Equal(got, []string{"k=a 5"}) {
-		t.Errorf("after key 2 left: %q", got)
+	if got := render(fam); !slices.Equal(got, []string{"k=a 6"}) {
+		t.Errorf("after key 2 left (its 1 carried): %q", got)
 	}
 	fam, _ = m.build(entries(1, 3, []uint64{2}))
 	if got := render(fam); !slices.Equal(got, []string{"k=b 2"}) {
@@ -124,7 +126,7 @@ func TestBuildPerCPUSplit(t *testing.T) {
 }
 
 func TestBuildHistogram(t *testing.T) {
-	b := newBuckets(config.Histogram{BucketType: config.BucketExp2, BucketMin: 0, BucketMax: 2, BucketMultiplier: 0.5})
+	b := mustBuckets(t, config.Histogram{BucketType: config.BucketExp2, BucketMin: 0, BucketMax: 2, BucketMultiplier: 0.5})
 	// key byte -> labels (device, bucket)
 	labels := fakeLabels{1: {"vda", "0"}, 2: {"vda", "2"}, 3: {"vda", "3"}, 4: {"vdb", "1"}, 5: {"vdb", "nan"}}
 	m := testMetric(labels, []string{"device"}, &b, nil)
@@ -146,5 +148,154 @@ func TestGatherAfterClose(t *testing.T) {
 	m.close()
 	if _, _, err := m.gather(); !errors.Is(err, errClosed) {
 		t.Fatalf("gather after close: %v", err)
+	}
+}
+
+// TestSeriesNeverDecrease replays scrapes in which keys sharing a label set
+// leave the map, start over or come back: a series must never go down while
+// it exists (issue 7, item 1). Keys 1 and 2 decode to k=a, key 3 to k=b.
+func TestSeriesNeverDecrease(t *testing.T) {
+	labels := fakeLabels{1: {"a"}, 2: {"a"}, 3: {"b"}}
+	for _, tc := range []struct {
+		name    string
+		cpus    []string // split by CPU, or nil
+		scrapes []*bpfmap.Entries
+		want    [][]string
+	}{
+		{"a key leaves, its count stays", nil,
+			[]*bpfmap.Entries{entries(1, 1, []uint64{10}, 2, []uint64{5}), entries(1, 2, []uint64{6}), entries(1, 2, []uint64{9})},
+			[][]string{{"k=a 15"}, {"k=a 16"}, {"k=a 19"}}},
+		{"a key starts over", nil,
+			[]*bpfmap.Entries{entries(1, 1, []uint64{10}, 2, []uint64{5}), entries(1, 1, []uint64{3}, 2, []uint64{5}), entries(1, 1, []uint64{4}, 2, []uint64{5})},
+			[][]string{{"k=a 15"}, {"k=a 18"}, {"k=a 19"}}},
+		{"a key replaced in one scrape", nil,
+			[]*bpfmap.Entries{entries(1, 1, []uint64{10}), entries(1, 2, []uint64{1})},
+			[][]string{{"k=a 10"}, {"k=a 11"}}},
+		{"every key left: the series is gone, and starts afresh", nil,
+			[]*bpfmap.Entries{entries(1, 1, []uint64{10}, 2, []uint64{5}, 3, []uint64{1}), entries(1, 3, []uint64{1}), entries(1, 1, []uint64{2}, 3, []uint64{1})},
+			[][]string{{"k=a 15", "k=b 1"}, {"k=b 1"}, {"k=a 2", "k=b 1"}}},
+		{"a key read twice in one scrape counts once", nil,
+			[]*bpfmap.Entries{entries(1, 1, []uint64{10}, 1, []uint64{10}, 2, []uint64{1}), entries(1, 1, []uint64{10}, 2, []uint64{1})},
+			[][]string{{"k=a 11"}, {"k=a 11"}}},
+		{"per CPU", []string{"0", "1"},
+			[]*bpfmap.Entries{entries(2, 1, []uint64{4, 6}, 2, []uint64{1, 1}), entries(2, 2, []uint64{2, 1}), entries(2, 2, []uint64{1, 3})},
+			[][]string{{"cpu=0,k=a 5", "cpu=1,k=a 7"}, {"cpu=0,k=a 6", "cpu=1,k=a 7"}, {"cpu=0,k=a 7", "cpu=1,k=a 9"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := testMetric(labels, []string{"k"}, nil, tc.cpus)
+			for i, e := range tc.scrapes {
+				fam, _ := m.build(e)
+				if got := render(fam); !slices.Equal(got, tc.want[i]) {
+					t.Errorf("scrape %d: got %q, want %q", i, got, tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+// TestHistogramNeverDecreases does the same for a histogram's buckets,
+// count and sum. Keys 1..3 are device vda (buckets 0 and 1, the sum key),
+// keys 4..6 the same for a second writer whose labels decode alike.
+func TestHistogramNeverDecreases(t *testing.T) {
+	b := mustBuckets(t, config.Histogram{BucketType: config.BucketExp2, BucketMax: 1})
+	labels := fakeLabels{1: {"vda", "0"}, 2: {"vda", "1"}, 3: {"vda", "2"}, 4: {"vda", "0"}, 5: {"vda", "1"}, 6: {"vda", "2"}}
+	m := testMetric(labels, []string{"device"}, &b, nil)
+	scrapes := []*bpfmap.Entries{
+		entries(1, 1, []uint64{3}, 2, []uint64{1}, 3, []uint64{5}, 4, []uint64{1}, 6, []uint64{1}),
+		entries(1, 4, []uint64{2}, 6, []uint64{2}),                                 // the first writer's keys left
+		entries(1, 4, []uint64{1}, 5, []uint64{1}, 6, []uint64{3}, 1, []uint64{1}), // key 4 started over, key 1 is back
+		entries(1, 4, []uint64{1}, 5, []uint64{1}, 6, []uint64{3}, 1, []uint64{1}), // nothing new
+	}
+	want := []string{
+		"device=vda count=5 sum=6 1:4 2:5",
+		"device=vda count=6 sum=7 1:5 2:6",
+		"device=vda count=9 sum=8 1:7 2:9",
+		"device=vda count=9 sum=8 1:7 2:9",
+	}
+	for i, e := range scrapes {
+		fam, _ := m.build(e)
+		if got := render(fam); !slices.Equal(got, []string{want[i]}) {
+			t.Errorf("scrape %d: got %q, want %q", i, got, want[i])
+		}
+	}
+}
+
+// flakyLabels fails to decode a key until ok[key] is set, counting attempts.
+type flakyLabels struct {
+	ok       map[byte]bool
+	attempts map[byte]int
+}
+
+func (f *flakyLabels) Decode(key []byte, out []string) ([]string, error) {
+	f.attempts[key[0]]++
+	if !f.ok[key[0]] {
+		return out, fmt.Errorf("EIO reading key %d", key[0])
+	}
+	return append(out, "x"), nil
+}
+
+// TestDecodeRetry checks that a key whose labels failed to decode is retried
+// with backoff (1s, 2s, 4s ... 1m) and exported once it decodes, and that
+// its failure counts once, not once per scrape (issue 7, item 3).
+func TestDecodeRetry(t *testing.T) {
+	f := &flakyLabels{ok: map[byte]bool{}, attempts: map[byte]int{}}
+	m := testMetric(f, []string{"k"}, nil, nil)
+	start := time.Unix(1000, 0)
+	e := entries(1, 1, []uint64{7}, 2, []uint64{1})
+	scrape := func(at time.Duration) ([]string, int) {
+		m.started = start.Add(at)
+		fam, st := m.build(e)
+		return render(fam), st.decodeErrors
+	}
+	if got, errs := scrape(0); len(got) != 0 || errs != 2 {
+		t.Fatalf("first scrape: %q, %d errors, want nothing and 2", got, errs)
+	}
+	f.ok[1] = true // key 1's failure was transient
+	if got, errs := scrape(999 * time.Millisecond); len(got) != 0 || errs != 0 {
+		t.Errorf("before the retry: %q, %d errors, want nothing and 0", got, errs)
+	}
+	if got, errs := scrape(time.Second); !slices.Equal(got, []string{"k=x 7"}) || errs != 0 {
+		t.Errorf("at the retry: %q, %d errors, want k=x 7 and 0 (the episode is counted already)", got, errs)
+	}
+	// Key 2 keeps failing: tried at 0s, 1s, 3s, 7s, 15s, 31s, 63s, then
+	// every minute: 123s, 183s, 243s.
+	for at := 1500 * time.Millisecond; at <= 300*time.Second; at += 500 * time.Millisecond {
+		scrape(at)
+	}
+	if got, want := f.attempts[2], 10; got != want {
+		t.Errorf("key 2 decoded %d times in 300s, want %d (backoff 1s doubling up to 1m)", got, want)
+	}
+	if f.attempts[1] != 2 {
+		t.Errorf("key 1 decoded %d times, want 2: once decoded it is cached", f.attempts[1])
+	}
+	// A key that leaves and fails again is a new episode.
+	m.build(entries(1, 1, []uint64{7}))
+	m.started = start.Add(301 * time.Second)
+	if _, st := m.build(e); st.decodeErrors != 1 {
+		t.Errorf("key 2 back in the map: %d errors, want 1", st.decodeErrors)
+	}
+}
+
+// TestBuildOnlineCPUs checks that a cpu-split metric exports the online
+// CPUs only; per-CPU maps hold a value for every possible CPU.
+func TestBuildOnlineCPUs(t *testing.T) {
+	m := testMetric(fakeLabels{1: {"a"}}, []string{"k"}, nil, []string{"0", "1", "2"})
+	m.setOnline([]int{0, 2})
+	fam, _ := m.build(entries(3, 1, []uint64{4, 6, 8}))
+	if got, want := render(fam), []string{"cpu=0,k=a 4", "cpu=2,k=a 8"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	m.online = func() ([]int, error) { return nil, errors.New("no sysfs") }
+	m.readOnline()
+	fam, _ = m.build(entries(3, 1, []uint64{4, 6, 8}))
+	if got := render(fam); len(got) != 3 {
+		t.Errorf("online CPUs unknown: got %q, want every CPU", got)
+	}
+}
+
+// TestDecodedSize guards the per-entry memory: one decoded per map key.
+func TestDecodedSize(t *testing.T) {
+	if got := unsafe.Sizeof(decoded{}); got > 32 {
+		t.Errorf("decoded is %d bytes, want at most 32", got)
 	}
 }

@@ -53,13 +53,15 @@ func (f *familyBuilder) counter(pairs []*dto.LabelPair, v uint64) {
 	m.Counter = &f.counters[i]
 }
 
-func (f *familyBuilder) histogram(pairs []*dto.LabelPair, b *buckets, h *histogram) {
-	f.next(pairs).Histogram = histogramProto(b, h)
+// histogram adds one histogram series: h plus carry (nil for none).
+func (f *familyBuilder) histogram(pairs []*dto.LabelPair, b *buckets, h, carry *histogram) {
+	f.next(pairs).Histogram = histogramProto(b, h, carry)
 }
 
-// histogramProto builds the exposition form of one histogram series.
-func histogramProto(b *buckets, h *histogram) *dto.Histogram {
-	cum, count, sum := h.cumulative(b)
+// histogramProto builds the exposition form of one histogram series, h
+// plus carry (nil for none).
+func histogramProto(b *buckets, h, carry *histogram) *dto.Histogram {
+	cum, count, sum := h.cumulative(b, carry)
 	out := &dto.Histogram{SampleCount: proto.Uint64(count), SampleSum: proto.Float64(sum)}
 	out.Bucket = make([]*dto.Bucket, len(cum))
 	slab := make([]dto.Bucket, len(cum))

@@ -8,13 +8,27 @@ import (
 // whose labels decode alike share a slot, which is how equal label sets are
 // added up. Slots are resolved when a key is first decoded, so a scrape only
 // looks up the key cache.
+//
+// A series must never go down while it exists, yet keys sharing it may
+// leave the map (LRU eviction, deletion) or start over (deleted and
+// inserted again between scrapes). What such a key had counted moves to
+// carry, which is exported on top of live. carry lives as long as the slot:
+// once its last key has left the series is gone, and if it comes back it
+// starts from its keys' values again, a genuine counter reset. Memory stays
+// bounded by the series exported.
 type slot struct {
 	id    string
 	pairs [][]*dto.LabelPair // per CPU when split, else one
 	refs  int                // cached keys pointing here
-	seen  uint64             // the scrape generation that last filled it
-	sums  []uint64           // counters: per CPU when split, else one
-	hists []histogram        // histograms: same
+	seen  uint32             // the scrape generation that last filled it
+	live  counts             // the values of the keys in the map now
+	carry *counts            // what keys that left or restarted had counted; nil until one did
+}
+
+// counts are one slot's values: per CPU when split, else one.
+type counts struct {
+	sums  []uint64    // counters
+	hists []histogram // histograms
 }
 
 // slots owns the series of one metric.

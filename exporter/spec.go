@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"slices"
 	"strings"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/ebpfmon/ebpfmon/attach"
 	"github.com/ebpfmon/ebpfmon/bpfmap"
 	"github.com/ebpfmon/ebpfmon/config"
+	"github.com/ebpfmon/ebpfmon/internal/regfile"
 	"github.com/ebpfmon/ebpfmon/usdt"
 )
 
@@ -24,12 +24,13 @@ var supportedMapTypes = []ebpf.MapType{
 // LoadSpec reads cfg's compiled object and checks it against cfg, without
 // touching the kernel.
 func LoadSpec(cfg *config.Config) (*ebpf.CollectionSpec, error) {
-	if _, err := os.Stat(cfg.BPFPath); err != nil {
-		return nil, fmt.Errorf("%s: %w (build it with `make examples` or clang -target bpf)", cfg.BPFPath, err)
+	raw, err := regfile.Read(cfg.BPFPath, MaxObjectSize)
+	if err != nil {
+		return nil, fmt.Errorf("%w (want the object built from NAME.bpf.c: `make examples` or clang -target bpf)", err)
 	}
-	// usdt.LoadCollectionSpec is ebpf.LoadCollectionSpec plus the fix-ups
+	// usdt.ParseCollectionSpec is ebpf.LoadCollectionSpec plus the fix-ups
 	// objects built with libbpf's usdt.bpf.h need; others are unchanged.
-	spec, err := usdt.LoadCollectionSpec(cfg.BPFPath)
+	spec, err := usdt.ParseCollectionSpec(raw)
 	if err != nil {
 		return nil, fmt.Errorf("%s: not a usable BPF object (rebuild it with clang -target bpf -g): %w", cfg.BPFPath, err)
 	}
@@ -41,16 +42,21 @@ func LoadSpec(cfg *config.Config) (*ebpf.CollectionSpec, error) {
 
 // CheckSpec returns every mismatch between cfg and spec: missing maps,
 // key sizes that differ from the labels, non-u64 values, unsupported map
-// types, program sections that cannot be attached.
+// types, counters without labels over anything but a one-entry array,
+// span ring buffers that are missing or not ring buffers, program sections
+// that cannot be attached.
 func CheckSpec(cfg *config.Config, spec *ebpf.CollectionSpec) error {
 	var errs []error
 	for i, c := range cfg.Metrics.Counters {
 		path := fmt.Sprintf("metrics.counters[%d]", i)
-		if c.PerfEventArray {
+		switch {
+		case c.PerfEventArray:
 			errs = append(errs, checkEventMap(spec, path, c.Name))
-			continue
+		case len(c.Labels) == 0:
+			errs = append(errs, checkGlobalCount(spec, path, c.Name))
+		default:
+			errs = append(errs, checkMap(spec, path, c.Name, c.Labels, false))
 		}
-		errs = append(errs, checkMap(spec, path, c.Name, c.Labels, false))
 	}
 	for i, h := range cfg.Metrics.Histograms {
 		errs = append(errs, checkMap(spec, fmt.Sprintf("metrics.histograms[%d]", i), h.Name, h.Labels, true))
@@ -58,6 +64,9 @@ func CheckSpec(cfg *config.Config, spec *ebpf.CollectionSpec) error {
 	errs = append(errs, checkKaddrs(cfg, spec))
 	if cfg.CgroupIDMap != nil {
 		errs = append(errs, checkCgroupIDMapSpec(spec, cfg.CgroupIDMap))
+	}
+	if cfg.Tracing != nil {
+		errs = append(errs, checkSpanMaps(spec, cfg.Tracing.Spans))
 	}
 	for _, name := range slices.Sorted(maps.Keys(spec.Programs)) {
 		if err := attach.Check(spec.Programs[name].SectionName); err != nil {
@@ -84,7 +93,8 @@ func checkMap(spec *ebpf.CollectionSpec, path, name string, labels []config.Labe
 	if m.ValueSize != 8 {
 		errs = append(errs, fmt.Errorf("%s: map value is %d bytes, want 8 (a u64 count)", path, m.ValueSize))
 	}
-	key, _ := layoutOf(labels, histogram, m)
+	key, cpu := layoutOf(labels, histogram, m)
+	errs = append(errs, checkCPULabel(path, labels, cpu))
 	if want := config.KeySize(key); m.KeySize != uint32(want) {
 		errs = append(errs, fmt.Errorf("%s: map key is %d bytes but the labels' size+padding add up to %d: %s", path, m.KeySize, want, layout(key)))
 	}
@@ -105,7 +115,24 @@ func checkEventMap(spec *ebpf.CollectionSpec, path, name string) error {
 	if m.Type != ebpf.PerfEventArray && m.Type != ebpf.RingBuf {
 		return fmt.Errorf("%s: perf_event_array is set but map type is %s, want PerfEventArray or RingBuf", path, m.Type)
 	}
-	return nil
+	return checkLostMap(spec, path, name)
+}
+
+// checkSpanMaps checks that every span's ring buffer is in the object and
+// is a ring buffer.
+func checkSpanMaps(spec *ebpf.CollectionSpec, spans []config.Span) error {
+	var errs []error
+	for i, s := range spans {
+		path := fmt.Sprintf("tracing.spans[%d].ringbuf", i)
+		m, ok := spec.Maps[s.RingBuf]
+		switch {
+		case !ok:
+			errs = append(errs, fmt.Errorf("%s: no map named %q in the object (maps: %s)", path, s.RingBuf, mapNames(spec)))
+		case m.Type != ebpf.RingBuf:
+			errs = append(errs, fmt.Errorf("%s: map %q is a %s, want a RingBuf (BPF_MAP_TYPE_RINGBUF) the program writes span records to", path, s.RingBuf, m.Type))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // layoutOf splits labels into those read from the map key and, for per-CPU

@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -40,6 +41,7 @@ type program struct {
 	prog          *ebpf.Program
 	id            ebpf.ProgramID
 	tag           string
+	infoOK        bool // id and tag are known
 	link          io.Closer
 	err           error
 }
@@ -47,15 +49,21 @@ type program struct {
 // Unit is one config loaded into the kernel: its programs, links and
 // metrics. Units are independent: each opens and closes on its own.
 type Unit struct {
-	cfg          *config.Config
-	coll         *ebpf.Collection
-	programs     []*program
-	metrics      []*metric
-	events       []*eventCounter
-	cgroupIDMap  io.Closer
-	decodeErrors atomic.Uint64
-	last         atomic.Pointer[scrapeResult]
-	log          *slog.Logger
+	cfg         *config.Config
+	coll        *ebpf.Collection
+	programs    []*program
+	metrics     []*metric
+	events      []*eventCounter
+	cgroupIDMap io.Closer
+	maps        map[string]*mapHealth // by map name, for every metric and event counter
+	last        atomic.Pointer[scrapeResult]
+	log         *slog.Logger
+}
+
+// mapHealth is what went wrong with one map's labels.
+type mapHealth struct {
+	decodeErrors atomic.Uint64 // failure episodes (see gatherStats)
+	warned       atomic.Bool   // the first failure was logged at warn
 }
 
 // Open checks cfg against its object, builds its decoders, loads the
@@ -97,6 +105,10 @@ func Open(cfg *config.Config, opts Options) (*Unit, error) {
 		u.Close()
 		return nil, err
 	}
+	u.maps = map[string]*mapHealth{}
+	for _, s := range u.mapSources() {
+		u.maps[s.mapName] = &mapHealth{}
+	}
 	if cfg.Tracing != nil && len(cfg.Tracing.Spans) > 0 {
 		u.log.Warn("tracing.spans are validated but not exported yet; the ring buffers are not read", "spans", len(cfg.Tracing.Spans))
 	}
@@ -126,8 +138,13 @@ func newMetrics(cfg *config.Config, spec *ebpf.CollectionSpec, opts Options) ([]
 		}
 	}
 	for i, h := range cfg.Metrics.Histograms {
-		b := newBuckets(h)
-		add(fmt.Sprintf("metrics.histograms[%d]", i), h.Name, h.Help, h.Labels, &b)
+		path := fmt.Sprintf("metrics.histograms[%d]", i)
+		b, err := newBuckets(h)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %s: %w", cfg.Path, path, err))
+			continue
+		}
+		add(path, h.Name, h.Help, h.Labels, &b)
 	}
 	return out, errors.Join(errs...)
 }
@@ -141,8 +158,11 @@ func newMetric(opts Options, name, help string, key []config.Label, cpu *config.
 	}
 	m := &metric{
 		name: name, fullName: prometheus.BuildFQName(opts.Namespace, "", name), help: help,
-		labels: ls, buckets: b, cpu: cpu, env: opts.Env,
+		labels: ls, buckets: b, cpu: cpu, env: opts.Env, now: time.Now, online: bpfmap.OnlineCPUs,
 		cache: map[string]*decoded{}, slots: slots{ids: map[string]int{}},
+	}
+	if len(key) == 0 { // a counter without labels: one global count at key 0
+		m.labels = globalKey{}
 	}
 	for _, l := range key {
 		m.names = append(m.names, l.Name)
@@ -171,10 +191,35 @@ func (u *Unit) bindMetrics(ms []*metric) error {
 	return nil
 }
 
+// cpuLabelSizes are the sizes a per-CPU "cpu" label may have: 0 (ebpfmon's
+// spelling) or ebpf_exporter's 2, decoded from the CPU number as a u16, and
+// 4 or 8, as a u32 or u64.
+var cpuLabelSizes = []uint{0, 2, 4, 8}
+
+// checkCPULabel refuses a per-CPU "cpu" label (cpu, one of labels, as
+// layoutOf found it; nil for none) of a size the CPU number cannot be
+// given as. path is the metric's field path.
+func checkCPULabel(path string, labels []config.Label, cpu *config.Label) error {
+	if cpu == nil || slices.Contains(cpuLabelSizes, cpu.Size) {
+		return nil
+	}
+	i := 0
+	for j := range labels {
+		if &labels[j] == cpu {
+			i = j
+		}
+	}
+	return fmt.Errorf("%s.labels[%d].size: %d for the per-CPU label %q, whose bytes the map key lacks: want 0, 2, 4 or 8 (the CPU number as a u16, u32 or u64)",
+		path, i, cpu.Size, cpu.Name)
+}
+
 // cpuLabelValues decodes the "cpu" label of every CPU: its decoders get the
 // CPU number as a little-endian u16 (ebpf_exporter's 2-byte layout) or, for
 // a label of size 4 or 8, as a u32 or u64.
 func cpuLabelValues(l config.Label, env *decoder.Env, cpus int) ([]string, error) {
+	if !slices.Contains(cpuLabelSizes, l.Size) {
+		return nil, fmt.Errorf("per-CPU label %q has size %d, want 0, 2, 4 or 8", l.Name, l.Size)
+	}
 	l.Size = max(l.Size, 2)
 	ls, err := decoder.NewLabelSet([]config.Label{l}, env)
 	if err != nil {
@@ -200,7 +245,7 @@ func (u *Unit) startEvents(opts Options) error {
 		if !c.PerfEventArray {
 			continue
 		}
-		e, err := newEventCounter(c, u.coll.Maps[c.Name], opts, u.log)
+		e, err := newEventCounter(c, u.coll.Maps[c.Name], u.coll.Maps[lostMapName(c.Name)], opts, u.log)
 		if err != nil {
 			return fmt.Errorf("%s: metrics.counters[%d]: %w", u.cfg.Path, i, err)
 		}
@@ -236,10 +281,7 @@ func (u *Unit) attachAll(spec *ebpf.CollectionSpec) {
 	for _, name := range names {
 		// ELF symbol names are untrusted bytes; label values must be UTF-8.
 		p := &program{name: strings.ToValidUTF8(name, "\uFFFD"), section: spec.Programs[name].SectionName, prog: u.coll.Programs[name]}
-		if info, err := p.prog.Info(); err == nil {
-			p.id, _ = info.ID()
-			p.tag = info.Tag
-		}
+		u.readInfo(p)
 		p.link, p.err = attach.Program(p.section, p.prog, attach.Options{Maps: u.coll.Maps})
 		if p.err != nil {
 			p.err = fmt.Errorf("config %s: program %s: %w", u.cfg.Name, name, p.err)
@@ -249,6 +291,22 @@ func (u *Unit) attachAll(spec *ebpf.CollectionSpec) {
 		}
 		u.programs = append(u.programs, p)
 	}
+}
+
+// readInfo fills p's id and tag. Without them ebpf_program_info is left
+// out for p (rather than exported with id 0), and the reason logged.
+func (u *Unit) readInfo(p *program) {
+	info, err := p.prog.Info()
+	if err != nil {
+		u.log.Debug("program info unavailable: ebpf_program_info left out", "program", p.name, "err", err)
+		return
+	}
+	id, ok := info.ID()
+	if !ok {
+		u.log.Debug("program id unavailable (kernel older than 4.13): ebpf_program_info left out", "program", p.name)
+		return
+	}
+	p.id, p.tag, p.infoOK = id, info.Tag, true
 }
 
 // AttachErrors lists the programs that failed to attach.
@@ -270,7 +328,7 @@ func (u *Unit) Gather() ([]*dto.MetricFamily, error) {
 	start := time.Now()
 	var fams []*dto.MetricFamily
 	var errs []error
-	for _, m := range u.sources() {
+	for _, m := range u.mapSources() {
 		fam, st, err := m.gather()
 		if err != nil {
 			errs = append(errs, err)
@@ -279,14 +337,27 @@ func (u *Unit) Gather() ([]*dto.MetricFamily, error) {
 		if len(fam.Metric) > 0 { // an empty family is invalid exposition
 			fams = append(fams, fam)
 		}
-		if st.decodeErrors > 0 {
-			u.decodeErrors.Add(uint64(st.decodeErrors))
-			u.log.Debug("decode errors", "metric", m.metricName(), "count", st.decodeErrors, "first", st.firstErr)
-		}
+		u.noteDecodeErrors(m.mapName, st)
 	}
 	err := errors.Join(errs...)
 	u.last.Store(&scrapeResult{duration: time.Since(start), ok: err == nil})
 	return fams, err
+}
+
+// noteDecodeErrors counts the decode failures of one gather of a map and
+// logs them: at warn the first time for the map, at debug afterwards.
+func (u *Unit) noteDecodeErrors(mapName string, st gatherStats) {
+	if st.decodeErrors == 0 {
+		return
+	}
+	h := u.maps[mapName]
+	h.decodeErrors.Add(uint64(st.decodeErrors))
+	level := slog.LevelDebug
+	if h.warned.CompareAndSwap(false, true) {
+		level = slog.LevelWarn
+	}
+	u.log.Log(context.Background(), level, "map keys whose labels failed to decode are left out and retried (1s, doubling up to 1m); see ebpfmon_decoder_errors_total",
+		"map", mapName, "count", st.decodeErrors, "first", st.firstErr)
 }
 
 // source is one exported metric: a map read at scrape time, or events
@@ -303,6 +374,23 @@ func (u *Unit) sources() []source {
 	}
 	for _, e := range u.events {
 		out = append(out, e)
+	}
+	return out
+}
+
+// mapSource is a source with the name of the map it reads.
+type mapSource struct {
+	source
+	mapName string
+}
+
+func (u *Unit) mapSources() []mapSource {
+	out := make([]mapSource, 0, len(u.metrics)+len(u.events))
+	for _, m := range u.metrics {
+		out = append(out, mapSource{m, m.name})
+	}
+	for _, e := range u.events {
+		out = append(out, mapSource{e, e.name})
 	}
 	return out
 }

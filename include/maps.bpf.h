@@ -14,8 +14,14 @@
  * Histograms: KEY is a struct lvalue whose last field is named "bucket".
  * Each observation adds 1 to the bucket it falls in and the value to the sum
  * key, bucket_max + 1 (for fixed buckets: last bucket key + 1), which the
- * exporter multiplies by bucket_multiplier and reports as <name>_sum. Values
- * above the last bucket are counted in the last bucket.
+ * exporter multiplies by bucket_multiplier and reports as <name>_sum.
+ *
+ * Values above the top bucket's bound: the plain helpers count them in the
+ * top bucket, as ebpf_exporter's helpers do, so le="<top>" holds values
+ * above it. The _overflow helpers count them at the overflow key,
+ * bucket_max + 2 (fixed: last bucket key + 2), which ebpfmon exports in
+ * le="+Inf" and _count only when the histogram sets bucket_overflow: true
+ * in the YAML; their values still go to the sum.
  *
  *     histogram_exp2(&map, key, value, bucket_max)
  *         bucket k counts values in (2^(k-1), 2^k]; 0 and 1 land in 0
@@ -25,13 +31,17 @@
  *         bucket k counts values in ((k-1)*step, k*step]. The exporter only
  *         knows bucket_multiplier, so the bucket key and the sum are in
  *         steps: set bucket_multiplier to step (times the unit), and expect
- *         the sum to round each value up to a whole step (exact for step 1)
+ *         the sum to round each value up to a whole step (exact for step 1).
+ *         The sum adds the bucket key itself, so a value clamped into the
+ *         top bucket adds bucket_max: _sum, _count and the buckets agree
  *     histogram_fixed(&map, key, value, keys)
  *         keys is a static const __u64 array of ascending upper bounds, the
  *         same numbers as bucket_keys in the YAML; the bucket key is the
  *         first bound >= value
  *
- * Every histogram helper has a _percpu twin for per-CPU maps.
+ * Every histogram helper has an _overflow twin (histogram_exp2_overflow
+ * ...) and both have a _percpu twin for per-CPU maps
+ * (histogram_exp2_percpu, histogram_exp2_overflow_percpu ...).
  *
  * The exp2 family rounds log2 up, so that bucket k really is the upper
  * bound "le=2^k" Prometheus shows. (cloudflare/ebpf_exporter's helpers
@@ -134,67 +144,88 @@ static __always_inline __u64 linear_bucket(__u64 v, __u64 step)
 	return step ? (v + step - 1) / step : v;
 }
 
-/* First of the N ascending KEYS that is >= V, else the last one. */
+/* First of the N ascending KEYS that is >= V, else one past the last one
+ * (which __histogram_add clamps or counts as overflow). */
 static __always_inline __u64 fixed_bucket(__u64 v, const __u64 *keys, __u32 n)
 {
 	for (__u32 i = 0; i < n; i++) {
 		if (v <= keys[i])
 			return keys[i];
 	}
-	return keys[n - 1];
+	return keys[n - 1] + 1;
 }
 
-/* Counts one observation in bucket B (clamped to MAX) and adds SUM, the
- * observation in bucket units, to the sum key MAX + 1. */
-#define __histogram_add(map, key, b, max, sum, inc)                                                    \
+/* Counts one observation in bucket B and adds SUM, the observation in
+ * bucket units, to the sum key MAX + 1. B above MAX is clamped to MAX, or
+ * with OVERFLOW counted at the overflow key MAX + 2. */
+#define __histogram_add(map, key, b, max, sum, overflow, inc)                                          \
 	({                                                                                              \
 		__u64 __hb = (b);                                                                       \
 		if (__hb > (__u64)(max))                                                                \
-			__hb = (max);                                                                   \
+			__hb = (overflow) ? (__u64)(max) + 2 : (__u64)(max);                            \
 		(key).bucket = __hb;                                                                    \
 		inc(map, &(key), 1);                                                                    \
 		(key).bucket = (__u64)(max) + 1;                                                        \
 		inc(map, &(key), (sum));                                                                \
 	})
 
-#define __histogram_log(map, key, value, max, bucket_fn, inc)                                          \
+#define __histogram_log(map, key, value, max, bucket_fn, overflow, inc)                                \
 	({                                                                                              \
 		__u64 __hv = (value);                                                                   \
-		__histogram_add(map, key, bucket_fn(__hv), max, __hv, inc);                             \
+		__histogram_add(map, key, bucket_fn(__hv), max, __hv, overflow, inc);                   \
 	})
 
 #define histogram_exp2(map, key, value, max)                                                           \
-	__histogram_log(map, key, value, max, exp2_bucket, increment_map)
+	__histogram_log(map, key, value, max, exp2_bucket, 0, increment_map)
 #define histogram_exp2_percpu(map, key, value, max)                                                    \
-	__histogram_log(map, key, value, max, exp2_bucket, increment_map_percpu)
+	__histogram_log(map, key, value, max, exp2_bucket, 0, increment_map_percpu)
+#define histogram_exp2_overflow(map, key, value, max)                                                  \
+	__histogram_log(map, key, value, max, exp2_bucket, 1, increment_map)
+#define histogram_exp2_overflow_percpu(map, key, value, max)                                           \
+	__histogram_log(map, key, value, max, exp2_bucket, 1, increment_map_percpu)
 
 #define histogram_exp2zero(map, key, value, max)                                                       \
-	__histogram_log(map, key, value, max, exp2zero_bucket, increment_map)
+	__histogram_log(map, key, value, max, exp2zero_bucket, 0, increment_map)
 #define histogram_exp2zero_percpu(map, key, value, max)                                                \
-	__histogram_log(map, key, value, max, exp2zero_bucket, increment_map_percpu)
+	__histogram_log(map, key, value, max, exp2zero_bucket, 0, increment_map_percpu)
+#define histogram_exp2zero_overflow(map, key, value, max)                                              \
+	__histogram_log(map, key, value, max, exp2zero_bucket, 1, increment_map)
+#define histogram_exp2zero_overflow_percpu(map, key, value, max)                                       \
+	__histogram_log(map, key, value, max, exp2zero_bucket, 1, increment_map_percpu)
 
-#define __histogram_linear(map, key, value, step, max, inc)                                            \
+/* The sum adds the bucket key: clamped like the bucket without OVERFLOW,
+ * so that _sum agrees with the buckets and _count. */
+#define __histogram_linear(map, key, value, step, max, overflow, inc)                                  \
 	({                                                                                              \
 		__u64 __hs = linear_bucket((value), (step));                                            \
-		__histogram_add(map, key, __hs, max, __hs, inc);                                        \
+		__u64 __hsum = (!(overflow) && __hs > (__u64)(max)) ? (__u64)(max) : __hs;              \
+		__histogram_add(map, key, __hs, max, __hsum, overflow, inc);                            \
 	})
 
 #define histogram_linear(map, key, value, step, max)                                                   \
-	__histogram_linear(map, key, value, step, max, increment_map)
+	__histogram_linear(map, key, value, step, max, 0, increment_map)
 #define histogram_linear_percpu(map, key, value, step, max)                                            \
-	__histogram_linear(map, key, value, step, max, increment_map_percpu)
+	__histogram_linear(map, key, value, step, max, 0, increment_map_percpu)
+#define histogram_linear_overflow(map, key, value, step, max)                                          \
+	__histogram_linear(map, key, value, step, max, 1, increment_map)
+#define histogram_linear_overflow_percpu(map, key, value, step, max)                                   \
+	__histogram_linear(map, key, value, step, max, 1, increment_map_percpu)
 
 #define __ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
-#define __histogram_fixed(map, key, value, keys, inc)                                                  \
+#define __histogram_fixed(map, key, value, keys, overflow, inc)                                        \
 	({                                                                                              \
 		__u64 __fv = (value);                                                                   \
 		__histogram_add(map, key, fixed_bucket(__fv, keys, __ARRAY_LEN(keys)),                  \
-				(keys)[__ARRAY_LEN(keys) - 1], __fv, inc);                              \
+				(keys)[__ARRAY_LEN(keys) - 1], __fv, overflow, inc);                    \
 	})
 
-#define histogram_fixed(map, key, value, keys) __histogram_fixed(map, key, value, keys, increment_map)
+#define histogram_fixed(map, key, value, keys) __histogram_fixed(map, key, value, keys, 0, increment_map)
 #define histogram_fixed_percpu(map, key, value, keys)                                                  \
-	__histogram_fixed(map, key, value, keys, increment_map_percpu)
+	__histogram_fixed(map, key, value, keys, 0, increment_map_percpu)
+#define histogram_fixed_overflow(map, key, value, keys)                                                \
+	__histogram_fixed(map, key, value, keys, 1, increment_map)
+#define histogram_fixed_overflow_percpu(map, key, value, keys)                                         \
+	__histogram_fixed(map, key, value, keys, 1, increment_map_percpu)
 
 #endif /* EBPFMON_MAPS_BPF_H */
