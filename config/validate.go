@@ -280,6 +280,12 @@ func (v *validator) bucketKeysFit(p string, h Histogram) {
 	if top > limit {
 		v.add(field, "key %d does not fit the %d-byte bucket label %q (at most %d): widen the label or lower the keys",
 			top, size, h.Labels[len(h.Labels)-1].Name, limit)
+		return
+	}
+	// bucket_overflow counts values above the top bucket under top+2.
+	if h.BucketOverflow && top+2 > limit {
+		v.add(p+".bucket_overflow", "the overflow key %d (top bucket key + 2) does not fit the %d-byte bucket label %q (at most %d): widen the label or lower the keys",
+			top+2, size, h.Labels[len(h.Labels)-1].Name, limit)
 	}
 }
 

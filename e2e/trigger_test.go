@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ebpfmon/ebpfmon/bpfmap"
 	"github.com/ebpfmon/ebpfmon/internal/testenv"
 )
 
@@ -263,21 +264,15 @@ func faultPages(t *testing.T, pages int, inKernel bool) {
 	}
 }
 
-// possibleCPUs reads how many CPUs the kernel can bring up (0-N), the number
-// of values per-CPU maps have.
-func possibleCPUs(t *testing.T) int {
+// onlineCPUs lists the CPUs online now: a cpu-split metric has a series
+// for each of them.
+func onlineCPUs(t *testing.T) []int {
 	t.Helper()
-	data, err := os.ReadFile("/sys/devices/system/cpu/possible")
+	cpus, err := bpfmap.OnlineCPUs()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := strings.TrimSpace(string(data))
-	last := s[strings.LastIndexAny(s, "-,")+1:]
-	n, err := strconv.Atoi(last)
-	if err != nil {
-		t.Fatalf("parse /sys/devices/system/cpu/possible %q: %v", s, err)
-	}
-	return n + 1
+	return cpus
 }
 
 // cgroupMounts finds the cgroup2 mount and, on hybrid hosts, the cgroup v1
