@@ -37,34 +37,34 @@ func TestCgroupIDMap(t *testing.T) {
 	}
 }
 
-// TestCgroupIDMapLRURefused checks that an LRU hash as cgroup_id_map is
-// refused before loading, with the file, the field and the fix.
-func TestCgroupIDMapLRURefused(t *testing.T) {
-	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "cg.yaml"), readFile(t, "testdata/cgfilter.yaml"))
-	compileBPF(t, "cgfilter_lru", dir, "cg")
-	out, ok := check(t, "--config.dir="+dir)
-	if ok {
-		t.Fatalf("an LRU hash cgroup_id_map passed --config.check:\n%s", out)
-	}
-	for _, want := range []string{filepath.Join(dir, "cg.yaml"), "cgroup_id_map.name: map cgroup_filter is an LRU hash", "BPF_MAP_TYPE_HASH", "max_entries"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("output lacks %q:\n%s", want, out)
-		}
+// TestCgroupIDMapFullMetric makes three cgroups match a cgroup_id_map with
+// room for two, a hash and an LRU hash (ebpf_exporter's example uses one):
+// both load, ebpfmon_cgroup_id_map_full must say the map is full, a
+// warning must name the fix, and full must clear once a cgroup is removed.
+func TestCgroupIDMapFullMetric(t *testing.T) {
+	for _, tc := range []struct {
+		src, fix, atLoad string // the program; what the warning recommends; an info line at load
+	}{
+		{"cgfilter_small", "raise max_entries", ""},
+		{"cgfilter_lru", "declare the map BPF_MAP_TYPE_HASH with max_entries above the number of matching cgroups", "the map is an LRU hash"},
+	} {
+		t.Run(tc.src, func(t *testing.T) { testCgroupIDMapFull(t, tc.src, tc.fix, tc.atLoad) })
 	}
 }
 
-// TestCgroupIDMapFullMetric makes three cgroups match a cgroup_id_map with
-// room for two: ebpfmon_cgroup_id_map_full must say so, and clear once a
-// cgroup is removed.
-func TestCgroupIDMapFullMetric(t *testing.T) {
+// testCgroupIDMapFull is TestCgroupIDMapFullMetric for one program.
+func testCgroupIDMapFull(t *testing.T, src, fix, atLoad string) {
 	dir := t.TempDir()
 	// Only this test's cgroups match, whatever else runs at the same time.
-	only := fmt.Sprintf("^/ebpfmon-e2e-idmapfull-[abc]-%d-", os.Getpid())
+	what := "idmapfull-" + strings.ReplaceAll(src, "_", "")
+	only := fmt.Sprintf("^/ebpfmon-e2e-%s-[abc]-%d-", what, os.Getpid())
 	writeFile(t, filepath.Join(dir, "cg.yaml"), strings.Replace(readFile(t, "testdata/cgfilter.yaml"), "^/ebpfmon-e2e-idmap-", only, 1))
-	compileBPF(t, "cgfilter_small", dir, "cg")
+	compileBPF(t, src, dir, "cg")
+	if out, ok := check(t, "--config.dir="+dir, "--config.strict"); !ok {
+		t.Fatalf("--config.check refused %s:\n%s", src, out)
+	}
 	root, _ := cgroupMounts(t)
-	cgs := []string{newCgroup(t, root, "idmapfull-a"), newCgroup(t, root, "idmapfull-b"), newCgroup(t, root, "idmapfull-c")}
+	cgs := []string{newCgroup(t, root, what+"-a"), newCgroup(t, root, what+"-b"), newCgroup(t, root, what+"-c")}
 	in := start(t, "--config.dir="+dir, "--config.strict")
 	health := map[string]string{"config": "cg", "map": "cgroup_filter"}
 	ms := in.scrape(t)
@@ -74,8 +74,11 @@ func TestCgroupIDMapFullMetric(t *testing.T) {
 	if v := ms.sum("ebpfmon_cgroup_id_map_update_errors_total", health); v < 1 {
 		t.Errorf("ebpfmon_cgroup_id_map_update_errors_total = %v, want >= 1", v)
 	}
-	if !strings.Contains(in.logText(), "the map is full") || !strings.Contains(in.logText(), "left_out=1") {
-		t.Errorf("no warning about the full map:\n%s", in.logText())
+	logs := in.logText()
+	for _, want := range []string{"the map is full", "left_out=1", fix, atLoad} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("log lacks %q:\n%s", want, logs)
+		}
 	}
 	if err := os.Remove(cgs[0]); err != nil {
 		t.Fatal(err)

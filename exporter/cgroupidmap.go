@@ -39,25 +39,20 @@ func checkCgroupIDMapSpec(spec *ebpf.CollectionSpec, c *config.CgroupIDMap) erro
 }
 
 // checkCgroupIDMapLayout checks a cgroup id map's type and sizes against
-// its config: type hash is a hash keyed by the u64 cgroup id (not an LRU
-// hash: when full, it would evict cgroups ebpfmon put there, silently);
-// type cgrp_storage is cgroup local storage (BPF_MAP_TYPE_CGRP_STORAGE,
-// Linux 6.2+), whose user-space key is a cgroup fd (int). Values are 1, 2,
-// 4 or 8 bytes, set to 1.
+// its config: type hash is a hash or an LRU hash keyed by the u64 cgroup
+// id (an LRU hash, as in ebpf_exporter's example, evicts: ebpfmon looks for
+// evictions after every scan, see addLRU); type cgrp_storage is cgroup
+// local storage (BPF_MAP_TYPE_CGRP_STORAGE, Linux 6.2+), whose user-space
+// key is a cgroup fd (int). Values are 1, 2, 4 or 8 bytes, set to 1.
 func checkCgroupIDMapLayout(c *config.CgroupIDMap, typ ebpf.MapType, keySize, valueSize uint32) error {
 	var errs []error
 	var wantKey uint32
 	switch c.Type {
 	case config.CgroupIDMapHash:
 		wantKey = 8
-		switch typ {
-		case ebpf.Hash:
-		case ebpf.LRUHash, ebpf.LRUCPUHash:
-			errs = append(errs, fmt.Errorf("cgroup_id_map.name: map %s is an LRU hash: once full, the kernel evicts cgroups ebpfmon put there "+
-				"and they silently go unfiltered; declare it BPF_MAP_TYPE_HASH with max_entries above the number of matching cgroups "+
-				"(ebpfmon reports a full map in ebpfmon_cgroup_id_map_full)", c.Name))
-		default:
-			errs = append(errs, fmt.Errorf("cgroup_id_map: map %s is a %s, but type hash needs a Hash keyed by the u64 cgroup id", c.Name, typ))
+		if typ != ebpf.Hash && typ != ebpf.LRUHash {
+			errs = append(errs, fmt.Errorf("cgroup_id_map.name: map %s is a %s, but type hash needs a map keyed by the u64 cgroup id: "+
+				"declare it BPF_MAP_TYPE_HASH (or BPF_MAP_TYPE_LRU_HASH) with max_entries above the number of matching cgroups", c.Name, typ))
 		}
 	case config.CgroupIDMapCgrpStorage:
 		wantKey = 4
@@ -94,6 +89,13 @@ type cgroupIDMap struct {
 	scanErr bool              // the last scan failed and was logged
 	warned  time.Time         // when a full map was last logged
 
+	// An LRU hash evicts: ebpfmon reads its keys after every scan.
+	lru     bool
+	present map[uint64]bool // the keys of the last read, reused
+	keyBuf  []uint64        // batch buffers for reading the keys
+	valBuf  any             // a slice of keyBuf's length, of the value's size
+	readErr bool            // the last read of the keys failed and was logged
+
 	full         atomic.Bool   // the last scan left matching cgroups out for lack of room
 	updateErrors atomic.Uint64 // failed updates and deletes
 
@@ -126,8 +128,9 @@ type match struct {
 // A regexp that matches no cgroup at start is not an error: it is logged
 // once, as a warning naming it. A cgroup that cannot be written is retried
 // at every later scan and counted (see cgroupIDMapHealth); a full map is
-// logged at most every fullWarnEvery, other failures once per cgroup. log
-// should carry the config's name.
+// logged at most every fullWarnEvery, other failures once per cgroup. An
+// LRU hash is read back at every scan to find the cgroups the kernel
+// evicted (see addLRU). log should carry the config's name.
 func startCgroupIDMap(cfg *config.CgroupIDMap, m *ebpf.Map, root string, interval time.Duration, log *slog.Logger) (io.Closer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -142,7 +145,13 @@ func startCgroupIDMap(cfg *config.CgroupIDMap, m *ebpf.Map, root string, interva
 	c := &cgroupIDMap{
 		cfg: cfg, m: m, root: root, value: one(m.ValueSize()), log: log,
 		matches: map[uint64]match{}, inMap: map[uint64]string{}, failed: map[uint64]bool{},
+		lru: m.Type() == ebpf.LRUHash, present: map[uint64]bool{},
 		done: make(chan struct{}),
+	}
+	if c.lru {
+		log.Info("cgroup_id_map: the map is an LRU hash: the kernel may evict cgroups ebpfmon put there, even before it is full, "+
+			"and they go unfiltered until ebpfmon notices at its next scan and puts them back; BPF_MAP_TYPE_HASH never evicts "+
+			"(declare it so, with max_entries above the number of matching cgroups)", "max_entries", m.MaxEntries())
 	}
 	for i, expr := range cfg.Regexps {
 		re, err := regexp.Compile(expr)
@@ -281,7 +290,19 @@ func (c *cgroupIDMap) apply(paths map[uint64]string) {
 			delete(c.failed, id)
 		}
 	}
-	leftOut, example := 0, ""
+	var leftOut int
+	var example string
+	if c.lru {
+		leftOut, example = c.addLRU(want)
+	} else {
+		leftOut, example = c.addAll(add, want)
+	}
+	c.noteFull(leftOut, example)
+}
+
+// addAll writes the cgroups of add (ids of want) into a map that does not
+// evict, and returns how many did not fit and one of their paths.
+func (c *cgroupIDMap) addAll(add []uint64, want map[uint64]string) (leftOut int, example string) {
 	for _, id := range add {
 		err := c.put(id, want[id])
 		switch {
@@ -300,7 +321,153 @@ func (c *cgroupIDMap) apply(paths map[uint64]string) {
 			c.logFailure(id, want[id], "add", err)
 		}
 	}
-	c.noteFull(leftOut, example)
+	return leftOut, example
+}
+
+// lruPasses bounds how often one scan reads an LRU map back and puts back
+// what the kernel evicted meanwhile. One pass is usually enough: the kernel
+// evicts early only when its per-CPU free lists run dry (10,000 cgroups
+// written into 10,000 entries left 9,888 of them on 2 CPUs).
+const lruPasses = 4
+
+// addLRU brings an LRU map in line with want: it reads the map's keys,
+// forgets the cgroups the kernel evicted, and writes the missing ones while
+// the map has room, never more (each write beyond it would evict another
+// cgroup), then reads the keys again, up to lruPasses times. It returns how
+// many matching cgroups are left out for lack of room, which it also counts
+// as update errors, as addAll does for a hash, and one of their paths.
+// When the keys cannot be read, it writes the missing cgroups as addAll
+// does, blind to evictions.
+func (c *cgroupIDMap) addLRU(want map[uint64]string) (leftOut int, example string) {
+	failed := map[uint64]bool{} // writes that failed in this scan: not retried in it
+	for pass := 0; ; pass++ {
+		if !c.readKeys() {
+			return c.addAll(diffAdd(c.inMap, want), want)
+		}
+		c.forgetEvicted()
+		var add []uint64
+		for _, id := range diffAdd(c.inMap, want) {
+			if !failed[id] {
+				add = append(add, id)
+			}
+		}
+		room := int(c.m.MaxEntries()) - len(c.present)
+		if len(add) == 0 || room <= 0 || pass == lruPasses {
+			if len(add) > 0 {
+				example = want[add[0]]
+			}
+			c.updateErrors.Add(uint64(len(add)))
+			return len(add), example
+		}
+		for _, id := range add[:min(room, len(add))] {
+			if err := c.put(id, want[id]); err != nil {
+				failed[id] = true
+				c.updateErrors.Add(1)
+				c.logFailure(id, want[id], "add", err)
+				continue
+			}
+			c.inMap[id] = want[id]
+			delete(c.failed, id)
+		}
+	}
+}
+
+// forgetEvicted drops from inMap the cgroups missing from the keys last
+// read: the kernel evicted them.
+func (c *cgroupIDMap) forgetEvicted() {
+	n := 0
+	for id := range c.inMap {
+		if !c.present[id] {
+			delete(c.inMap, id)
+			n++
+		}
+	}
+	if n > 0 {
+		c.log.Debug("cgroup_id_map: the kernel evicted cgroups from the LRU map; putting them back while there is room",
+			"evicted", n, "in_map", len(c.inMap), "max_entries", c.m.MaxEntries())
+	}
+}
+
+// keysPerBatch is how many keys readKeys asks the kernel for at once.
+const keysPerBatch = 4096
+
+// readKeys reads the keys of the map into present, in batches where the
+// kernel supports it (5.6+), and reports whether that worked; a failure
+// is counted, and logged once until a read works again.
+func (c *cgroupIDMap) readKeys() bool {
+	clear(c.present)
+	err := c.batchKeys()
+	if errors.Is(err, ebpf.ErrNotSupported) || errors.Is(err, unix.ENOSPC) { // ENOSPC: a bucket larger than a batch
+		clear(c.present)
+		err = c.iterateKeys()
+	}
+	switch {
+	case err != nil:
+		c.updateErrors.Add(1)
+		if !c.readErr {
+			c.log.Warn("cgroup_id_map: cannot read the LRU map to find evicted cgroups, which go unfiltered until a read works; retrying at every scan", "err", err)
+			c.readErr = true
+		}
+		return false
+	case c.readErr:
+		c.log.Info("cgroup_id_map: reading the LRU map works again")
+		c.readErr = false
+	}
+	return true
+}
+
+// batchKeys adds the map's keys to present with BPF_MAP_LOOKUP_BATCH.
+func (c *cgroupIDMap) batchKeys() error {
+	if c.keyBuf == nil {
+		n := min(int(c.m.MaxEntries()), keysPerBatch)
+		c.keyBuf, c.valBuf = make([]uint64, n), valueSlice(c.m.ValueSize(), n)
+	}
+	var cursor ebpf.MapBatchCursor
+	for {
+		n, err := c.m.BatchLookup(&cursor, c.keyBuf, c.valBuf, nil)
+		for _, id := range c.keyBuf[:n] {
+			c.present[id] = true
+		}
+		switch {
+		case errors.Is(err, ebpf.ErrKeyNotExist):
+			return nil
+		case err != nil:
+			return err
+		}
+	}
+}
+
+// valueSlice returns a slice of n integers of size bytes (1, 2, 4 or 8),
+// to read n values of a map in one batch.
+func valueSlice(size uint32, n int) any {
+	switch size {
+	case 1:
+		return make([]uint8, n)
+	case 2:
+		return make([]uint16, n)
+	case 4:
+		return make([]uint32, n)
+	default:
+		return make([]uint64, n)
+	}
+}
+
+// iterateKeys adds the map's keys to present one at a time, for kernels
+// without batch lookups.
+func (c *cgroupIDMap) iterateKeys() error {
+	var key any // nil: the first key
+	var next uint64
+	for {
+		err := c.m.NextKey(key, &next)
+		if errors.Is(err, ebpf.ErrKeyNotExist) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		c.present[next] = true
+		key = next
+	}
 }
 
 // fullWarnEvery is how often a map that stays full is logged.
@@ -315,7 +482,11 @@ func (c *cgroupIDMap) noteFull(n int, example string) {
 	switch {
 	case n > 0 && (!wasFull || time.Since(c.warned) >= fullWarnEvery):
 		c.warned = time.Now()
-		c.log.Warn("cgroup_id_map: the map is full: matching cgroups are left out, so their events go unfiltered, until there is room; raise max_entries in the BPF object (retried at every scan, see ebpfmon_cgroup_id_map_full)",
+		fix := "raise max_entries in the BPF object"
+		if c.lru {
+			fix = "declare the map BPF_MAP_TYPE_HASH with max_entries above the number of matching cgroups (an LRU hash may also evict before it is full)"
+		}
+		c.log.Warn("cgroup_id_map: the map is full: matching cgroups are left out, so their events go unfiltered, until there is room; "+fix+" (retried at every scan, see ebpfmon_cgroup_id_map_full)",
 			"left_out", n, "max_entries", c.m.MaxEntries(), "in_map", len(c.inMap), "example", example)
 	case n == 0 && wasFull:
 		c.log.Info("cgroup_id_map: every matching cgroup is in the map again", "in_map", len(c.inMap))
@@ -340,21 +511,21 @@ func (u *Unit) cgroupIDMapHealth() (cgroupIDMapHealth, bool) {
 }
 
 // diffIDs returns the ids of want missing from have (sorted), and those of
-// have missing from want.
+// have missing from want (sorted).
 func diffIDs(have, want map[uint64]string) (add, remove []uint64) {
+	return diffAdd(have, want), diffAdd(want, have)
+}
+
+// diffAdd returns the ids of want missing from have, sorted.
+func diffAdd(have, want map[uint64]string) []uint64 {
+	var add []uint64
 	for id := range want {
 		if _, ok := have[id]; !ok {
 			add = append(add, id)
 		}
 	}
-	for id := range have {
-		if _, ok := want[id]; !ok {
-			remove = append(remove, id)
-		}
-	}
 	slices.Sort(add)
-	slices.Sort(remove)
-	return add, remove
+	return add
 }
 
 // put writes the cgroup into the map.

@@ -39,10 +39,12 @@ func TestCheckCgroupIDMapLayout(t *testing.T) {
 	}{
 		{"hash u64", hash, ebpf.Hash, 8, 8, nil},
 		{"hash u8", hash, ebpf.Hash, 8, 1, nil},
-		{"lru hash", hash, ebpf.LRUHash, 8, 8, []string{"cgroup_id_map.name: map ids is an LRU hash", "evicts", "BPF_MAP_TYPE_HASH", "max_entries"}},
-		{"per-CPU lru hash", hash, ebpf.LRUCPUHash, 8, 8, []string{"is an LRU hash"}},
+		{"lru hash", hash, ebpf.LRUHash, 8, 8, nil},
+		{"lru hash u8", hash, ebpf.LRUHash, 8, 1, nil},
+		{"per-CPU lru hash", hash, ebpf.LRUCPUHash, 8, 8, []string{"cgroup_id_map.name: map ids is a LRUCPUHash", "BPF_MAP_TYPE_HASH", "max_entries"}},
+		{"per-CPU hash", hash, ebpf.PerCPUHash, 8, 8, []string{"is a PerCPUHash"}},
 		{"hash of u32 keys", hash, ebpf.Hash, 4, 8, []string{"4-byte key, type hash needs 8"}},
-		{"array", hash, ebpf.Array, 8, 8, []string{"is a Array", "needs a Hash"}},
+		{"array", hash, ebpf.Array, 8, 8, []string{"is a Array", "BPF_MAP_TYPE_HASH"}},
 		{"struct value", hash, ebpf.Hash, 8, 16, []string{"16-byte value"}},
 		{"cgrp_storage", storage, ebpf.CgroupStorage, 4, 8, nil},
 		{"old cgroup storage", storage, ebpf.CGroupStorage, 4, 8, []string{"BPF_MAP_TYPE_CGRP_STORAGE"}},
@@ -80,13 +82,18 @@ func TestCheckCgroupIDMapSpec(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `no map named "nope"`) || !strings.Contains(err.Error(), "ids") {
 		t.Errorf("missing map: err = %v, want it named along with the maps there are", err)
 	}
+	// ebpf_exporter's own cgroup-id-map example declares an LRU hash.
 	spec.Maps["lru"] = &ebpf.MapSpec{Name: "lru", Type: ebpf.LRUHash, KeySize: 8, ValueSize: 8}
+	if err := checkCgroupIDMapSpec(spec, &config.CgroupIDMap{Name: "lru", Type: config.CgroupIDMapHash}); err != nil {
+		t.Errorf("LRU hash: %v", err)
+	}
+	spec.Maps["percpu"] = &ebpf.MapSpec{Name: "percpu", Type: ebpf.LRUCPUHash, KeySize: 8, ValueSize: 8}
 	cfg := &config.Config{Name: "cg", Path: "/etc/ebpfmon/cg.yaml", BPFPath: "/etc/ebpfmon/cg.bpf.o",
-		CgroupIDMap: &config.CgroupIDMap{Name: "lru", Type: config.CgroupIDMapHash}}
+		CgroupIDMap: &config.CgroupIDMap{Name: "percpu", Type: config.CgroupIDMapHash}}
 	err = CheckSpec(cfg, spec)
-	for _, want := range []string{"/etc/ebpfmon/cg.yaml", "cgroup_id_map.name: map lru is an LRU hash", "BPF_MAP_TYPE_HASH"} {
+	for _, want := range []string{"/etc/ebpfmon/cg.yaml", "cgroup_id_map.name: map percpu is a LRUCPUHash", "BPF_MAP_TYPE_HASH"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("LRU hash at spec check: err = %v, want it to contain %q", err, want)
+			t.Errorf("per-CPU LRU hash at spec check: err = %v, want it to contain %q", err, want)
 		}
 	}
 }
@@ -194,7 +201,13 @@ func waitFor(t *testing.T, limit time.Duration, what string, cond func() bool) t
 
 func newHashMap(t *testing.T, maxEntries uint32) *ebpf.Map {
 	t.Helper()
-	m, err := ebpf.NewMap(&ebpf.MapSpec{Name: "cgroup_ids", Type: ebpf.Hash, KeySize: 8, ValueSize: 8, MaxEntries: maxEntries})
+	return newIDMap(t, ebpf.Hash, maxEntries)
+}
+
+// newIDMap returns a cgroup id map of type typ (Hash or LRUHash).
+func newIDMap(t *testing.T, typ ebpf.MapType, maxEntries uint32) *ebpf.Map {
+	t.Helper()
+	m, err := ebpf.NewMap(&ebpf.MapSpec{Name: "cgroup_ids", Type: typ, KeySize: 8, ValueSize: 8, MaxEntries: maxEntries})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -332,9 +345,10 @@ func TestCgroupIDMapFull(t *testing.T) {
 
 // TestCgroupIDMapFullReported is the reproduction of the silent loss: 40
 // real cgroups (under the cgroup2 mount) match, the map has room for 16.
-// An LRU hash is refused; with a hash, the 24 left out must show in the
-// health (full, errors) and in one warning, until removing cgroups makes
-// room for every one still matching.
+// With a hash and with an LRU hash (which would evict to make room), the
+// 24 left out must show in the health (full, errors) and in one warning
+// naming the fix, and the 16 in the map must stay there, until removing
+// cgroups makes room for every one still matching.
 func TestCgroupIDMapFullReported(t *testing.T) {
 	testenv.Privileged(t)
 	root, err := cgroup.FindRoot(cgroup.DefaultMountInfo)
@@ -344,9 +358,22 @@ func TestCgroupIDMapFullReported(t *testing.T) {
 	if root.Version != 2 {
 		testenv.Unavailable(t, "no cgroup2 mount (found v1 at %s)", root.Path)
 	}
+	for _, tc := range []struct {
+		typ ebpf.MapType
+		fix string // what the full-map warning recommends
+	}{
+		{ebpf.Hash, "raise max_entries"},
+		{ebpf.LRUHash, "declare the map BPF_MAP_TYPE_HASH with max_entries above the number of matching cgroups"},
+	} {
+		t.Run(tc.typ.String(), func(t *testing.T) { testCgroupIDMapFull(t, root.Path, tc.typ, tc.fix) })
+	}
+}
+
+// testCgroupIDMapFull is TestCgroupIDMapFullReported for one map type.
+func testCgroupIDMapFull(t *testing.T, root string, typ ebpf.MapType, fix string) {
 	const matching, maxEntries, kept = 40, 16, 10
-	name := fmt.Sprintf("/ebpfmon-idmap-full-%d", os.Getpid())
-	dir := root.Path + name
+	name := fmt.Sprintf("/ebpfmon-idmap-full-%s-%d", typ, os.Getpid())
+	dir := root + name
 	t.Cleanup(func() {
 		for i := range matching {
 			os.Remove(fmt.Sprintf("%s/c%02d", dir, i))
@@ -365,22 +392,9 @@ func TestCgroupIDMapFullReported(t *testing.T) {
 		ids[ino(t, p)] = true
 	}
 	cfg := &config.CgroupIDMap{Name: "cgroup_ids", Type: config.CgroupIDMapHash, Regexps: []string{"^" + name + "/c"}}
-
-	lru, err := ebpf.NewMap(&ebpf.MapSpec{Name: "cgroup_ids", Type: ebpf.LRUHash, KeySize: 8, ValueSize: 8, MaxEntries: maxEntries})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lru.Close()
-	if c, err := startCgroupIDMap(cfg, lru, root.Path, time.Second, nil); err == nil {
-		c.Close()
-		t.Fatal("an LRU hash was accepted: when full it evicts cgroups silently")
-	} else if !strings.Contains(err.Error(), "LRU hash") || !strings.Contains(err.Error(), "BPF_MAP_TYPE_HASH") {
-		t.Errorf("LRU hash refused with %q, want it named with the fix", err)
-	}
-
-	m := newHashMap(t, maxEntries)
+	m := newIDMap(t, typ, maxEntries)
 	var logs logBuffer
-	closer, err := startCgroupIDMap(cfg, m, root.Path, 100*time.Millisecond, logs.logger())
+	closer, err := startCgroupIDMap(cfg, m, root, 100*time.Millisecond, logs.logger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,16 +414,30 @@ func TestCgroupIDMapFullReported(t *testing.T) {
 		t.Errorf("health = %+v, %v; want full, errors >= %d", h, ok, matching-maxEntries)
 	}
 	if n := strings.Count(logs.String(), "the map is full"); n != 1 ||
-		!strings.Contains(logs.String(), fmt.Sprintf("left_out=%d max_entries=%d", matching-maxEntries, maxEntries)) {
-		t.Errorf("want one warning with %d left out of max_entries %d, got %d:\n%s", matching-maxEntries, maxEntries, n, logs.String())
+		!strings.Contains(logs.String(), fmt.Sprintf("left_out=%d max_entries=%d", matching-maxEntries, maxEntries)) ||
+		!strings.Contains(logs.String(), fix) {
+		t.Errorf("want one warning with %d left out of max_entries %d and %q, got %d:\n%s", matching-maxEntries, maxEntries, fix, n, logs.String())
+	}
+	if n, want := strings.Count(logs.String(), "the map is an LRU hash"), btoi(typ == ebpf.LRUHash); n != want {
+		t.Errorf("%d info lines about an LRU hash at load, want %d:\n%s", n, want, logs.String())
 	}
 
-	// Keep the first kept cgroups: some were left out, all must get in.
+	// A scan while full must not trade cgroups in the map for others.
+	if err := os.Mkdir(dir+"/other", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(dir + "/other")
+	time.Sleep(300 * time.Millisecond) // a scan or two; the check below holds either way
+	if got := hashKeys(t, m); !maps.Equal(got, in) {
+		t.Errorf("a scan of a full map changed its contents: %v, was %v", got, in)
+	}
+
+	// Keep the last cgroups, which were left out: they must all get in.
 	left := map[uint64]bool{}
-	for i := range kept {
+	for i := matching - kept; i < matching; i++ {
 		left[ino(t, fmt.Sprintf("%s/c%02d", dir, i))] = true
 	}
-	for i := kept; i < matching; i++ {
+	for i := range matching - kept {
 		if err := os.Remove(fmt.Sprintf("%s/c%02d", dir, i)); err != nil {
 			t.Fatal(err)
 		}
@@ -419,6 +447,82 @@ func TestCgroupIDMapFullReported(t *testing.T) {
 	if !strings.Contains(logs.String(), "every matching cgroup is in the map again") {
 		t.Errorf("no info when the map has room again:\n%s", logs.String())
 	}
+}
+
+// btoi is 1 for true, 0 for false.
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// TestCgroupIDMapLRUEvicted makes the kernel evict cgroups from an LRU
+// cgroup_id_map (another writer fills it, as a BPF program sharing the map
+// would): the next scan must find them missing and report the map full
+// while there is no room, then put them all back once there is.
+func TestCgroupIDMapLRUEvicted(t *testing.T) {
+	testenv.Privileged(t)
+	const interval = 50 * time.Millisecond
+	const maxEntries, foreign = 8, 8
+	root := t.TempDir()
+	ours := map[uint64]bool{}
+	for _, d := range []string{"a.service", "b.service", "c.service", "d.service"} {
+		if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		ours[ino(t, filepath.Join(root, d))] = true
+	}
+	m := newIDMap(t, ebpf.LRUHash, maxEntries)
+	var logs logBuffer
+	c, err := startCgroupIDMap(&config.CgroupIDMap{Name: "cgroup_ids", Type: config.CgroupIDMapHash, Regexps: []string{`\.service$`}},
+		m, root, interval, logs.logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	u := &Unit{cgroupIDMap: c}
+	if got := hashKeys(t, m); !maps.Equal(got, ours) {
+		t.Fatalf("after start the map holds %v, want %v", got, ours)
+	}
+	// rescan makes the watcher scan again, with a directory no regexp matches.
+	n := 0
+	rescan := func() {
+		n++
+		if err := os.Mkdir(filepath.Join(root, fmt.Sprintf("other%d", n)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	for i := range uint64(foreign) {
+		if err := m.Update(1<<62+i, uint64(1), ebpf.UpdateAny); err != nil {
+			t.Fatal(err)
+		}
+	}
+	evicted := 0
+	for id := range ours {
+		if !hashKeys(t, m)[id] {
+			evicted++
+		}
+	}
+	if evicted == 0 {
+		t.Fatalf("the kernel evicted none of ours: %v", hashKeys(t, m))
+	}
+	rescan()
+	waitFor(t, 5*time.Second, "evictions seen", func() bool { h, _ := u.cgroupIDMapHealth(); return h.full })
+	if !strings.Contains(logs.String(), "the map is full") || !strings.Contains(logs.String(), "BPF_MAP_TYPE_HASH") {
+		t.Errorf("no warning naming the fix for the evicted cgroups:\n%s", logs.String())
+	}
+
+	for i := range uint64(foreign) {
+		if err := m.Delete(1<<62 + i); err != nil && !errors.Is(err, ebpf.ErrKeyNotExist) {
+			t.Fatal(err)
+		}
+	}
+	rescan()
+	waitFor(t, 5*time.Second, "evicted cgroups put back", func() bool { return maps.Equal(hashKeys(t, m), ours) })
+	waitFor(t, 5*time.Second, "full cleared", func() bool { h, _ := u.cgroupIDMapHealth(); return !h.full })
+	t.Logf("%d of %d evicted by %d foreign keys, all put back", evicted, len(ours), foreign)
 }
 
 // TestCgroupIDMapCgrpStorage fills cgroup local storage for real cgroups.
@@ -499,32 +603,105 @@ func TestCgroupIDMapCgrpStorage(t *testing.T) {
 	}
 }
 
+// TestCgroupIDMapReadKeys checks that both ways of reading an LRU map's
+// keys (batches, and one at a time for kernels without them) find every
+// key, with each value size a cgroup id map may have.
+func TestCgroupIDMapReadKeys(t *testing.T) {
+	testenv.Privileged(t)
+	for _, size := range cgroupIDMapValueSizes {
+		t.Run(fmt.Sprintf("value%d", size), func(t *testing.T) {
+			const n = 100
+			m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.LRUHash, KeySize: 8, ValueSize: size, MaxEntries: 2 * n})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			want := map[uint64]bool{}
+			for i := range uint64(n) {
+				if err := m.Update(i<<40+7, one(size), ebpf.UpdateAny); err != nil {
+					t.Fatal(err)
+				}
+				want[i<<40+7] = true
+			}
+			c := &cgroupIDMap{m: m, present: map[uint64]bool{}}
+			for name, read := range map[string]func() error{"batch": c.batchKeys, "iterate": c.iterateKeys} {
+				clear(c.present)
+				if err := read(); err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				if !maps.Equal(c.present, want) {
+					t.Errorf("%s read %d keys, want the %d written", name, len(c.present), n)
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkCgroupIDMapApply10k is the work a scan of 10k cgroups adds on
 // top of cgroup.Scan when nothing changed (every path already matched
-// once): the diff against the map's contents.
+// once): the diff against the map's contents, and for an LRU hash the
+// read of its keys that finds evictions. Every cgroup matches: 10k in the
+// map, the most there is to read.
 func BenchmarkCgroupIDMapApply10k(b *testing.B) {
 	if os.Geteuid() != 0 {
 		b.Skip("needs root")
 	}
-	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Hash, KeySize: 8, ValueSize: 8, MaxEntries: 10000})
+	for _, typ := range []ebpf.MapType{ebpf.Hash, ebpf.LRUHash} {
+		b.Run(typ.String(), func(b *testing.B) {
+			m, err := ebpf.NewMap(&ebpf.MapSpec{Type: typ, KeySize: 8, ValueSize: 8, MaxEntries: 10000})
+			if err != nil {
+				b.Skip(err)
+			}
+			defer m.Close()
+			paths := map[uint64]string{}
+			for i := range uint64(10000) {
+				paths[i+100] = fmt.Sprintf("/kubepods.slice/pod%d.slice/cri-containerd-%064d.scope", i/10, i)
+			}
+			c := &cgroupIDMap{
+				cfg: &config.CgroupIDMap{Name: "ids", Type: config.CgroupIDMapHash}, m: m, value: one(8),
+				regexps: []*regexp.Regexp{regexp.MustCompile(`^/kubepods\.slice/`)},
+				matches: map[uint64]match{}, inMap: map[uint64]string{}, failed: map[uint64]bool{},
+				lru: typ == ebpf.LRUHash, present: map[uint64]bool{},
+				log: slog.New(slog.DiscardHandler),
+			}
+			c.apply(paths)
+			b.ReportAllocs()
+			for b.Loop() {
+				c.apply(paths)
+			}
+			b.ReportMetric(float64(len(c.inMap)), "in_map")
+		})
+	}
+}
+
+// BenchmarkCgroupIDMapReadKeys10k is what finding evictions in an LRU map
+// of 10k cgroups costs a scan: one read of its keys, in batches and, for
+// kernels without batch lookups, one key at a time.
+func BenchmarkCgroupIDMapReadKeys10k(b *testing.B) {
+	if os.Geteuid() != 0 {
+		b.Skip("needs root")
+	}
+	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.LRUHash, KeySize: 8, ValueSize: 8, MaxEntries: 10000})
 	if err != nil {
 		b.Skip(err)
 	}
 	defer m.Close()
-	paths := map[uint64]string{}
 	for i := range uint64(10000) {
-		paths[i+100] = fmt.Sprintf("/kubepods.slice/pod%d.slice/cri-containerd-%064d.scope", i/10, i)
+		if err := m.Update(i+100, uint64(1), ebpf.UpdateAny); err != nil {
+			b.Fatal(err)
+		}
 	}
-	c := &cgroupIDMap{
-		cfg: &config.CgroupIDMap{Name: "ids", Type: config.CgroupIDMapHash}, m: m, value: one(8),
-		regexps: []*regexp.Regexp{regexp.MustCompile(`^/kubepods\.slice/pod[0-9]*[05]\.slice/`)},
-		matches: map[uint64]match{}, inMap: map[uint64]string{}, failed: map[uint64]bool{},
-		log: slog.New(slog.DiscardHandler),
+	c := &cgroupIDMap{m: m, present: map[uint64]bool{}, log: slog.New(slog.DiscardHandler)}
+	for name, read := range map[string]func() error{"batch": c.batchKeys, "iterate": c.iterateKeys} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				clear(c.present)
+				if err := read(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(len(c.present)), "keys")
+		})
 	}
-	c.apply(paths)
-	b.ReportAllocs()
-	for b.Loop() {
-		c.apply(paths)
-	}
-	b.ReportMetric(float64(len(c.inMap)), "in_map")
 }
