@@ -1,6 +1,6 @@
 // Package bpfmap reads whole BPF maps into flat, reusable buffers: raw key
 // bytes and u64 values, one per CPU for per-CPU maps. It knows nothing about
-// labels or metrics; the exporter decodes what it returns.
+// labels or metrics; package series decodes what it returns.
 //
 // Reads use BPF_MAP_LOOKUP_BATCH (Linux 5.6+) straight into the buffers, so a
 // scrape of a 100k-entry map costs a handful of syscalls and no allocations

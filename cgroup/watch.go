@@ -17,7 +17,7 @@ import (
 
 // Scan returns every cgroup under root right now, by id: the same table a
 // [Resolver] walks for, read afresh on every call. It is meant for callers
-// that poll the hierarchy (see exporter's cgroup_id_map): it reads each
+// that poll the hierarchy (see lifecycle's cgroup_id_map): it reads each
 // directory once with getdents(2) and takes the ids from the directory
 // entries, so it costs one open, two getdents and one close per cgroup,
 // with no stat, no sorting and no allocation for the interface files

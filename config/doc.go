@@ -20,16 +20,16 @@
 //     exp2|exp2zero|linear|fixed".
 //
 // Everything here is checked without the BPF object or the kernel. Load does
-// not open NAME.bpf.o; the exporter opens it and checks it against the
-// config (map names, key sizes).
+// not open NAME.bpf.o; package lifecycle opens it and checks it against
+// the config (map names, key sizes).
 //
 // The label conventions: a histogram's last label is the bucket index. A
 // label named cpu with size 0 (see Label.PerCPU) takes no key bytes and splits
 // a per-CPU map's values by CPU; it may be the last label of a counter, or the
 // label just before the bucket label of a histogram. Its decoders get the CPU
 // number as a 2-byte little-endian u16, so {name: uint} gives "0", "1", ...
-// A counter may have no labels: it is then one global count, and the
-// exporter checks that its map is a one-entry array (key u32 0). Span
+// A counter may have no labels: it is then one global count, and package
+// lifecycle checks that its map is a one-entry array (key u32 0). Span
 // labels are attribute names (cpu.orig), not Prometheus label names.
 //
 // Numbers are bounded so that no config can make ebpfmon loop or allocate

@@ -9,7 +9,7 @@ import (
 	"github.com/cilium/ebpf"
 )
 
-// debugMap mirrors exporter.DebugMap, as a client reads it.
+// debugMap mirrors series.DebugMap, as a client reads it.
 type debugMap struct {
 	Config  string `json:"config"`
 	Map     string `json:"map"`

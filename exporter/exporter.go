@@ -1,10 +1,10 @@
 package exporter
 
 import (
+	"encoding/json"
+	"io"
 	"log/slog"
-	"maps"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -13,22 +13,24 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ebpfmon/ebpfmon/config"
+	"github.com/ebpfmon/ebpfmon/lifecycle"
+	"github.com/ebpfmon/ebpfmon/series"
 )
 
 // Exporter is the prometheus.Collector over every config: the metrics of
 // each loaded unit plus health metrics for all configs, failed ones too.
 type Exporter struct {
-	opts     Options
+	opts     lifecycle.Options
 	d        descs
 	reserved map[string]string // names ebpfmon itself exports: name to owner (see names.go)
 
 	mu     sync.RWMutex
-	units  []*Unit
+	units  []*lifecycle.Unit
 	failed map[string]error
 }
 
 // New returns an exporter with no configs.
-func New(opts Options) *Exporter {
+func New(opts lifecycle.Options) *Exporter {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -40,7 +42,7 @@ func New(opts Options) *Exporter {
 // Load reads config name from dir, opens it and adds it. On failure the
 // config is recorded as failed (it shows in config_loaded 0) and the
 // error, naming the config and what to fix, is returned.
-func (e *Exporter) Load(dir, name string) (*Unit, error) {
+func (e *Exporter) Load(dir, name string) (*lifecycle.Unit, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	u, err := e.open(dir, name)
@@ -53,7 +55,7 @@ func (e *Exporter) Load(dir, name string) (*Unit, error) {
 	return u, nil
 }
 
-func (e *Exporter) open(dir, name string) (*Unit, error) {
+func (e *Exporter) open(dir, name string) (*lifecycle.Unit, error) {
 	cfg, err := config.Load(dir, name)
 	if err != nil {
 		return nil, err
@@ -61,14 +63,14 @@ func (e *Exporter) open(dir, name string) (*Unit, error) {
 	if err := e.checkNames(cfg); err != nil {
 		return nil, err
 	}
-	return Open(cfg, e.opts)
+	return lifecycle.Open(cfg, e.opts)
 }
 
 // Units returns the loaded units.
-func (e *Exporter) Units() []*Unit {
+func (e *Exporter) Units() []*lifecycle.Unit {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return append([]*Unit(nil), e.units...)
+	return append([]*lifecycle.Unit(nil), e.units...)
 }
 
 // Close closes every unit.
@@ -123,69 +125,75 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	defer e.mu.RUnlock()
 	statsOn := bpfStatsEnabled()
 	for _, u := range e.units {
-		e.collectUnit(ch, u, statsOn)
+		e.collectUnit(ch, u.Health(statsOn))
 	}
 	for name := range e.failed {
 		ch <- prometheus.MustNewConstMetric(e.d.loaded, prometheus.GaugeValue, 0, name)
 	}
 }
 
-func (e *Exporter) collectUnit(ch chan<- prometheus.Metric, u *Unit, statsOn bool) {
-	name := u.Name()
-	if last := u.last.Load(); last != nil {
+func (e *Exporter) collectUnit(ch chan<- prometheus.Metric, h lifecycle.Health) {
+	name := h.Config
+	if last := h.LastScrape; last != nil {
 		success := 0.0
-		if last.ok {
+		if last.OK {
 			success = 1
 		}
-		ch <- prometheus.MustNewConstMetric(e.d.scrapeDuration, prometheus.GaugeValue, last.duration.Seconds(), name)
+		ch <- prometheus.MustNewConstMetric(e.d.scrapeDuration, prometheus.GaugeValue, last.Duration.Seconds(), name)
 		ch <- prometheus.MustNewConstMetric(e.d.scrapeSuccess, prometheus.GaugeValue, success, name)
 	}
 	ch <- prometheus.MustNewConstMetric(e.d.enabled, prometheus.GaugeValue, 1, name)
 	ch <- prometheus.MustNewConstMetric(e.d.loaded, prometheus.GaugeValue, 1, name)
-	for _, m := range slices.Sorted(maps.Keys(u.maps)) {
-		ch <- prometheus.MustNewConstMetric(e.d.decoderErrors, prometheus.CounterValue, float64(u.maps[m].decodeErrors.Load()), name, m)
+	for _, m := range h.DecodeErrors {
+		ch <- prometheus.MustNewConstMetric(e.d.decoderErrors, prometheus.CounterValue, float64(m.Count), name, m.Map)
 	}
-	for _, p := range u.programs {
-		e.collectProgram(ch, u, p, statsOn)
+	for _, p := range h.Programs {
+		e.collectProgram(ch, name, p)
 	}
-	for _, ev := range u.events {
-		ch <- prometheus.MustNewConstMetric(e.d.eventsLost, prometheus.CounterValue, float64(ev.lostTotal()), name, ev.name)
+	for _, ev := range h.EventsLost {
+		ch <- prometheus.MustNewConstMetric(e.d.eventsLost, prometheus.CounterValue, float64(ev.Count), name, ev.Map)
 	}
-	if h, ok := u.cgroupIDMapHealth(); ok {
+	if c := h.CgroupIDMap; c != nil {
 		full := 0.0
-		if h.full {
+		if c.Full {
 			full = 1
 		}
-		ch <- prometheus.MustNewConstMetric(e.d.cgroupIDMapFull, prometheus.GaugeValue, full, name, h.name)
-		ch <- prometheus.MustNewConstMetric(e.d.cgroupIDMapErrors, prometheus.CounterValue, float64(h.updateErrors), name, h.name)
+		ch <- prometheus.MustNewConstMetric(e.d.cgroupIDMapFull, prometheus.GaugeValue, full, name, c.Map)
+		ch <- prometheus.MustNewConstMetric(e.d.cgroupIDMapErrors, prometheus.CounterValue, float64(c.UpdateErrors), name, c.Map)
 	}
 }
 
-// collectProgram sends the metrics of one program. What the kernel cannot
-// tell (its id and tag, its run time and count) is left out, not sent as
-// 0, and logged at debug.
-func (e *Exporter) collectProgram(ch chan<- prometheus.Metric, u *Unit, p *program, statsOn bool) {
-	config := u.Name()
+// collectProgram sends the metrics of one program of config. What the
+// kernel could not tell (its id and tag, its run time and count) is left
+// out, not sent as 0; the unit logged why.
+func (e *Exporter) collectProgram(ch chan<- prometheus.Metric, config string, p lifecycle.ProgramHealth) {
 	id := ""
-	if p.infoOK {
-		id = strconv.FormatUint(uint64(p.id), 10)
-		ch <- prometheus.MustNewConstMetric(e.d.programInfo, prometheus.GaugeValue, 1, config, p.name, id, p.tag)
+	if p.InfoOK {
+		id = strconv.FormatUint(uint64(p.ID), 10)
+		ch <- prometheus.MustNewConstMetric(e.d.programInfo, prometheus.GaugeValue, 1, config, p.Name, id, p.Tag)
 	}
 	attached := 0.0
-	if p.err == nil {
+	if p.Err == nil {
 		attached = 1
 	}
-	ch <- prometheus.MustNewConstMetric(e.d.programAttached, prometheus.GaugeValue, attached, config, p.name, id)
-	if !statsOn {
+	ch <- prometheus.MustNewConstMetric(e.d.programAttached, prometheus.GaugeValue, attached, config, p.Name, id)
+	if p.Stats == nil {
 		return
 	}
-	stats, err := p.prog.Stats()
-	if err != nil {
-		u.log.Debug("program stats unavailable: run time and count left out", "program", p.name, "err", err)
-		return
+	ch <- prometheus.MustNewConstMetric(e.d.programRunTime, prometheus.CounterValue, p.Stats.Runtime.Seconds(), config, p.Name, id)
+	ch <- prometheus.MustNewConstMetric(e.d.programRunCount, prometheus.CounterValue, float64(p.Stats.RunCount), config, p.Name, id)
+}
+
+// WriteDebugMaps writes every map of every loaded config as JSON: raw keys,
+// decoded labels and values, read now. It is for debugging configs.
+func (e *Exporter) WriteDebugMaps(w io.Writer) error {
+	var out []series.DebugMap
+	for _, u := range e.Units() {
+		out = append(out, u.DebugMaps()...)
 	}
-	ch <- prometheus.MustNewConstMetric(e.d.programRunTime, prometheus.CounterValue, stats.Runtime.Seconds(), config, p.name, id)
-	ch <- prometheus.MustNewConstMetric(e.d.programRunCount, prometheus.CounterValue, float64(stats.RunCount), config, p.name, id)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
 }
 
 // bpfStatsEnabled reads kernel.bpf_stats_enabled; run time and count are

@@ -68,11 +68,21 @@ func familySeries(name string, typ dto.MetricType) []string {
 // checkNames refuses, before anything is loaded, a config exporting a
 // name that ebpfmon or another loaded config already exports.
 func (e *Exporter) checkNames(cfg *config.Config) error {
+	loaded := make([]*config.Config, len(e.units))
+	for i, u := range e.units {
+		loaded[i] = u.Config()
+	}
+	return e.checkNamesAgainst(loaded, cfg)
+}
+
+// checkNamesAgainst refuses cfg if it exports a name that ebpfmon or one
+// of the loaded configs exports.
+func (e *Exporter) checkNamesAgainst(loaded []*config.Config, cfg *config.Config) error {
 	taken := maps.Clone(e.reserved)
-	for _, u := range e.units {
-		for _, m := range exportedMetrics(u.cfg) {
+	for _, l := range loaded {
+		for _, m := range exportedMetrics(l) {
 			for _, n := range config.SeriesNames(prometheus.BuildFQName(e.opts.Namespace, "", m.name), m.histogram) {
-				taken[n] = "config " + u.Name()
+				taken[n] = "config " + l.Name
 			}
 		}
 	}

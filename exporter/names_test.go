@@ -1,18 +1,17 @@
 package exporter
 
 import (
-	"errors"
 	"strings"
 	"testing"
 
 	"github.com/ebpfmon/ebpfmon/config"
-	"github.com/ebpfmon/ebpfmon/decoder"
+	"github.com/ebpfmon/ebpfmon/lifecycle"
 )
 
 // TestReservedNames checks that the names ebpfmon itself exports come from
 // the real collectors, series names included.
 func TestReservedNames(t *testing.T) {
-	e := New(Options{Namespace: "ebpfmon"})
+	e := New(lifecycle.Options{Namespace: "ebpfmon"})
 	for _, n := range []string{
 		"go_goroutines", "go_gc_duration_seconds", "go_gc_duration_seconds_sum", "go_gc_duration_seconds_count",
 		"go_memstats_alloc_bytes", "process_open_fds", "process_cpu_seconds_total", "ebpfmon_build_info",
@@ -55,11 +54,12 @@ func TestCheckNames(t *testing.T) {
 		{"distinct names", "ebpfmon", histogram("old", "io"), counter("io_total"), ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			e := New(Options{Namespace: tc.ns})
+			e := New(lifecycle.Options{Namespace: tc.ns})
+			var loaded []*config.Config
 			if tc.loaded != nil {
-				e.units = append(e.units, &Unit{cfg: tc.loaded})
+				loaded = append(loaded, tc.loaded)
 			}
-			err := e.checkNames(tc.cfg)
+			err := e.checkNamesAgainst(loaded, tc.cfg)
 			switch {
 			case tc.want == "" && err != nil:
 				t.Fatalf("want no clash, got %v", err)
@@ -67,23 +67,5 @@ func TestCheckNames(t *testing.T) {
 				t.Fatalf("want an error containing %q, got %v", tc.want, err)
 			}
 		})
-	}
-}
-
-// TestGlobalKey checks the label decoder of a counter without labels.
-func TestGlobalKey(t *testing.T) {
-	for _, tc := range []struct {
-		key  []byte
-		skip bool
-	}{
-		{[]byte{0, 0, 0, 0}, false},
-		{[]byte{1, 0, 0, 0}, true},
-		{[]byte{0, 0, 0, 0, 0, 0, 0, 0}, true},
-		{nil, true},
-	} {
-		out, err := globalKey{}.Decode(tc.key, []string{"kept"})
-		if len(out) != 1 || errors.Is(err, decoder.ErrSkipLabelSet) != tc.skip || (err != nil) != tc.skip {
-			t.Errorf("Decode(%x) = %q, %v; want skip %v", tc.key, out, err, tc.skip)
-		}
 	}
 }

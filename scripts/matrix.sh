@@ -11,7 +11,7 @@
 # EBPFMON_LAB=1 tells them they run in the lab (e2e/lab_test.go: labLimits).
 #
 #   MATRIX_KERNELS   kernels to run (default "5.10 6.1 6.12")
-#   MATRIX_PACKAGES  packages to run (default "attach bpfmap exporter e2e")
+#   MATRIX_PACKAGES  packages to run (default "attach bpfmap series lifecycle exporter e2e")
 #   MATRIX_VERBOSE=1 print every run's whole output, not only the failures
 #   MATRIX_LAB       run-in-kernel.sh (default ../shared/labs/kernel/, from
 #                    the repository root)
@@ -21,7 +21,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 KL=${MATRIX_LAB:-$ROOT/../shared/labs/kernel/run-in-kernel.sh}
 [ -x "$KL" ] || { echo "matrix: no kernel lab at $KL" >&2; exit 2; }
 KERNELS=${MATRIX_KERNELS:-"5.10 6.1 6.12"}
-PACKAGES=${MATRIX_PACKAGES:-"attach bpfmap exporter e2e"}
+PACKAGES=${MATRIX_PACKAGES:-"attach bpfmap series lifecycle exporter e2e"}
 export PATH=/usr/local/go/bin:$PATH
 
 # What runs of each package in the guest (-test.run, -test.skip), and why
@@ -32,9 +32,11 @@ RUN[attach]='^(TestAttachFires|TestAttachMissingHooks)$'
 SKIP[attach]='^TestAttachFires$/^u(ret)?probe$'
 WHY[attach]="the kernel tests; the uprobe cases fire when a glibc program calls malloc, and the guest has none"
 RUN[bpfmap]='.'
+RUN[series]='.'
+SKIP[series]='^TestHistogramHelpersKernel$'
+WHY[series]="all but the test that compiles include/maps.bpf.h's helpers with clang, which the guest lacks"
+RUN[lifecycle]='.'
 RUN[exporter]='.'
-SKIP[exporter]='^TestHistogramHelpersKernel$'
-WHY[exporter]="all but the test that compiles include/maps.bpf.h's helpers with clang, which the guest lacks"
 RUN[e2e]='^(TestSupportTable|TestEveryExampleChecks|TestExamples)$'
 WHY[e2e]="the examples (labLimits in e2e/lab_test.go lists those whose events the guest cannot generate); the other tests compile BPF with clang or need glibc programs and a disk"
 

@@ -15,8 +15,8 @@ import (
 	"github.com/prometheus/common/version"
 
 	"github.com/ebpfmon/ebpfmon/config"
-	"github.com/ebpfmon/ebpfmon/exporter"
 	"github.com/ebpfmon/ebpfmon/internal/regfile"
+	"github.com/ebpfmon/ebpfmon/lifecycle"
 )
 
 // flags are the command line settings.
@@ -46,7 +46,7 @@ func parseFlags(args []string) (*flags, error) {
 		"and serves the maps on --web.telemetry-path. A config that fails is logged and reported as "+
 		"ebpfmon_config_loaded 0; the others keep running (unless --config.strict).\n\n"+
 		"Files must be regular files (or symlinks to one) of at most "+regfile.Size(config.MaxFileSize)+" (NAME.yaml), "+
-		regfile.Size(exporter.MaxObjectSize)+" (NAME.bpf.o) and "+regfile.Size(exporter.MaxBTFSize)+" (--btf.path).\n\n"+
+		regfile.Size(lifecycle.MaxObjectSize)+" (NAME.bpf.o) and "+regfile.Size(lifecycle.MaxBTFSize)+" (--btf.path).\n\n"+
 		"SIGINT and SIGTERM stop ebpfmon (a second one exits at once); SIGHUP is logged and ignored.")
 	app.Version(version.Print("ebpfmon"))
 	app.HelpFlag.Short('h')

@@ -14,6 +14,7 @@ import (
 	"github.com/ebpfmon/ebpfmon/config"
 	"github.com/ebpfmon/ebpfmon/decoder"
 	"github.com/ebpfmon/ebpfmon/exporter"
+	"github.com/ebpfmon/ebpfmon/lifecycle"
 )
 
 // errInterrupted is returned when a signal stops ebpfmon before every
@@ -79,7 +80,7 @@ func loadConfigs(ctx context.Context, f *flags, logger *slog.Logger) (*exporter.
 	if err := rlimit.RemoveMemlock(); err != nil {
 		logger.Warn("cannot raise RLIMIT_MEMLOCK; loading may fail on kernels before 5.11", "err", err)
 	}
-	kernelBTF, err := exporter.LoadKernelBTF(f.btfPath)
+	kernelBTF, err := lifecycle.LoadKernelBTF(f.btfPath)
 	if err != nil {
 		return nil, err
 	}
@@ -87,7 +88,7 @@ func loadConfigs(ctx context.Context, f *flags, logger *slog.Logger) (*exporter.
 	if f.cgroupPaths == "mount" {
 		envOpts = append(envOpts, decoder.WithCgroupMountPaths())
 	}
-	exp := exporter.New(exporter.Options{Namespace: f.namespace, KernelBTF: kernelBTF, Env: decoder.NewEnv(envOpts...), Logger: logger})
+	exp := exporter.New(lifecycle.Options{Namespace: f.namespace, KernelBTF: kernelBTF, Env: decoder.NewEnv(envOpts...), Logger: logger})
 	var failed []string
 	for _, name := range names {
 		if ctx.Err() != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/ebpfmon/ebpfmon/exporter"
+	"github.com/ebpfmon/ebpfmon/lifecycle"
 )
 
 // Fixed limits of the HTTP server; webOptions holds the ones flags or
@@ -255,7 +256,7 @@ func landing(f *flags, exp *exporter.Exporter) http.HandlerFunc {
 		_ = landingPage.Execute(w, struct {
 			Path, DebugPath string
 			Debug           bool
-			Units           []*exporter.Unit
+			Units           []*lifecycle.Unit
 		}{f.telemetryPath, debugPath, f.debug, exp.Units()})
 	}
 }

@@ -1,4 +1,4 @@
-package exporter
+package series
 
 import (
 	dto "github.com/prometheus/client_model/go"

@@ -1,4 +1,4 @@
-package exporter
+package lifecycle
 
 import (
 	"bytes"
@@ -410,7 +410,7 @@ func testCgroupIDMapFull(t *testing.T, root string, typ ebpf.MapType, fix string
 		}
 	}
 	h, ok := u.cgroupIDMapHealth()
-	if !ok || !h.full || h.name != "cgroup_ids" || h.updateErrors < matching-maxEntries {
+	if !ok || !h.Full || h.Map != "cgroup_ids" || h.UpdateErrors < matching-maxEntries {
 		t.Errorf("health = %+v, %v; want full, errors >= %d", h, ok, matching-maxEntries)
 	}
 	if n := strings.Count(logs.String(), "the map is full"); n != 1 ||
@@ -443,7 +443,7 @@ func testCgroupIDMapFull(t *testing.T, root string, typ ebpf.MapType, fix string
 		}
 	}
 	waitFor(t, 10*time.Second, "every cgroup still matching in the map", func() bool { return maps.Equal(hashKeys(t, m), left) })
-	waitFor(t, 10*time.Second, "full cleared", func() bool { h, _ := u.cgroupIDMapHealth(); return !h.full })
+	waitFor(t, 10*time.Second, "full cleared", func() bool { h, _ := u.cgroupIDMapHealth(); return !h.Full })
 	if !strings.Contains(logs.String(), "every matching cgroup is in the map again") {
 		t.Errorf("no info when the map has room again:\n%s", logs.String())
 	}
@@ -509,7 +509,7 @@ func TestCgroupIDMapLRUEvicted(t *testing.T) {
 		t.Fatalf("the kernel evicted none of ours: %v", hashKeys(t, m))
 	}
 	rescan()
-	waitFor(t, 5*time.Second, "evictions seen", func() bool { h, _ := u.cgroupIDMapHealth(); return h.full })
+	waitFor(t, 5*time.Second, "evictions seen", func() bool { h, _ := u.cgroupIDMapHealth(); return h.Full })
 	if !strings.Contains(logs.String(), "the map is full") || !strings.Contains(logs.String(), "BPF_MAP_TYPE_HASH") {
 		t.Errorf("no warning naming the fix for the evicted cgroups:\n%s", logs.String())
 	}
@@ -521,7 +521,7 @@ func TestCgroupIDMapLRUEvicted(t *testing.T) {
 	}
 	rescan()
 	waitFor(t, 5*time.Second, "evicted cgroups put back", func() bool { return maps.Equal(hashKeys(t, m), ours) })
-	waitFor(t, 5*time.Second, "full cleared", func() bool { h, _ := u.cgroupIDMapHealth(); return !h.full })
+	waitFor(t, 5*time.Second, "full cleared", func() bool { h, _ := u.cgroupIDMapHealth(); return !h.Full })
 	t.Logf("%d of %d evicted by %d foreign keys, all put back", evicted, len(ours), foreign)
 }
 

@@ -1,11 +1,10 @@
-package exporter
+package series
 
 import (
 	"encoding/binary"
 	"log/slog"
 	"os"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,8 +15,8 @@ import (
 	"github.com/ebpfmon/ebpfmon/internal/testenv"
 )
 
-func testEvents(flush time.Duration) *eventCounter {
-	e := &eventCounter{name: "ev", fullName: "ns_ev", help: "h", names: []string{"k"}, keySize: 1,
+func testEvents(flush time.Duration) *EventCounter {
+	e := &EventCounter{name: "ev", fullName: "ns_ev", help: "h", names: []string{"k"}, keySize: 1,
 		labels: fakeLabels{1: {"a"}, 2: {"a"}, 3: {"b"}, 4: {"skip"}}, flush: flush, flushed: time.Now(),
 		log: slog.New(slog.DiscardHandler)}
 	e.reset()
@@ -29,15 +28,15 @@ func TestEventCount(t *testing.T) {
 	for _, rec := range [][]byte{{1, 0, 0, 0}, {2}, {3}, {3}, {4}, {9}, {}} {
 		e.count(rec)
 	}
-	fam, st, _ := e.gather()
+	fam, st, _ := e.Gather()
 	if got, want := render(fam), []string{"k=a 2", "k=b 2"}; !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q (padding ignored, equal label sets added up, skips left out)", got, want)
 	}
-	if st.decodeErrors != 2 { // key 9 has no labels; the empty record is too short
-		t.Errorf("decode errors = %d, want 2", st.decodeErrors)
+	if st.DecodeErrors != 2 { // key 9 has no labels; the empty record is too short
+		t.Errorf("decode errors = %d, want 2", st.DecodeErrors)
 	}
-	if _, st, _ = e.gather(); st.decodeErrors != 0 {
-		t.Errorf("decode errors reported twice: %d", st.decodeErrors)
+	if _, st, _ = e.Gather(); st.DecodeErrors != 0 {
+		t.Errorf("decode errors reported twice: %d", st.DecodeErrors)
 	}
 }
 
@@ -47,19 +46,19 @@ func TestEventCount(t *testing.T) {
 func TestEventFlushAtScrape(t *testing.T) {
 	e := testEvents(time.Hour)
 	e.count([]byte{1})
-	if fam, _, _ := e.gather(); !slices.Equal(render(fam), []string{"k=a 1"}) {
+	if fam, _, _ := e.Gather(); !slices.Equal(render(fam), []string{"k=a 1"}) {
 		t.Fatalf("first scrape: %q", render(fam))
 	}
 	e.flushed = time.Now().Add(-2 * time.Hour) // the interval passes ...
 	e.count([]byte{3})                         // ... and an event comes before the next scrape
-	if fam, _, _ := e.gather(); !slices.Equal(render(fam), []string{"k=a 1", "k=b 1"}) {
+	if fam, _, _ := e.Gather(); !slices.Equal(render(fam), []string{"k=a 1", "k=b 1"}) {
 		t.Errorf("the scrape after the interval lost events: %q, want k=a 1, k=b 1", render(fam))
 	}
-	if fam, _, _ := e.gather(); len(fam.Metric) != 0 {
+	if fam, _, _ := e.Gather(); len(fam.Metric) != 0 {
 		t.Errorf("counts kept after the scrape that flushed them: %q", render(fam))
 	}
 	e.count([]byte{3})
-	if fam, _, _ := e.gather(); !slices.Equal(render(fam), []string{"k=b 1"}) {
+	if fam, _, _ := e.Gather(); !slices.Equal(render(fam), []string{"k=b 1"}) {
 		t.Errorf("after the flush: %q", render(fam))
 	}
 }
@@ -101,7 +100,7 @@ func TestEventRawKeysBounded(t *testing.T) {
 			if len(e.byKey) > limit {
 				t.Errorf("%d raw keys held for %d series, want at most %d", len(e.byKey), len(e.order), limit)
 			}
-			fam, _, _ := e.gather()
+			fam, _, _ := e.Gather()
 			if len(fam.Metric) != tc.series {
 				t.Fatalf("%d series, want %d", len(fam.Metric), tc.series)
 			}
@@ -164,10 +163,10 @@ func TestEventReaderNeverWaitsForDecoder(t *testing.T) {
 		}
 	}
 	close(release)
-	if err := e.close(); err != nil {
+	if err := e.Close(); err != nil {
 		t.Fatal(err)
 	}
-	fam, _, _ := e.gather()
+	fam, _, _ := e.Gather()
 	counted := 0.0
 	for _, m := range fam.Metric {
 		counted += m.Counter.GetValue()
@@ -176,42 +175,13 @@ func TestEventReaderNeverWaitsForDecoder(t *testing.T) {
 	if dropped == 0 || counted+float64(dropped) != records {
 		t.Errorf("counted %v and dropped %d of %d records; want some dropped (queue of %d) and every record either counted or dropped", counted, dropped, records, queue)
 	}
-	if e.lostTotal() != dropped {
-		t.Errorf("lost = %d, want the %d dropped", e.lostTotal(), dropped)
-	}
-}
-
-func TestCheckLostMap(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		lost    *ebpf.MapSpec
-		wantErr string
-	}{
-		{"none", nil, ""},
-		{"per-CPU array", &ebpf.MapSpec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 1}, ""},
-		{"array", &ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}, ""},
-		{"hash", &ebpf.MapSpec{Type: ebpf.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 1}, "not a Hash"},
-		{"u32 value", &ebpf.MapSpec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 4, MaxEntries: 1}, "4-byte values"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			spec := &ebpf.CollectionSpec{Maps: map[string]*ebpf.MapSpec{"ev": {Type: ebpf.RingBuf}}}
-			if tc.lost != nil {
-				spec.Maps["ev_lost"] = tc.lost
-			}
-			err := checkLostMap(spec, "metrics.counters[0]", "ev")
-			switch {
-			case tc.wantErr == "" && err != nil:
-				t.Errorf("unexpected error: %v", err)
-			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr) ||
-				!strings.Contains(err.Error(), "metrics.counters[0]: map ev_lost") || !strings.Contains(err.Error(), "EVENTS_LOST_MAP(ev)")):
-				t.Errorf("err = %v, want it to name the field, the map, %q and the fix", err, tc.wantErr)
-			}
-		})
+	if e.LostTotal() != dropped {
+		t.Errorf("lost = %d, want the %d dropped", e.LostTotal(), dropped)
 	}
 }
 
 // TestEventProgramLost reads a real per-CPU lost map: the records the
-// program could not send on each CPU add up into lostTotal.
+// program could not send on each CPU add up into LostTotal.
 func TestEventProgramLost(t *testing.T) {
 	testenv.Privileged(t)
 	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 1})
@@ -234,8 +204,8 @@ func TestEventProgramLost(t *testing.T) {
 	e := testEvents(time.Hour)
 	e.lostMap = m
 	e.kernelLost.Store(10)
-	if got := e.lostTotal(); got != want+10 {
-		t.Errorf("lostTotal = %d, want %d (program) + 10 (kernel)", got, want)
+	if got := e.LostTotal(); got != want+10 {
+		t.Errorf("LostTotal = %d, want %d (program) + 10 (kernel)", got, want)
 	}
 }
 

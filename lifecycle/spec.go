@@ -1,4 +1,4 @@
-package exporter
+package lifecycle
 
 import (
 	"errors"
@@ -13,6 +13,7 @@ import (
 	"github.com/ebpfmon/ebpfmon/bpfmap"
 	"github.com/ebpfmon/ebpfmon/config"
 	"github.com/ebpfmon/ebpfmon/internal/regfile"
+	"github.com/ebpfmon/ebpfmon/series"
 	"github.com/ebpfmon/ebpfmon/usdt"
 )
 
@@ -106,6 +107,45 @@ func checkMap(spec *ebpf.CollectionSpec, path, name string, labels []config.Labe
 	return errors.Join(errs...)
 }
 
+// checkCPULabel refuses a per-CPU "cpu" label (cpu, one of labels, as
+// layoutOf found it; nil for none) of a size the CPU number cannot be
+// given as. path is the metric's field path.
+func checkCPULabel(path string, labels []config.Label, cpu *config.Label) error {
+	if cpu == nil || series.CPULabelSizeOK(cpu.Size) {
+		return nil
+	}
+	i := 0
+	for j := range labels {
+		if &labels[j] == cpu {
+			i = j
+		}
+	}
+	return fmt.Errorf("%s.labels[%d].size: %d for the per-CPU label %q, whose bytes the map key lacks: want 0, 2, 4 or 8 (the CPU number as a u16, u32 or u64)",
+		path, i, cpu.Size, cpu.Name)
+}
+
+// A counter without labels is one global count, as ebpf_exporter exports
+// it (see package series): the value at key 0 of a one-entry array (or
+// per-CPU array), with a u32 key. Larger key spaces need labels saying
+// what each key means, so any other map is refused.
+
+// checkGlobalCount checks the map of a counter without labels.
+func checkGlobalCount(spec *ebpf.CollectionSpec, path, name string) error {
+	m, ok := spec.Maps[name]
+	if !ok {
+		return fmt.Errorf("%s: no map named %q in the object (maps: %s)", path, name, mapNames(spec))
+	}
+	var errs []error
+	if m.ValueSize != 8 {
+		errs = append(errs, fmt.Errorf("%s: map value is %d bytes, want 8 (a u64 count)", path, m.ValueSize))
+	}
+	if (m.Type != ebpf.Array && m.Type != ebpf.PerCPUArray) || m.KeySize != 4 || m.MaxEntries != 1 {
+		errs = append(errs, fmt.Errorf("%s.labels: empty, so the map must hold one global count: an Array or PerCPUArray with a u32 key and max_entries 1, "+
+			"but %s is a %s with %d-byte keys and max_entries %d: add labels describing the key", path, name, m.Type, m.KeySize, m.MaxEntries))
+	}
+	return errors.Join(errs...)
+}
+
 // checkEventMap checks the map of a perf_event_array counter.
 func checkEventMap(spec *ebpf.CollectionSpec, path, name string) error {
 	m, ok := spec.Maps[name]
@@ -116,6 +156,21 @@ func checkEventMap(spec *ebpf.CollectionSpec, path, name string) error {
 		return fmt.Errorf("%s: perf_event_array is set but map type is %s, want PerfEventArray or RingBuf", path, m.Type)
 	}
 	return checkLostMap(spec, path, name)
+}
+
+// checkLostMap checks, if the object has one, the map in which the program
+// of event counter name counts the records it could not send: an array or
+// per-CPU array of one u64 at u32 key 0. path is the counter's field path.
+func checkLostMap(spec *ebpf.CollectionSpec, path, name string) error {
+	m, ok := spec.Maps[series.LostMapName(name)]
+	if !ok {
+		return nil
+	}
+	if (m.Type != ebpf.Array && m.Type != ebpf.PerCPUArray) || m.KeySize != 4 || m.ValueSize != 8 || m.MaxEntries < 1 {
+		return fmt.Errorf("%s: map %s counts the records the program could not send to %s, so it must be a PERCPU_ARRAY (or ARRAY) of u32 -> u64 with max_entries >= 1, not a %s of %d-byte keys and %d-byte values: declare it with EVENTS_LOST_MAP(%s) from include/events.bpf.h, or rename it",
+			path, series.LostMapName(name), name, m.Type, m.KeySize, m.ValueSize, name)
+	}
+	return nil
 }
 
 // checkSpanMaps checks that every span's ring buffer is in the object and

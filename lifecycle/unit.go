@@ -1,13 +1,11 @@
-package exporter
+package lifecycle
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
@@ -15,13 +13,12 @@ import (
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/btf"
-	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ebpfmon/ebpfmon/attach"
-	"github.com/ebpfmon/ebpfmon/bpfmap"
 	"github.com/ebpfmon/ebpfmon/config"
 	"github.com/ebpfmon/ebpfmon/decoder"
+	"github.com/ebpfmon/ebpfmon/series"
 )
 
 // Options configure how units load and export.
@@ -33,6 +30,12 @@ type Options struct {
 	// Env holds the system lookups decoders share.
 	Env    *decoder.Env
 	Logger *slog.Logger
+}
+
+// series returns the options of the unit's metrics; log receives what
+// event counters report.
+func (o Options) series(log *slog.Logger) series.Options {
+	return series.Options{Namespace: o.Namespace, Env: o.Env, Logger: log}
 }
 
 // program is one loaded program and its link.
@@ -52,8 +55,8 @@ type Unit struct {
 	cfg         *config.Config
 	coll        *ebpf.Collection
 	programs    []*program
-	metrics     []*metric
-	events      []*eventCounter
+	metrics     []*series.MapMetric
+	events      []*series.EventCounter
 	cgroupIDMap io.Closer
 	maps        map[string]*mapHealth // by map name, for every metric and event counter
 	last        atomic.Pointer[scrapeResult]
@@ -62,7 +65,7 @@ type Unit struct {
 
 // mapHealth is what went wrong with one map's labels.
 type mapHealth struct {
-	decodeErrors atomic.Uint64 // failure episodes (see gatherStats)
+	decodeErrors atomic.Uint64 // failure episodes (see series.GatherStats)
 	warned       atomic.Bool   // the first failure was logged at warn
 }
 
@@ -106,8 +109,8 @@ func Open(cfg *config.Config, opts Options) (*Unit, error) {
 		return nil, err
 	}
 	u.maps = map[string]*mapHealth{}
-	for _, s := range u.mapSources() {
-		u.maps[s.mapName] = &mapHealth{}
+	for _, s := range u.sources() {
+		u.maps[s.MapName()] = &mapHealth{}
 	}
 	if cfg.Tracing != nil && len(cfg.Tracing.Spans) > 0 {
 		u.log.Warn("tracing.spans are validated but not exported yet; the ring buffers are not read", "spans", len(cfg.Tracing.Spans))
@@ -119,13 +122,16 @@ func Open(cfg *config.Config, opts Options) (*Unit, error) {
 // Name is the config name.
 func (u *Unit) Name() string { return u.cfg.Name }
 
+// Config is the unit's config; it must not be changed.
+func (u *Unit) Config() *config.Config { return u.cfg }
+
 // newMetrics builds every metric's decoders; maps are bound after loading.
-func newMetrics(cfg *config.Config, spec *ebpf.CollectionSpec, opts Options) ([]*metric, error) {
-	var out []*metric
+func newMetrics(cfg *config.Config, spec *ebpf.CollectionSpec, opts Options) ([]*series.MapMetric, error) {
+	var out []*series.MapMetric
 	var errs []error
-	add := func(path, name, help string, labels []config.Label, b *buckets) {
+	add := func(path, name, help string, labels []config.Label, b *series.Buckets) {
 		key, cpu := layoutOf(labels, b != nil, spec.Maps[name])
-		m, err := newMetric(opts, name, help, key, cpu, b)
+		m, err := series.NewMapMetric(opts.series(nil), name, help, key, cpu, b)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %s: %w", cfg.Path, path, err))
 			return
@@ -139,7 +145,7 @@ func newMetrics(cfg *config.Config, spec *ebpf.CollectionSpec, opts Options) ([]
 	}
 	for i, h := range cfg.Metrics.Histograms {
 		path := fmt.Sprintf("metrics.histograms[%d]", i)
-		b, err := newBuckets(h)
+		b, err := series.NewBuckets(h)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %s: %w", cfg.Path, path, err))
 			continue
@@ -149,93 +155,15 @@ func newMetrics(cfg *config.Config, spec *ebpf.CollectionSpec, opts Options) ([]
 	return out, errors.Join(errs...)
 }
 
-// newMetric builds a metric whose map key holds the key labels; a non-nil
-// cpu label splits per-CPU values by CPU.
-func newMetric(opts Options, name, help string, key []config.Label, cpu *config.Label, b *buckets) (*metric, error) {
-	ls, err := decoder.NewLabelSet(key, opts.Env)
-	if err != nil {
-		return nil, err
-	}
-	m := &metric{
-		name: name, fullName: prometheus.BuildFQName(opts.Namespace, "", name), help: help,
-		labels: ls, buckets: b, cpu: cpu, env: opts.Env, now: time.Now, online: bpfmap.OnlineCPUs,
-		cache: map[string]*decoded{}, slots: slots{ids: map[string]int{}},
-	}
-	if len(key) == 0 { // a counter without labels: one global count at key 0
-		m.labels = globalKey{}
-	}
-	for _, l := range key {
-		m.names = append(m.names, l.Name)
-	}
-	m.keyNames = slices.Clone(m.names)
-	if b != nil { // the last key label is the bucket
-		m.names = m.names[:len(m.names)-1]
-	}
-	return m, nil
-}
-
-func (u *Unit) bindMetrics(ms []*metric) error {
+// bindMetrics binds every metric to its loaded map.
+func (u *Unit) bindMetrics(ms []*series.MapMetric) error {
 	for _, m := range ms {
-		r, err := bpfmap.NewReader(u.coll.Maps[m.name])
-		if err != nil {
-			return fmt.Errorf("%s: map %s: %w", u.cfg.Path, m.name, err)
-		}
-		m.reader, m.entries = r, r.NewEntries()
-		if m.cpu != nil {
-			if m.cpuValues, err = cpuLabelValues(*m.cpu, m.env, r.CPUs()); err != nil {
-				return fmt.Errorf("%s: map %s: %w", u.cfg.Path, m.name, err)
-			}
+		if err := m.Bind(u.coll.Maps[m.MapName()]); err != nil {
+			return fmt.Errorf("%s: map %s: %w", u.cfg.Path, m.MapName(), err)
 		}
 	}
 	u.metrics = ms
 	return nil
-}
-
-// cpuLabelSizes are the sizes a per-CPU "cpu" label may have: 0 (ebpfmon's
-// spelling) or ebpf_exporter's 2, decoded from the CPU number as a u16, and
-// 4 or 8, as a u32 or u64.
-var cpuLabelSizes = []uint{0, 2, 4, 8}
-
-// checkCPULabel refuses a per-CPU "cpu" label (cpu, one of labels, as
-// layoutOf found it; nil for none) of a size the CPU number cannot be
-// given as. path is the metric's field path.
-func checkCPULabel(path string, labels []config.Label, cpu *config.Label) error {
-	if cpu == nil || slices.Contains(cpuLabelSizes, cpu.Size) {
-		return nil
-	}
-	i := 0
-	for j := range labels {
-		if &labels[j] == cpu {
-			i = j
-		}
-	}
-	return fmt.Errorf("%s.labels[%d].size: %d for the per-CPU label %q, whose bytes the map key lacks: want 0, 2, 4 or 8 (the CPU number as a u16, u32 or u64)",
-		path, i, cpu.Size, cpu.Name)
-}
-
-// cpuLabelValues decodes the "cpu" label of every CPU: its decoders get the
-// CPU number as a little-endian u16 (ebpf_exporter's 2-byte layout) or, for
-// a label of size 4 or 8, as a u32 or u64.
-func cpuLabelValues(l config.Label, env *decoder.Env, cpus int) ([]string, error) {
-	if !slices.Contains(cpuLabelSizes, l.Size) {
-		return nil, fmt.Errorf("per-CPU label %q has size %d, want 0, 2, 4 or 8", l.Name, l.Size)
-	}
-	l.Size = max(l.Size, 2)
-	ls, err := decoder.NewLabelSet([]config.Label{l}, env)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, cpus)
-	raw := make([]byte, 8)
-	for c := range out {
-		binary.LittleEndian.PutUint64(raw, uint64(c))
-		v, err := ls.Decode(raw[:l.Size], nil)
-		if err != nil {
-			return nil, fmt.Errorf("cpu %d: %w", c, err)
-		}
-		out[c] = v[0]
-	}
-	return out, nil
 }
 
 // startEvents starts reading the records of every perf_event_array
@@ -245,7 +173,7 @@ func (u *Unit) startEvents(opts Options) error {
 		if !c.PerfEventArray {
 			continue
 		}
-		e, err := newEventCounter(c, u.coll.Maps[c.Name], u.coll.Maps[lostMapName(c.Name)], opts, u.log)
+		e, err := series.NewEventCounter(opts.series(u.log), c, u.coll.Maps[c.Name], u.coll.Maps[series.LostMapName(c.Name)])
 		if err != nil {
 			return fmt.Errorf("%s: metrics.counters[%d]: %w", u.cfg.Path, i, err)
 		}
@@ -328,8 +256,8 @@ func (u *Unit) Gather() ([]*dto.MetricFamily, error) {
 	start := time.Now()
 	var fams []*dto.MetricFamily
 	var errs []error
-	for _, m := range u.mapSources() {
-		fam, st, err := m.gather()
+	for _, s := range u.sources() {
+		fam, st, err := s.Gather()
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -337,7 +265,7 @@ func (u *Unit) Gather() ([]*dto.MetricFamily, error) {
 		if len(fam.Metric) > 0 { // an empty family is invalid exposition
 			fams = append(fams, fam)
 		}
-		u.noteDecodeErrors(m.mapName, st)
+		u.noteDecodeErrors(s.MapName(), st)
 	}
 	err := errors.Join(errs...)
 	u.last.Store(&scrapeResult{duration: time.Since(start), ok: err == nil})
@@ -346,51 +274,29 @@ func (u *Unit) Gather() ([]*dto.MetricFamily, error) {
 
 // noteDecodeErrors counts the decode failures of one gather of a map and
 // logs them: at warn the first time for the map, at debug afterwards.
-func (u *Unit) noteDecodeErrors(mapName string, st gatherStats) {
-	if st.decodeErrors == 0 {
+func (u *Unit) noteDecodeErrors(mapName string, st series.GatherStats) {
+	if st.DecodeErrors == 0 {
 		return
 	}
 	h := u.maps[mapName]
-	h.decodeErrors.Add(uint64(st.decodeErrors))
+	h.decodeErrors.Add(uint64(st.DecodeErrors))
 	level := slog.LevelDebug
 	if h.warned.CompareAndSwap(false, true) {
 		level = slog.LevelWarn
 	}
 	u.log.Log(context.Background(), level, "map keys whose labels failed to decode are left out and retried (1s, doubling up to 1m); see ebpfmon_decoder_errors_total",
-		"map", mapName, "count", st.decodeErrors, "first", st.firstErr)
+		"map", mapName, "count", st.DecodeErrors, "first", st.FirstErr)
 }
 
-// source is one exported metric: a map read at scrape time, or events
-// counted as they come.
-type source interface {
-	gather() (*dto.MetricFamily, gatherStats, error)
-	metricName() string
-}
-
-func (u *Unit) sources() []source {
-	out := make([]source, 0, len(u.metrics)+len(u.events))
+// sources are the unit's exported metrics: the map metrics, then the
+// event counters.
+func (u *Unit) sources() []series.Source {
+	out := make([]series.Source, 0, len(u.metrics)+len(u.events))
 	for _, m := range u.metrics {
 		out = append(out, m)
 	}
 	for _, e := range u.events {
 		out = append(out, e)
-	}
-	return out
-}
-
-// mapSource is a source with the name of the map it reads.
-type mapSource struct {
-	source
-	mapName string
-}
-
-func (u *Unit) mapSources() []mapSource {
-	out := make([]mapSource, 0, len(u.metrics)+len(u.events))
-	for _, m := range u.metrics {
-		out = append(out, mapSource{m, m.name})
-	}
-	for _, e := range u.events {
-		out = append(out, mapSource{e, e.name})
 	}
 	return out
 }
@@ -408,11 +314,8 @@ func (u *Unit) Close() error {
 	if u.cgroupIDMap != nil {
 		errs = append(errs, u.cgroupIDMap.Close())
 	}
-	for _, m := range u.metrics {
-		m.close()
-	}
-	for _, e := range u.events {
-		errs = append(errs, e.close())
+	for _, s := range u.sources() {
+		errs = append(errs, s.Close())
 	}
 	for i := len(u.programs) - 1; i >= 0; i-- {
 		if l := u.programs[i].link; l != nil {

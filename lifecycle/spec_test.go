@@ -1,4 +1,4 @@
-package exporter
+package lifecycle
 
 import (
 	"strings"
@@ -73,6 +73,35 @@ func TestCheckSpec(t *testing.T) {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error %q lacks %q", err, w)
 				}
+			}
+		})
+	}
+}
+
+func TestCheckLostMap(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		lost    *ebpf.MapSpec
+		wantErr string
+	}{
+		{"none", nil, ""},
+		{"per-CPU array", &ebpf.MapSpec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 8, MaxEntries: 1}, ""},
+		{"array", &ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1}, ""},
+		{"hash", &ebpf.MapSpec{Type: ebpf.Hash, KeySize: 4, ValueSize: 8, MaxEntries: 1}, "not a Hash"},
+		{"u32 value", &ebpf.MapSpec{Type: ebpf.PerCPUArray, KeySize: 4, ValueSize: 4, MaxEntries: 1}, "4-byte values"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := &ebpf.CollectionSpec{Maps: map[string]*ebpf.MapSpec{"ev": {Type: ebpf.RingBuf}}}
+			if tc.lost != nil {
+				spec.Maps["ev_lost"] = tc.lost
+			}
+			err := checkLostMap(spec, "metrics.counters[0]", "ev")
+			switch {
+			case tc.wantErr == "" && err != nil:
+				t.Errorf("unexpected error: %v", err)
+			case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr) ||
+				!strings.Contains(err.Error(), "metrics.counters[0]: map ev_lost") || !strings.Contains(err.Error(), "EVENTS_LOST_MAP(ev)")):
+				t.Errorf("err = %v, want it to name the field, the map, %q and the fix", err, tc.wantErr)
 			}
 		})
 	}

@@ -1,4 +1,4 @@
-package exporter
+package series
 
 import (
 	"sort"
@@ -13,9 +13,9 @@ const (
 	overflowBucket = -3 // the bucket_overflow key: observations above the top bound
 )
 
-// buckets describes a histogram's keys: the bucket keys the BPF side writes
+// Buckets describes a histogram's keys: the bucket keys the BPF side writes
 // and the Prometheus upper bound ("le") of each, in increasing order.
-type buckets struct {
+type Buckets struct {
 	keys        []uint64
 	bounds      []float64
 	sumKey      uint64
@@ -24,14 +24,14 @@ type buckets struct {
 	multiplier  float64
 }
 
-// newBuckets computes the key layout of h (validated, so it cannot fail
+// NewBuckets computes the key layout of h (validated, so it cannot fail
 // for a loaded config).
-func newBuckets(h config.Histogram) (buckets, error) {
+func NewBuckets(h config.Histogram) (Buckets, error) {
 	l, err := h.BucketLayout()
 	if err != nil {
-		return buckets{}, err
+		return Buckets{}, err
 	}
-	return buckets{
+	return Buckets{
 		keys: l.Keys, bounds: l.Bounds, sumKey: l.SumKey,
 		overflowKey: l.OverflowKey, overflow: h.BucketOverflow, multiplier: l.Multiplier,
 	}, nil
@@ -42,7 +42,7 @@ func newBuckets(h config.Histogram) (buckets, error) {
 // bound, so keys below bucket_min (or between fixed keys) belong to the
 // next bucket up; keys above the top bucket are ignored (ebpf_exporter's
 // programs clamp them into the top bucket instead).
-func (b *buckets) index(key uint64) int {
+func (b *Buckets) index(key uint64) int {
 	switch {
 	case key == b.sumKey:
 		return sumBucket
@@ -63,7 +63,7 @@ type histogram struct {
 	overflow uint64 // observations above the top bound
 }
 
-func (h *histogram) add(b *buckets, idx int, v uint64) {
+func (h *histogram) add(b *Buckets, idx int, v uint64) {
 	switch {
 	case idx >= 0:
 		if h.counts == nil {
@@ -87,7 +87,7 @@ func (h *histogram) reset() {
 // backfilled), the total count (overflow included: it shows in +Inf only)
 // and the sum (0 without a sum key), of h plus carry (what keys that left
 // the map had counted; nil for none).
-func (h *histogram) cumulative(b *buckets, carry *histogram) (cum []uint64, count uint64, sum float64) {
+func (h *histogram) cumulative(b *Buckets, carry *histogram) (cum []uint64, count uint64, sum float64) {
 	if carry == nil {
 		carry = &histogram{}
 	}

@@ -1,105 +1,32 @@
-package exporter
+package series
 
 import (
 	"encoding/binary"
-	"io"
-	"log/slog"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/cilium/ebpf"
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/ebpfmon/ebpfmon/bpfmap"
 	"github.com/ebpfmon/ebpfmon/config"
 	"github.com/ebpfmon/ebpfmon/decoder"
 	"github.com/ebpfmon/ebpfmon/internal/testenv"
 )
 
-// loadExamples opens the named bundled examples in one exporter.
-func loadExamples(t *testing.T, names ...string) *Exporter {
-	t.Helper()
-	testenv.Privileged(t)
-	for _, n := range names {
-		if _, err := os.Stat(filepath.Join("../examples", n+".bpf.o")); err != nil {
-			t.Fatalf("examples/%s.bpf.o missing: run `make examples` first (make test does)", n)
-		}
-	}
-	exp := New(Options{Namespace: "ebpfmon", Env: decoder.NewEnv(), Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
-	t.Cleanup(exp.Close)
-	for _, n := range names {
-		if _, err := exp.Load("../examples", n); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return exp
-}
-
-// TestParallelScrapes scrapes from many goroutines at once (run under -race
-// by make test): every scrape must succeed and hold the example's series.
-func TestParallelScrapes(t *testing.T) {
-	exp := loadExamples(t, "timers", "syscalls")
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(exp)
-	srv := httptest.NewServer(promhttp.HandlerFor(exp.Gatherer(reg), promhttp.HandlerOpts{ErrorHandling: promhttp.HTTPErrorOnError}))
-	defer srv.Close()
-
-	const workers, scrapes = 8, 15
-	var wg sync.WaitGroup
-	errs := make(chan string, workers*scrapes)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for range scrapes {
-				resp, err := http.Get(srv.URL)
-				if err != nil {
-					errs <- err.Error()
-					return
-				}
-				body, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode != http.StatusOK {
-					errs <- resp.Status + ": " + string(body)
-					continue
-				}
-				for _, want := range []string{`ebpfmon_scrape_success{config="timers"} 1`, `ebpfmon_scrape_success{config="syscalls"} 1`, "ebpfmon_timer_starts_total{"} {
-					if !strings.Contains(string(body), want) {
-						errs <- "scrape lacks " + want
-					}
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for e := range errs {
-		t.Error(e)
-	}
-}
-
 // mapMetric exports m, a real kernel map, as a metric of the given labels
 // (a histogram when b is set).
-func mapMetric(tb testing.TB, m *ebpf.Map, labels []config.Label, b *buckets) *metric {
+func mapMetric(tb testing.TB, m *ebpf.Map, labels []config.Label, b *Buckets) *MapMetric {
 	tb.Helper()
-	met, err := newMetric(Options{Namespace: "t", Env: decoder.NewEnv()}, "m", "Test map.", labels, nil, b)
+	met, err := NewMapMetric(Options{Namespace: "t", Env: decoder.NewEnv()}, "m", "Test map.", labels, nil, b)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r, err := bpfmap.NewReader(m)
-	if err != nil {
+	if err := met.Bind(m); err != nil {
 		tb.Fatal(err)
 	}
-	met.reader, met.entries = r, r.NewEntries()
 	return met
 }
 
@@ -128,11 +55,11 @@ func groupKey(group, id uint32, bucket ...uint64) []byte {
 var groupLabel = config.Label{Name: "group", Size: 4, Padding: 4, Decoders: []config.Decoder{{Name: "uint"}}}
 
 // scrapeText gathers met and renders it.
-func scrapeText(t *testing.T, met *metric) []string {
+func scrapeText(t *testing.T, met *MapMetric) []string {
 	t.Helper()
-	fam, st, err := met.gather()
-	if err != nil || st.decodeErrors != 0 {
-		t.Fatalf("gather: %v, %d decode errors", err, st.decodeErrors)
+	fam, st, err := met.Gather()
+	if err != nil || st.DecodeErrors != 0 {
+		t.Fatalf("gather: %v, %d decode errors", err, st.DecodeErrors)
 	}
 	return render(fam)
 }
@@ -241,40 +168,6 @@ func TestHistogramMonotonicKernel(t *testing.T) {
 	put(2, 3, 7)
 	if got, want := scrapeText(t, met), []string{"group=1 count=6 sum=11 1:4 2:4 4:6"}; !slices.Equal(got, want) {
 		t.Errorf("after id 1's keys left: got %q, want %q", got, want)
-	}
-}
-
-// TestProgramInfoErrors closes a program before ebpfmon asks the kernel
-// about it: its info and stats cannot be read, so ebpf_program_info and
-// the run metrics are left out (not exported as 0) and the reasons logged.
-func TestProgramInfoErrors(t *testing.T) {
-	testenv.Privileged(t)
-	counter := newKernelMap(t, ebpf.Array, 4, 1)
-	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SocketFilter, License: "GPL", Instructions: testenv.CounterProg(counter, 0)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	prog.Close()
-	var logs strings.Builder
-	u := &Unit{cfg: &config.Config{Name: "c"}, log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
-	p := &program{name: "p", prog: prog}
-	u.readInfo(p)
-	u.programs = []*program{p}
-	e := New(Options{Namespace: "ebpfmon"})
-	ch := make(chan prometheus.Metric, 16)
-	e.collectProgram(ch, u, p, true)
-	close(ch)
-	var names []string
-	for m := range ch {
-		names = append(names, m.Desc().String())
-	}
-	if len(names) != 1 || !strings.Contains(names[0], "ebpf_program_attached") {
-		t.Errorf("want only ebpf_program_attached, got %q", names)
-	}
-	for _, want := range []string{"program info unavailable", "program stats unavailable"} {
-		if !strings.Contains(logs.String(), want) {
-			t.Errorf("log lacks %q:\n%s", want, logs.String())
-		}
 	}
 }
 

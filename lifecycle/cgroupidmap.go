@@ -1,4 +1,4 @@
-package exporter
+package lifecycle
 
 import (
 	"context"
@@ -493,21 +493,21 @@ func (c *cgroupIDMap) noteFull(n int, example string) {
 	}
 }
 
-// cgroupIDMapHealth is what the exporter reports about a cgroup id map.
-type cgroupIDMapHealth struct {
-	name         string // the map's name
-	full         bool   // the last scan left matching cgroups out for lack of room
-	updateErrors uint64 // failed updates and deletes so far
+// CgroupIDMapHealth is what the collector reports about a cgroup id map.
+type CgroupIDMapHealth struct {
+	Map          string // the map's name
+	Full         bool   // the last scan left matching cgroups out for lack of room
+	UpdateErrors uint64 // failed updates and deletes so far
 }
 
 // cgroupIDMapHealth returns the health of u's cgroup id map; false when
 // it has none.
-func (u *Unit) cgroupIDMapHealth() (cgroupIDMapHealth, bool) {
+func (u *Unit) cgroupIDMapHealth() (CgroupIDMapHealth, bool) {
 	c, ok := u.cgroupIDMap.(*cgroupIDMap)
 	if !ok || c == nil {
-		return cgroupIDMapHealth{}, false
+		return CgroupIDMapHealth{}, false
 	}
-	return cgroupIDMapHealth{name: c.cfg.Name, full: c.full.Load(), updateErrors: c.updateErrors.Load()}, true
+	return CgroupIDMapHealth{Map: c.cfg.Name, Full: c.full.Load(), UpdateErrors: c.updateErrors.Load()}, true
 }
 
 // diffIDs returns the ids of want missing from have (sorted), and those of

@@ -1,4 +1,4 @@
-package exporter
+package lifecycle
 
 import (
 	"bytes"
@@ -6,14 +6,17 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/asm"
 
 	"github.com/ebpfmon/ebpfmon/config"
 	"github.com/ebpfmon/ebpfmon/decoder"
+	"github.com/ebpfmon/ebpfmon/internal/testenv"
+	"github.com/ebpfmon/ebpfmon/series"
 )
 
 // TestCPULabelSize gives pagefaults' per-CPU map a cpu label of 16 bytes,
@@ -71,9 +74,6 @@ func TestCPULabelSize(t *testing.T) {
 			}
 		})
 	}
-	if _, err := cpuLabelValues(config.Label{Name: "cpu", Size: 16, Decoders: []config.Decoder{{Name: "hex"}}}, decoder.NewEnv(), 2); err == nil {
-		t.Error("cpuLabelValues accepted size 16")
-	}
 }
 
 func write(t *testing.T, path string, data []byte) {
@@ -83,53 +83,56 @@ func write(t *testing.T, path string, data []byte) {
 	}
 }
 
-// TestDecoderErrorsByMap checks ebpfmon_decoder_errors_total has a map
-// label, starts at 0 for every map, and that the first failures of a map
-// are logged at warn, later ones at debug only (issue 7, item 3).
+// TestDecoderErrorsByMap checks that decode failures are counted per map,
+// every map starting at 0, and that the first failures of a map are
+// logged at warn, later ones at debug only (issue 7, item 3). The
+// collector's side is exporter's TestDecoderErrorsMetric.
 func TestDecoderErrorsByMap(t *testing.T) {
 	var logs bytes.Buffer
 	u := &Unit{
 		cfg:  &config.Config{Name: "c"},
-		maps: map[string]*mapHealth{"a": {}, "b": {}},
+		maps: map[string]*mapHealth{"b": {}, "a": {}},
 		log:  slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
-	u.noteDecodeErrors("a", gatherStats{decodeErrors: 2, firstErr: errors.New("EIO")})
-	u.noteDecodeErrors("a", gatherStats{decodeErrors: 1, firstErr: errors.New("EIO again")})
-	u.noteDecodeErrors("b", gatherStats{})
+	u.noteDecodeErrors("a", series.GatherStats{DecodeErrors: 2, FirstErr: errors.New("EIO")})
+	u.noteDecodeErrors("a", series.GatherStats{DecodeErrors: 1, FirstErr: errors.New("EIO again")})
+	u.noteDecodeErrors("b", series.GatherStats{})
 	if got := strings.Count(logs.String(), "level=WARN"); got != 1 {
 		t.Errorf("%d warnings, want 1:\n%s", got, logs.String())
 	}
 	if !strings.Contains(logs.String(), "level=DEBUG") || !strings.Contains(logs.String(), "map=a") {
 		t.Errorf("later failures not logged at debug with the map:\n%s", logs.String())
 	}
-	e := New(Options{Namespace: "ebpfmon"})
-	e.units = []*Unit{u}
-	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(e)
-	fams, err := reg.Gather()
+	h := u.Health(false)
+	if want := []MapCount{{"a", 3}, {"b", 0}}; h.Config != "c" || !slices.Equal(h.DecodeErrors, want) {
+		t.Errorf("health: config %q, decode errors %v; want c, %v", h.Config, h.DecodeErrors, want)
+	}
+}
+
+// TestProgramInfoErrors closes a program before ebpfmon asks the kernel
+// about it: its info and stats cannot be read, so the unit reports neither
+// (the collector then leaves ebpf_program_info and the run metrics out, see
+// exporter's TestProgramMetrics) and logs the reasons.
+func TestProgramInfoErrors(t *testing.T) {
+	testenv.Privileged(t)
+	prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SocketFilter, License: "GPL",
+		Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := map[string]float64{}
-	for _, f := range fams {
-		if f.GetName() != "ebpfmon_decoder_errors_total" {
-			continue
-		}
-		for _, m := range f.Metric {
-			labels := map[string]string{}
-			for _, lp := range m.Label {
-				labels[lp.GetName()] = lp.GetValue()
-			}
-			if labels["config"] != "c" {
-				t.Errorf("config label %q", labels["config"])
-			}
-			got[labels["map"]] = m.GetCounter().GetValue()
-		}
+	prog.Close()
+	var logs strings.Builder
+	u := &Unit{cfg: &config.Config{Name: "c"}, log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	p := &program{name: "p", prog: prog}
+	u.readInfo(p)
+	u.programs = []*program{p}
+	h := u.Health(true)
+	if len(h.Programs) != 1 || h.Programs[0].InfoOK || h.Programs[0].Stats != nil || h.Programs[0].Err != nil {
+		t.Errorf("programs %+v, want p attached, without info or stats", h.Programs)
 	}
-	if len(got) != 2 || got["a"] != 3 || got["b"] != 0 {
-		t.Errorf("decoder errors by map = %v, want a=3 b=0", got)
-	}
-	if n, err := testutil.GatherAndCount(reg, "ebpfmon_decoder_errors_total"); err != nil || n != 2 {
-		t.Errorf("%d series, %v", n, err)
+	for _, want := range []string{"program info unavailable", "program stats unavailable"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
 	}
 }

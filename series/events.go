@@ -1,4 +1,4 @@
-package exporter
+package series
 
 import (
 	"errors"
@@ -41,10 +41,10 @@ const (
 // include/events.bpf.h.
 const lostMapSuffix = "_lost"
 
-// lostMapName is the name of the lost-records map of event map name.
-func lostMapName(name string) string { return name + lostMapSuffix }
+// LostMapName is the name of the lost-records map of event map name.
+func LostMapName(name string) string { return name + lostMapSuffix }
 
-// eventCounter is a perf_event_array counter: the program sends one record
+// EventCounter is a perf_event_array counter: the program sends one record
 // per event, whose first bytes are the labels' key layout, to a perf event
 // array or a ring buffer. Records are counted by decoded label set, in
 // process; a scrape after the flush interval exports the counts one last
@@ -54,7 +54,7 @@ func lostMapName(name string) string { return name + lostMapSuffix }
 // waits for a decoder, so a slow decoder (a cgroup walk) cannot make the
 // kernel's buffers overflow; it drops records when the queue is full, and
 // counts them. A decoder goroutine takes them from the queue.
-type eventCounter struct {
+type EventCounter struct {
 	name, fullName, help string
 	names                []string
 	labels               labelDecoder
@@ -89,10 +89,10 @@ type recordSource interface {
 	Close() error
 }
 
-// newEventCounter starts counting the records of m. lost is the map named
-// lostMapName(c.Name) in which the program counts the records it could not
+// NewEventCounter starts counting the records of m. lost is the map named
+// LostMapName(c.Name) in which the program counts the records it could not
 // send, or nil.
-func newEventCounter(c config.Counter, m, lost *ebpf.Map, opts Options, log *slog.Logger) (*eventCounter, error) {
+func NewEventCounter(opts Options, c config.Counter, m, lost *ebpf.Map) (*EventCounter, error) {
 	ls, err := decoder.NewLabelSet(c.Labels, opts.Env)
 	if err != nil {
 		return nil, err
@@ -101,10 +101,13 @@ func newEventCounter(c config.Counter, m, lost *ebpf.Map, opts Options, log *slo
 	if err != nil {
 		return nil, err
 	}
-	e := &eventCounter{
+	e := &EventCounter{
 		name: c.Name, fullName: prometheus.BuildFQName(opts.Namespace, "", c.Name), help: c.Help,
 		names: ls.Names(), labels: ls, keySize: ls.KeySize(), flush: c.FlushInterval,
-		src: src, lostMap: lost, log: log, flushed: time.Now(),
+		src: src, lostMap: lost, log: opts.Logger, flushed: time.Now(),
+	}
+	if e.log == nil {
+		e.log = slog.New(slog.DiscardHandler)
 	}
 	e.start(eventQueueLen)
 	return e, nil
@@ -112,7 +115,7 @@ func newEventCounter(c config.Counter, m, lost *ebpf.Map, opts Options, log *slo
 
 // start starts the reader and the decoder, with a queue of queueLen
 // records between them.
-func (e *eventCounter) start(queueLen int) {
+func (e *EventCounter) start(queueLen int) {
 	e.reset()
 	e.queue = make(chan []byte, queueLen)
 	e.readerDone, e.done = make(chan struct{}), make(chan struct{})
@@ -166,7 +169,7 @@ func (s *ringSource) Close() error { return s.r.Close() }
 // closes the queue. Perf records may be padded, so only the first keySize
 // bytes are kept; a shorter record is kept whole, for the decoder to
 // report.
-func (e *eventCounter) read() {
+func (e *EventCounter) read() {
 	defer close(e.readerDone)
 	defer close(e.queue)
 	var slab []byte
@@ -201,7 +204,7 @@ func (e *eventCounter) read() {
 }
 
 // decode counts the queued records until the queue is closed.
-func (e *eventCounter) decode() {
+func (e *EventCounter) decode() {
 	defer close(e.done)
 	for rec := range e.queue {
 		e.count(rec)
@@ -211,7 +214,7 @@ func (e *eventCounter) decode() {
 // count adds one record, rec: its first keySize bytes (fewer is a decode
 // error). A key not seen yet is decoded without holding the lock, so that
 // a slow decoder never holds up a scrape.
-func (e *eventCounter) count(rec []byte) {
+func (e *EventCounter) count(rec []byte) {
 	if len(rec) < e.keySize {
 		e.fail(fmt.Errorf("map %s: record is %d bytes, the labels need %d", e.name, len(rec), e.keySize))
 		return
@@ -244,7 +247,7 @@ func (e *eventCounter) count(rec []byte) {
 }
 
 // series returns the series of a decoded label set, made if new.
-func (e *eventCounter) series(values []string) *eventSeries {
+func (e *EventCounter) series(values []string) *eventSeries {
 	id := strings.Join(values, "\xff")
 	s, ok := e.byID[id]
 	if !ok {
@@ -258,7 +261,7 @@ func (e *eventCounter) series(values []string) *eventSeries {
 // remember caches the series of a raw key (nil: skipped). The cache is
 // bounded by the series exported: when full it is emptied, which costs
 // decoding again, not memory.
-func (e *eventCounter) remember(key []byte, s *eventSeries) {
+func (e *EventCounter) remember(key []byte, s *eventSeries) {
 	if len(e.byKey) >= e.rawKeyCap() {
 		clear(e.byKey)
 	}
@@ -266,24 +269,28 @@ func (e *eventCounter) remember(key []byte, s *eventSeries) {
 }
 
 // rawKeyCap is how many raw keys the cache may hold.
-func (e *eventCounter) rawKeyCap() int { return minRawKeys + rawKeysPerSeries*len(e.order) }
+func (e *EventCounter) rawKeyCap() int { return minRawKeys + rawKeysPerSeries*len(e.order) }
 
-func (e *eventCounter) fail(err error) {
+func (e *EventCounter) fail(err error) {
 	if e.failed.Add(1) == 1 {
 		e.log.Debug("event decode error", "map", e.name, "err", err)
 	}
 }
 
-func (e *eventCounter) reset() {
+func (e *EventCounter) reset() {
 	e.byKey, e.byID, e.order = map[string]*eventSeries{}, map[string]*eventSeries{}, nil
 }
 
-func (e *eventCounter) metricName() string { return e.fullName }
+// MetricName is the counter's name, with namespace.
+func (e *EventCounter) MetricName() string { return e.fullName }
 
-// gather returns the counts so far; once the flush interval has passed
+// MapName is the name of the map the records come from.
+func (e *EventCounter) MapName() string { return e.name }
+
+// Gather returns the counts so far; once the flush interval has passed
 // since the last flush, it starts them over after exporting them, so that
 // no event goes unexported.
-func (e *eventCounter) gather() (*dto.MetricFamily, gatherStats, error) {
+func (e *EventCounter) Gather() (*dto.MetricFamily, GatherStats, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	f := newFamilyBuilder(e.fullName, e.help, dto.MetricType_COUNTER, len(e.order))
@@ -294,19 +301,19 @@ func (e *eventCounter) gather() (*dto.MetricFamily, gatherStats, error) {
 		e.reset()
 		e.flushed = time.Now()
 	}
-	return f.fam, gatherStats{decodeErrors: int(e.failed.Swap(0))}, nil
+	return f.fam, GatherStats{DecodeErrors: int(e.failed.Swap(0))}, nil
 }
 
-// lostTotal is every record lost so far: dropped by the perf buffers,
+// LostTotal is every record lost so far: dropped by the perf buffers,
 // not sent by the program (counted in its lost map), or dropped because
 // decoding fell behind.
-func (e *eventCounter) lostTotal() uint64 {
+func (e *EventCounter) LostTotal() uint64 {
 	return e.kernelLost.Load() + e.dropped.Load() + e.readProgramLost()
 }
 
 // readProgramLost sums the program's lost map over CPUs; when it cannot be
 // read, the last sum read.
-func (e *eventCounter) readProgramLost() uint64 {
+func (e *EventCounter) readProgramLost() uint64 {
 	if e.lostMap == nil {
 		return 0
 	}
@@ -323,31 +330,16 @@ func (e *eventCounter) readProgramLost() uint64 {
 		err = e.lostMap.Lookup(uint32(0), &sum)
 	}
 	if err != nil {
-		e.log.Debug("reading the lost records map", "map", lostMapName(e.name), "err", err)
+		e.log.Debug("reading the lost records map", "map", LostMapName(e.name), "err", err)
 		return e.programLost.Load()
 	}
 	e.programLost.Store(sum)
 	return sum
 }
 
-// checkLostMap checks, if the object has one, the map in which the program
-// of event counter name counts the records it could not send: an array or
-// per-CPU array of one u64 at u32 key 0. path is the counter's field path.
-func checkLostMap(spec *ebpf.CollectionSpec, path, name string) error {
-	m, ok := spec.Maps[lostMapName(name)]
-	if !ok {
-		return nil
-	}
-	if (m.Type != ebpf.Array && m.Type != ebpf.PerCPUArray) || m.KeySize != 4 || m.ValueSize != 8 || m.MaxEntries < 1 {
-		return fmt.Errorf("%s: map %s counts the records the program could not send to %s, so it must be a PERCPU_ARRAY (or ARRAY) of u32 -> u64 with max_entries >= 1, not a %s of %d-byte keys and %d-byte values: declare it with EVENTS_LOST_MAP(%s) from include/events.bpf.h, or rename it",
-			path, lostMapName(name), name, m.Type, m.KeySize, m.ValueSize, name)
-	}
-	return nil
-}
-
-// close stops reading, lets the decoder count what was queued, and waits
+// Close stops reading, lets the decoder count what was queued, and waits
 // for both goroutines.
-func (e *eventCounter) close() error {
+func (e *EventCounter) Close() error {
 	err := e.src.Close()
 	<-e.readerDone
 	<-e.done

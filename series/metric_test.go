@@ -1,4 +1,4 @@
-package exporter
+package series
 
 import (
 	"errors"
@@ -31,8 +31,8 @@ func (f fakeLabels) Decode(key []byte, out []string) ([]string, error) {
 	return append(out, v...), nil
 }
 
-func testMetric(labels labelDecoder, names []string, b *buckets, cpuValues []string) *metric {
-	return &metric{name: "m", fullName: "ns_m", help: "h", names: names, labels: labels, buckets: b, cpuValues: cpuValues,
+func testMetric(labels labelDecoder, names []string, b *Buckets, cpuValues []string) *MapMetric {
+	return &MapMetric{name: "m", fullName: "ns_m", help: "h", names: names, labels: labels, buckets: b, cpuValues: cpuValues,
 		cache: map[string]*decoded{}, slots: slots{ids: map[string]int{}}}
 }
 
@@ -88,8 +88,8 @@ func TestBuildCounters(t *testing.T) {
 			if got := render(fam); !slices.Equal(got, tc.want) {
 				t.Errorf("got %q, want %q", got, tc.want)
 			}
-			if st.decodeErrors != tc.errors {
-				t.Errorf("decode errors = %d, want %d", st.decodeErrors, tc.errors)
+			if st.DecodeErrors != tc.errors {
+				t.Errorf("decode errors = %d, want %d", st.DecodeErrors, tc.errors)
 			}
 		})
 	}
@@ -98,12 +98,12 @@ func TestBuildCounters(t *testing.T) {
 func TestBuildAcrossScrapes(t *testing.T) {
 	m := testMetric(fakeLabels{1: {"a"}, 2: {"a"}, 3: {"b"}}, []string{"k"}, nil, nil)
 	_, st := m.build(entries(1, 1, []uint64{1}, 2, []uint64{1}, 9, []uint64{1}))
-	if st.decodeErrors != 1 {
-		t.Fatalf("first scrape: %d decode errors, want 1", st.decodeErrors)
+	if st.DecodeErrors != 1 {
+		t.Fatalf("first scrape: %d decode errors, want 1", st.DecodeErrors)
 	}
 	fam, st := m.build(entries(1, 1, []uint64{5}, 9, []uint64{1}))
-	if st.decodeErrors != 0 {
-		t.Errorf("a failing key is counted again: %d", st.decodeErrors)
+	if st.DecodeErrors != 0 {
+		t.Errorf("a failing key is counted again: %d", st.DecodeErrors)
 	}
 	if got := render(fam); !slices.Equal(got, []string{"k=a 6"}) {
 		t.Errorf("after key 2 left (its 1 carried): %q", got)
@@ -138,15 +138,15 @@ func TestBuildHistogram(t *testing.T) {
 	if got := render(fam); !slices.Equal(got, want) {
 		t.Errorf("got %q\nwant %q", got, want)
 	}
-	if st.decodeErrors != 1 || !strings.Contains(st.firstErr.Error(), "bucket label") {
-		t.Errorf("a non-numeric bucket must be a decode error: %d, %v", st.decodeErrors, st.firstErr)
+	if st.DecodeErrors != 1 || !strings.Contains(st.FirstErr.Error(), "bucket label") {
+		t.Errorf("a non-numeric bucket must be a decode error: %d, %v", st.DecodeErrors, st.FirstErr)
 	}
 }
 
 func TestGatherAfterClose(t *testing.T) {
 	m := testMetric(fakeLabels{}, nil, nil, nil)
-	m.close()
-	if _, _, err := m.gather(); !errors.Is(err, errClosed) {
+	m.Close()
+	if _, _, err := m.Gather(); !errors.Is(err, errClosed) {
 		t.Fatalf("gather after close: %v", err)
 	}
 }
@@ -245,7 +245,7 @@ func TestDecodeRetry(t *testing.T) {
 	scrape := func(at time.Duration) ([]string, int) {
 		m.started = start.Add(at)
 		fam, st := m.build(e)
-		return render(fam), st.decodeErrors
+		return render(fam), st.DecodeErrors
 	}
 	if got, errs := scrape(0); len(got) != 0 || errs != 2 {
 		t.Fatalf("first scrape: %q, %d errors, want nothing and 2", got, errs)
@@ -271,8 +271,8 @@ func TestDecodeRetry(t *testing.T) {
 	// A key that leaves and fails again is a new episode.
 	m.build(entries(1, 1, []uint64{7}))
 	m.started = start.Add(301 * time.Second)
-	if _, st := m.build(e); st.decodeErrors != 1 {
-		t.Errorf("key 2 back in the map: %d errors, want 1", st.decodeErrors)
+	if _, st := m.build(e); st.DecodeErrors != 1 {
+		t.Errorf("key 2 back in the map: %d errors, want 1", st.DecodeErrors)
 	}
 }
 
@@ -297,5 +297,18 @@ func TestBuildOnlineCPUs(t *testing.T) {
 func TestDecodedSize(t *testing.T) {
 	if got := unsafe.Sizeof(decoded{}); got > 32 {
 		t.Errorf("decoded is %d bytes, want at most 32", got)
+	}
+}
+
+// TestCPULabelValuesSize checks the sizes a cpu label may have: the check
+// before loading is lifecycle's TestCPULabelSize; this one guards Bind.
+func TestCPULabelValuesSize(t *testing.T) {
+	for _, size := range []uint{0, 2, 4, 8} {
+		if _, err := cpuLabelValues(config.Label{Name: "cpu", Size: size, Decoders: []config.Decoder{{Name: "uint"}}}, decoder.NewEnv(), 2); err != nil {
+			t.Errorf("size %d: %v", size, err)
+		}
+	}
+	if _, err := cpuLabelValues(config.Label{Name: "cpu", Size: 16, Decoders: []config.Decoder{{Name: "hex"}}}, decoder.NewEnv(), 2); err == nil {
+		t.Error("cpuLabelValues accepted size 16")
 	}
 }

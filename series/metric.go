@@ -1,13 +1,17 @@
-package exporter
+package series
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/cilium/ebpf"
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ebpfmon/ebpfmon/bpfmap"
@@ -30,9 +34,11 @@ const (
 	retryMax   = time.Minute
 )
 
-// metric exports one map as a counter or a histogram. Scrapes may run in
-// parallel; mu serialises them per map, as they share buffers and slots.
-type metric struct {
+// MapMetric exports one map as a counter or a histogram. It is built from
+// the config before the object is loaded (NewMapMetric), then bound to the
+// loaded map (Bind). Scrapes may run in parallel; mu serialises them per
+// map, as they share buffers and slots.
+type MapMetric struct {
 	name      string // the map name
 	fullName  string // the metric name, with namespace
 	help      string
@@ -40,7 +46,7 @@ type metric struct {
 	keyNames  []string // label names of the key, bucket included
 	labels    labelDecoder
 	reader    *bpfmap.Reader
-	buckets   *buckets      // nil for counters
+	buckets   *Buckets      // nil for counters
 	cpu       *config.Label // the "cpu" label splitting per-CPU values, or nil
 	env       *decoder.Env
 	cpuValues []string              // the cpu label's value per possible CPU, set when the map is bound
@@ -58,6 +64,83 @@ type metric struct {
 	scratch []string
 	started time.Time // when this scrape started, for retries
 	cpuOn   []bool    // split metrics: which CPUs are online (nil: all)
+}
+
+// NewMapMetric builds the metric of map name, whose key holds the key
+// labels (for histograms, the bucket last); a non-nil cpu label splits
+// per-CPU values by CPU; b is nil for a counter. It touches no kernel: the
+// map is bound after loading (Bind).
+func NewMapMetric(opts Options, name, help string, key []config.Label, cpu *config.Label, b *Buckets) (*MapMetric, error) {
+	ls, err := decoder.NewLabelSet(key, opts.Env)
+	if err != nil {
+		return nil, err
+	}
+	m := &MapMetric{
+		name: name, fullName: prometheus.BuildFQName(opts.Namespace, "", name), help: help,
+		labels: ls, buckets: b, cpu: cpu, env: opts.Env, now: time.Now, online: bpfmap.OnlineCPUs,
+		cache: map[string]*decoded{}, slots: slots{ids: map[string]int{}},
+	}
+	if len(key) == 0 { // a counter without labels: one global count at key 0
+		m.labels = globalKey{}
+	}
+	for _, l := range key {
+		m.names = append(m.names, l.Name)
+	}
+	m.keyNames = slices.Clone(m.names)
+	if b != nil { // the last key label is the bucket
+		m.names = m.names[:len(m.names)-1]
+	}
+	return m, nil
+}
+
+// Bind makes the metric read the loaded map mp, and decodes the cpu
+// label's value of each of its CPUs.
+func (m *MapMetric) Bind(mp *ebpf.Map) error {
+	r, err := bpfmap.NewReader(mp)
+	if err != nil {
+		return err
+	}
+	m.reader, m.entries = r, r.NewEntries()
+	if m.cpu != nil {
+		if m.cpuValues, err = cpuLabelValues(*m.cpu, m.env, r.CPUs()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// cpuLabelSizes are the sizes a per-CPU "cpu" label may have: 0 (ebpfmon's
+// spelling) or ebpf_exporter's 2, decoded from the CPU number as a u16, and
+// 4 or 8, as a u32 or u64.
+var cpuLabelSizes = []uint{0, 2, 4, 8}
+
+// CPULabelSizeOK says whether a per-CPU "cpu" label of size bytes can be
+// given the CPU number: 0, 2, 4 or 8 (as a u16, u32 or u64).
+func CPULabelSizeOK(size uint) bool { return slices.Contains(cpuLabelSizes, size) }
+
+// cpuLabelValues decodes the "cpu" label of every CPU: its decoders get the
+// CPU number as a little-endian u16 (ebpf_exporter's 2-byte layout) or, for
+// a label of size 4 or 8, as a u32 or u64.
+func cpuLabelValues(l config.Label, env *decoder.Env, cpus int) ([]string, error) {
+	if !CPULabelSizeOK(l.Size) {
+		return nil, fmt.Errorf("per-CPU label %q has size %d, want 0, 2, 4 or 8", l.Name, l.Size)
+	}
+	l.Size = max(l.Size, 2)
+	ls, err := decoder.NewLabelSet([]config.Label{l}, env)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, cpus)
+	raw := make([]byte, 8)
+	for c := range out {
+		binary.LittleEndian.PutUint64(raw, uint64(c))
+		v, err := ls.Decode(raw[:l.Size], nil)
+		if err != nil {
+			return nil, fmt.Errorf("cpu %d: %w", c, err)
+		}
+		out[c] = v[0]
+	}
+	return out, nil
 }
 
 // decoded is what a raw key decodes to, cached across scrapes until the key
@@ -92,23 +175,23 @@ func (d *decoded) extra() *keyExtra {
 	return d.ext
 }
 
-// gatherStats counts what one gather saw.
-type gatherStats struct {
-	decodeErrors int // keys that started failing to decode (once per failure episode)
-	firstErr     error
+// GatherStats counts what one gather saw.
+type GatherStats struct {
+	DecodeErrors int   // keys that started failing to decode (once per failure episode)
+	FirstErr     error // the first of them
 }
 
 var errClosed = errors.New("closed")
 
-// gather reads the map and returns its metric family.
-func (m *metric) gather() (*dto.MetricFamily, gatherStats, error) {
+// Gather reads the map and returns its metric family.
+func (m *MapMetric) Gather() (*dto.MetricFamily, GatherStats, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
-		return nil, gatherStats{}, fmt.Errorf("map %s: %w", m.name, errClosed)
+		return nil, GatherStats{}, fmt.Errorf("map %s: %w", m.name, errClosed)
 	}
 	if err := m.reader.Read(m.entries); err != nil {
-		return nil, gatherStats{}, fmt.Errorf("map %s: read: %w", m.name, err)
+		return nil, GatherStats{}, fmt.Errorf("map %s: read: %w", m.name, err)
 	}
 	if m.cpuValues != nil {
 		m.readOnline()
@@ -120,7 +203,7 @@ func (m *metric) gather() (*dto.MetricFamily, gatherStats, error) {
 
 // readOnline refreshes which CPUs are online; CPUs go on and offline at
 // run time. If the list cannot be read every CPU is exported.
-func (m *metric) readOnline() {
+func (m *MapMetric) readOnline() {
 	cpus, err := m.online()
 	if err != nil {
 		m.cpuOn = nil
@@ -130,7 +213,7 @@ func (m *metric) readOnline() {
 }
 
 // setOnline marks the given CPUs online, the others offline.
-func (m *metric) setOnline(cpus []int) {
+func (m *MapMetric) setOnline(cpus []int) {
 	m.cpuOn = append(m.cpuOn[:0], make([]bool, len(m.cpuValues))...)
 	for _, c := range cpus {
 		if c < len(m.cpuOn) {
@@ -139,29 +222,35 @@ func (m *metric) setOnline(cpus []int) {
 	}
 }
 
-func (m *metric) metricName() string { return m.fullName }
+// MetricName is the metric's name, with namespace.
+func (m *MapMetric) MetricName() string { return m.fullName }
 
-// close stops further gathers; it waits for one in progress.
-func (m *metric) close() {
+// MapName is the name of the map the metric reads.
+func (m *MapMetric) MapName() string { return m.name }
+
+// Close stops further gathers; it waits for one in progress. It releases
+// nothing: the map belongs to the loaded collection.
+func (m *MapMetric) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.closed = true
+	return nil
 }
 
 // build turns raw entries into the metric family: decode keys (cached),
 // add up equal label sets, assemble histograms. Keys that fail to decode
 // are counted and left out; the rest are exported.
-func (m *metric) build(e *bpfmap.Entries) (*dto.MetricFamily, gatherStats) {
-	var st gatherStats
+func (m *MapMetric) build(e *bpfmap.Entries) (*dto.MetricFamily, GatherStats) {
+	var st GatherStats
 	m.gen++
 	m.hits = 0
 	m.order = m.order[:0]
 	for i := range e.Len() {
 		d, dup, err := m.decode(e.Key(i))
 		if err != nil {
-			st.decodeErrors++
-			if st.firstErr == nil {
-				st.firstErr = err
+			st.DecodeErrors++
+			if st.FirstErr == nil {
+				st.FirstErr = err
 			}
 		}
 		if !d.skip && !dup {
@@ -173,7 +262,7 @@ func (m *metric) build(e *bpfmap.Entries) (*dto.MetricFamily, gatherStats) {
 }
 
 // add folds one entry's values (one per CPU) into its slot.
-func (m *metric) add(d *decoded, values []uint64) {
+func (m *MapMetric) add(d *decoded, values []uint64) {
 	s := m.slots.all[d.slot]
 	if s.seen != m.gen {
 		m.resetSlot(s)
@@ -197,7 +286,7 @@ func (m *metric) add(d *decoded, values []uint64) {
 // last is the key's value at its last scrape. A value below it means the
 // key started over (deleted and inserted again since): what it had
 // counted is carried.
-func (m *metric) observe(s *slot, d *decoded, cpu int, last *uint64, v uint64) {
+func (m *MapMetric) observe(s *slot, d *decoded, cpu int, last *uint64, v uint64) {
 	if v < *last {
 		m.carry(s, d, cpu, *last)
 	}
@@ -211,7 +300,7 @@ func (m *metric) observe(s *slot, d *decoded, cpu int, last *uint64, v uint64) {
 
 // carry keeps v, counted by key d at cpu before it left or started over,
 // in its slot.
-func (m *metric) carry(s *slot, d *decoded, cpu int, v uint64) {
+func (m *MapMetric) carry(s *slot, d *decoded, cpu int, v uint64) {
 	if s.carry == nil {
 		s.carry = &counts{}
 	}
@@ -220,7 +309,7 @@ func (m *metric) carry(s *slot, d *decoded, cpu int, v uint64) {
 
 // addTo adds v to the series cpu (0 when not split) of c, at bucket for
 // histograms.
-func (m *metric) addTo(c *counts, bucket int32, cpu int, v uint64) {
+func (m *MapMetric) addTo(c *counts, bucket int32, cpu int, v uint64) {
 	n := 1
 	if m.cpuValues != nil {
 		n = len(m.cpuValues)
@@ -238,7 +327,7 @@ func (m *metric) addTo(c *counts, bucket int32, cpu int, v uint64) {
 	c.sums[cpu] += v
 }
 
-func (m *metric) resetSlot(s *slot) {
+func (m *MapMetric) resetSlot(s *slot) {
 	s.seen = m.gen
 	clear(s.live.sums)
 	for i := range s.live.hists {
@@ -248,7 +337,7 @@ func (m *metric) resetSlot(s *slot) {
 
 // family builds the exposition of the slots filled this scrape: what the
 // keys hold plus what departed keys had counted; offline CPUs are left out.
-func (m *metric) family() *dto.MetricFamily {
+func (m *MapMetric) family() *dto.MetricFamily {
 	typ := dto.MetricType_COUNTER
 	if m.buckets != nil {
 		typ = dto.MetricType_HISTOGRAM
@@ -287,7 +376,7 @@ func (m *metric) family() *dto.MetricFamily {
 // only when the key starts failing, with a decoded that skips the key. dup
 // says the key was already seen this scrape (iterating a map that changes
 // can return a key twice).
-func (m *metric) decode(key []byte) (d *decoded, dup bool, err error) {
+func (m *MapMetric) decode(key []byte) (d *decoded, dup bool, err error) {
 	d, ok := m.cache[string(key)]
 	if !ok {
 		d = &decoded{gen: m.gen}
@@ -311,7 +400,7 @@ func (m *metric) decode(key []byte) (d *decoded, dup bool, err error) {
 
 // resolveKey decodes key's labels into d. On failure d skips the key and
 // is retried wait after this scrape.
-func (m *metric) resolveKey(d *decoded, key []byte, wait time.Duration) error {
+func (m *MapMetric) resolveKey(d *decoded, key []byte, wait time.Duration) error {
 	values, err := m.labels.Decode(key, m.scratch[:0])
 	m.scratch = values
 	if err == nil {
@@ -331,7 +420,7 @@ func (m *metric) resolveKey(d *decoded, key []byte, wait time.Duration) error {
 }
 
 // resolve fills d's bucket and slot from the decoded label values.
-func (m *metric) resolve(d *decoded, values []string) error {
+func (m *MapMetric) resolve(d *decoded, values []string) error {
 	if m.buckets != nil {
 		last := values[len(values)-1]
 		key, err := strconv.ParseUint(last, 10, 64)
@@ -352,7 +441,7 @@ func (m *metric) resolve(d *decoded, values []string) error {
 
 // sweep forgets keys that were not in the map this time; when every
 // cached key was seen there is nothing to forget.
-func (m *metric) sweep() {
+func (m *MapMetric) sweep() {
 	if m.hits == len(m.cache) {
 		return
 	}
@@ -368,7 +457,7 @@ func (m *metric) sweep() {
 
 // depart releases the slot of a key that left the map. While other keys
 // keep the series alive, what the key had counted stays in it as carry.
-func (m *metric) depart(d *decoded) {
+func (m *MapMetric) depart(d *decoded) {
 	if s := m.slots.all[d.slot]; s.refs > 1 {
 		if d.last > 0 {
 			m.carry(s, d, 0, d.last)

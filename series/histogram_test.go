@@ -1,4 +1,4 @@
-package exporter
+package series
 
 import (
 	"slices"
@@ -7,10 +7,10 @@ import (
 	"github.com/ebpfmon/ebpfmon/config"
 )
 
-// mustBuckets is newBuckets for a histogram known to be valid.
-func mustBuckets(tb testing.TB, h config.Histogram) buckets {
+// mustBuckets is NewBuckets for a histogram known to be valid.
+func mustBuckets(tb testing.TB, h config.Histogram) Buckets {
 	tb.Helper()
-	b, err := newBuckets(h)
+	b, err := NewBuckets(h)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func TestNewBucketsRefusesRanges(t *testing.T) {
 		{BucketType: config.BucketLinear, BucketMin: -1, BucketMax: 3},
 		{BucketType: config.BucketExp2, BucketMin: 5, BucketMax: 3},
 	} {
-		if b, err := newBuckets(h); err == nil && len(b.keys) > 2 {
+		if b, err := NewBuckets(h); err == nil && len(b.keys) > 2 {
 			t.Errorf("%+v: %d buckets, want an error", h, len(b.keys))
 		}
 	}
@@ -68,7 +68,7 @@ func TestBucketIndex(t *testing.T) {
 	exp2 := mustBuckets(t, config.Histogram{BucketType: config.BucketExp2, BucketMin: 3, BucketMax: 5, BucketOverflow: true})
 	for _, tc := range []struct {
 		name string
-		b    *buckets
+		b    *Buckets
 		want map[uint64]int
 	}{
 		// A key counts values up to its bound: below the first key or
@@ -92,7 +92,7 @@ func TestHistogramCumulative(t *testing.T) {
 	min4 := mustBuckets(t, config.Histogram{BucketType: config.BucketExp2, BucketMin: 4, BucketMax: 6})
 	for _, tc := range []struct {
 		name    string
-		b       *buckets
+		b       *Buckets
 		entries map[uint64]uint64 // bucket key -> count
 		cum     []uint64
 		count   uint64

@@ -1,4 +1,4 @@
-package exporter
+package series
 
 import (
 	"sort"
@@ -54,13 +54,13 @@ func (f *familyBuilder) counter(pairs []*dto.LabelPair, v uint64) {
 }
 
 // histogram adds one histogram series: h plus carry (nil for none).
-func (f *familyBuilder) histogram(pairs []*dto.LabelPair, b *buckets, h, carry *histogram) {
+func (f *familyBuilder) histogram(pairs []*dto.LabelPair, b *Buckets, h, carry *histogram) {
 	f.next(pairs).Histogram = histogramProto(b, h, carry)
 }
 
 // histogramProto builds the exposition form of one histogram series, h
 // plus carry (nil for none).
-func histogramProto(b *buckets, h, carry *histogram) *dto.Histogram {
+func histogramProto(b *Buckets, h, carry *histogram) *dto.Histogram {
 	cum, count, sum := h.cumulative(b, carry)
 	out := &dto.Histogram{SampleCount: proto.Uint64(count), SampleSum: proto.Float64(sum)}
 	out.Bucket = make([]*dto.Bucket, len(cum))

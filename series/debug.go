@@ -1,12 +1,10 @@
-package exporter
+package series
 
 import (
 	"encoding/hex"
-	"encoding/json"
-	"io"
 )
 
-// DebugMap is one map as /maps shows it.
+// DebugMap is one map as /maps (--debug) shows it.
 type DebugMap struct {
 	Config  string       `json:"config"`
 	Map     string       `json:"map"`
@@ -22,22 +20,9 @@ type DebugEntry struct {
 	Values []uint64          `json:"values"`          // one per CPU for per-CPU maps
 }
 
-// WriteDebugMaps writes every map of every loaded config as JSON: raw keys,
-// decoded labels and values, read now. It is for debugging configs.
-func (e *Exporter) WriteDebugMaps(w io.Writer) error {
-	var out []DebugMap
-	for _, u := range e.Units() {
-		for _, m := range u.metrics {
-			out = append(out, m.debug(u.Name()))
-		}
-	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
-}
-
-// debug reads the map and decodes every key afresh, bypassing the cache.
-func (m *metric) debug(config string) DebugMap {
+// Debug reads the map and decodes every key afresh, bypassing the cache,
+// for config's /maps entry.
+func (m *MapMetric) Debug(config string) DebugMap {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	d := DebugMap{Config: config, Map: m.name, Entries: []DebugEntry{}}

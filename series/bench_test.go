@@ -1,4 +1,4 @@
-package exporter
+package series
 
 import (
 	"bytes"
@@ -25,7 +25,7 @@ var benchLabels = []config.Label{
 }
 
 // bigMetric returns a counter over a real hash map holding n entries.
-func bigMetric(tb testing.TB, n int) *metric {
+func bigMetric(tb testing.TB, n int) *MapMetric {
 	tb.Helper()
 	testenv.Privileged(tb)
 	m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Hash, KeySize: 16, ValueSize: 8, MaxEntries: uint32(n)})
@@ -44,15 +44,13 @@ func bigMetric(tb testing.TB, n int) *metric {
 	if _, err := m.BatchUpdate(splitKeys(keys, 16), values, nil); err != nil {
 		tb.Fatal(err)
 	}
-	met, err := newMetric(Options{Namespace: "bench", Env: decoder.NewEnv()}, "big", "Benchmark map.", benchLabels, nil, nil)
+	met, err := NewMapMetric(Options{Namespace: "bench", Env: decoder.NewEnv()}, "big", "Benchmark map.", benchLabels, nil, nil)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	r, err := bpfmap.NewReader(m)
-	if err != nil {
+	if err := met.Bind(m); err != nil {
 		tb.Fatal(err)
 	}
-	met.reader, met.entries = r, r.NewEntries()
 	return met
 }
 
@@ -73,7 +71,7 @@ func BenchmarkScrape100k(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf.Reset()
-		fam, _, err := met.gather()
+		fam, _, err := met.Gather()
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -93,7 +91,7 @@ func BenchmarkGather100k(b *testing.B) {
 	met := bigMetric(b, 100_000)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, err := met.gather(); err != nil {
+		if _, _, err := met.Gather(); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -106,7 +104,7 @@ func BenchmarkGatherCold100k(b *testing.B) {
 	for b.Loop() {
 		met.cache = map[string]*decoded{}
 		met.slots = slots{ids: map[string]int{}}
-		if _, _, err := met.gather(); err != nil {
+		if _, _, err := met.Gather(); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -148,7 +146,7 @@ func BenchmarkBuild100k(b *testing.B) {
 	for i := range n {
 		e.Add(binary.LittleEndian.AppendUint32(nil, uint32(i)), []uint64{uint64(i)})
 	}
-	m := &metric{name: "m", fullName: "bench_m", help: "h", names: []string{"k"}, labels: labels,
+	m := &MapMetric{name: "m", fullName: "bench_m", help: "h", names: []string{"k"}, labels: labels,
 		cache: map[string]*decoded{}, slots: slots{ids: map[string]int{}}}
 	m.build(e) // cold: every key decoded
 	b.ReportAllocs()

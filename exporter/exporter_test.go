@@ -1,0 +1,96 @@
+package exporter
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/cilium/ebpf"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/ebpfmon/ebpfmon/lifecycle"
+)
+
+// healthCollector collects the health metrics of fixed unit snapshots.
+type healthCollector struct {
+	e      *Exporter
+	health []lifecycle.Health
+}
+
+func (c healthCollector) Describe(chan<- *prometheus.Desc) {}
+
+func (c healthCollector) Collect(ch chan<- prometheus.Metric) {
+	for _, h := range c.health {
+		c.e.collectUnit(ch, h)
+	}
+}
+
+// TestDecoderErrorsMetric checks ebpfmon_decoder_errors_total has a map
+// label and a series for every map, 0 included (issue 7, item 3). The
+// unit's side is lifecycle's TestDecoderErrorsByMap.
+func TestDecoderErrorsMetric(t *testing.T) {
+	e := New(lifecycle.Options{Namespace: "ebpfmon"})
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(healthCollector{e, []lifecycle.Health{{Config: "c", DecodeErrors: []lifecycle.MapCount{{Map: "a", Count: 3}, {Map: "b"}}}}})
+	fams, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range fams {
+		if f.GetName() != "ebpfmon_decoder_errors_total" {
+			continue
+		}
+		for _, m := range f.Metric {
+			labels := map[string]string{}
+			for _, lp := range m.Label {
+				labels[lp.GetName()] = lp.GetValue()
+			}
+			if labels["config"] != "c" {
+				t.Errorf("config label %q", labels["config"])
+			}
+			got[labels["map"]] = m.GetCounter().GetValue()
+		}
+	}
+	if len(got) != 2 || got["a"] != 3 || got["b"] != 0 {
+		t.Errorf("decoder errors by map = %v, want a=3 b=0", got)
+	}
+	if n, err := testutil.GatherAndCount(reg, "ebpfmon_decoder_errors_total"); err != nil || n != 2 {
+		t.Errorf("%d series, %v", n, err)
+	}
+}
+
+// TestProgramMetrics checks what a program exports: ebpf_program_info only
+// with its id and tag, the run metrics only with its stats; a program the
+// kernel could tell nothing about exports ebpf_program_attached alone (not
+// zeros). The unit's side is lifecycle's TestProgramInfoErrors.
+func TestProgramMetrics(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		p    lifecycle.ProgramHealth
+		want []string
+	}{
+		{"nothing known", lifecycle.ProgramHealth{Name: "p"}, []string{"ebpf_program_attached"}},
+		{"info and stats", lifecycle.ProgramHealth{Name: "p", ID: 7, Tag: "ab", InfoOK: true, Stats: &ebpf.ProgramStats{RunCount: 2}},
+			[]string{"ebpf_program_info", "ebpf_program_attached", "ebpf_program_run_time_seconds_total", "ebpf_program_run_count_total"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := New(lifecycle.Options{Namespace: "ebpfmon"})
+			ch := make(chan prometheus.Metric, 16)
+			e.collectProgram(ch, "c", tc.p)
+			close(ch)
+			var got []string
+			for m := range ch {
+				got = append(got, m.Desc().String())
+			}
+			if len(got) != len(tc.want) {
+				t.Fatalf("got %q, want %q", got, tc.want)
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(got[i], `"ebpfmon_`+w+`"`) {
+					t.Errorf("metric %d is %s, want %s", i, got[i], w)
+				}
+			}
+		})
+	}
+}
