@@ -7,8 +7,9 @@
 //	load.go       load maps and programs into the kernel (CO-RE, verifier log)
 //	unit.go       attach every program, gather, close
 //	metric.go     per map: read raw entries (package bpfmap), then build:
-//	              decode keys (cached; failures retried with backoff), add
-//	              up equal label sets
+//	              decode keys (cached, decoded again once a minute so that
+//	              renames show; failures retried with backoff), add up
+//	              equal label sets
 //	slots.go      the series of a metric, resolved once per key; what keys
 //	              that left had counted is carried, so series never go down
 //	histogram.go  bucket layout and cumulative counts (pure)
