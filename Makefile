@@ -64,8 +64,9 @@ run: all ## Build, then serve every bundled example on :9435 (as root)
 
 .PHONY: test
 test: fmt-check vet examples ## The whole test suite, with -race (privileged tests skip unless root; EBPFMON_REQUIRE_PRIVILEGED=1 makes skips fail)
-	@# -p 1: packages share kernel hooks (one XDP program per interface on lo).
-	CGO_ENABLED=1 $(GO) test -race -p 1 -timeout 30m ./...
+	@# -p 1: packages share kernel hooks (one XDP program per interface on lo);
+	@# -count=1: kernel-backed results are never taken from the test cache.
+	CGO_ENABLED=1 $(GO) test -race -count=1 -p 1 -timeout 30m ./...
 
 .PHONY: matrix
 matrix: ## Run the kernel tests in Debian's 5.10, 6.1 and 6.12 under qemu (../shared/labs/kernel; as root)

@@ -282,6 +282,12 @@ func (v *validator) bucketKeysFit(p string, h Histogram) {
 			top, size, h.Labels[len(h.Labels)-1].Name, limit)
 		return
 	}
+	// The sum key, top+1, would wrap to 0 and land in the first bucket.
+	if top+1 > limit {
+		v.add(field, "the sum key %d (top bucket key + 1, where include/maps.bpf.h's helpers add up the values) does not fit the %d-byte bucket label %q (at most %d): widen the label or lower the keys",
+			top+1, size, h.Labels[len(h.Labels)-1].Name, limit)
+		return
+	}
 	// bucket_overflow counts values above the top bucket under top+2.
 	if h.BucketOverflow && top+2 > limit {
 		v.add(p+".bucket_overflow", "the overflow key %d (top bucket key + 2) does not fit the %d-byte bucket label %q (at most %d): widen the label or lower the keys",

@@ -37,14 +37,14 @@ struct disk_op_key {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 16384);
 	__type(key, struct disk_op_key);
 	__type(value, __u64);
 } bio_latency_seconds SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 4096);
+	__uint(max_entries, 16384);
 	__type(key, struct disk_op_key);
 	__type(value, __u64);
 } bio_size_bytes SEC(".maps");

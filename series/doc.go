@@ -5,7 +5,8 @@
 //
 //	source.go      Source, what every exported metric is; Options
 //	metric.go      a map metric (MapMetric): read raw entries (package
-//	               bpfmap), decode keys (cached; failures retried with
+//	               bpfmap), decode keys (cached, decoded again once a
+//	               minute so that renames show; failures retried with
 //	               backoff), add up equal label sets
 //	globalcount.go the key of a counter without labels (key 0)
 //	slots.go       the series of a metric, resolved once per key; what keys

@@ -34,6 +34,18 @@ const (
 	retryMax   = time.Minute
 )
 
+// Decode refreshes: what a key decodes to can change while it stays in the
+// map (an interface renamed, a module loaded under a stack address, a cgroup
+// renamed), and the decoders follow such changes, so every cached key is
+// decoded again once per refreshEvery. A scrape decodes at most
+// refreshMin or a refreshSpread-th of the cached keys again, whichever is
+// more, so a large map spreads the work over a few scrapes.
+const (
+	refreshEvery  = time.Minute
+	refreshMin    = 1024
+	refreshSpread = 4
+)
+
 // MapMetric exports one map as a counter or a histogram. It is built from
 // the config before the object is loaded (NewMapMetric), then bound to the
 // loaded map (Bind). Scrapes may run in parallel; mu serialises them per
@@ -63,6 +75,9 @@ type MapMetric struct {
 	order   []int
 	scratch []string
 	started time.Time // when this scrape started, for retries
+	epoch   uint16    // the refresh period; keys decoded in an older one are due
+	nextAt  time.Time // when the next refresh period starts
+	budget  int       // how many due keys this scrape may still decode again
 	cpuOn   []bool    // split metrics: which CPUs are online (nil: all)
 }
 
@@ -144,7 +159,7 @@ func cpuLabelValues(l config.Label, env *decoder.Env, cpus int) ([]string, error
 }
 
 // decoded is what a raw key decodes to, cached across scrapes until the key
-// leaves the map. Keys that fail to decode are cached too, so each failure
+// leaves the map, and decoded again once per refreshEvery. Keys that fail to decode are cached too, so each failure
 // episode is counted once, and retried with backoff.
 //
 // It is kept as small as before carrying and retrying existed (32 bytes),
@@ -154,9 +169,10 @@ type decoded struct {
 	last   uint64    // the key's value (its CPUs summed) at its last scrape
 	ext    *keyExtra // per-CPU values of split metrics, retries of failed keys; else nil
 	gen    uint32
-	slot   int32 // index into slots.all
-	bucket int32 // histograms: index into buckets.keys, or sumBucket, overflowBucket, ignoredBucket
-	skip   bool  // left out: a decoder dropped the label set, or decoding failed
+	slot   int32  // index into slots.all
+	bucket int32  // histograms: index into buckets.keys, or sumBucket, overflowBucket, ignoredBucket
+	epoch  uint16 // the refresh period the key was last decoded in
+	skip   bool   // left out: a decoder dropped the label set, or decoding failed
 	failed bool
 }
 
@@ -244,6 +260,11 @@ func (m *MapMetric) build(e *bpfmap.Entries) (*dto.MetricFamily, GatherStats) {
 	var st GatherStats
 	m.gen++
 	m.hits = 0
+	if !m.started.Before(m.nextAt) {
+		m.epoch++
+		m.nextAt = m.started.Add(refreshEvery)
+	}
+	m.budget = max(refreshMin, len(m.cache)/refreshSpread)
 	m.order = m.order[:0]
 	for i := range e.Len() {
 		d, dup, err := m.decode(e.Key(i))
@@ -379,7 +400,7 @@ func (m *MapMetric) family() *dto.MetricFamily {
 func (m *MapMetric) decode(key []byte) (d *decoded, dup bool, err error) {
 	d, ok := m.cache[string(key)]
 	if !ok {
-		d = &decoded{gen: m.gen}
+		d = &decoded{gen: m.gen, epoch: m.epoch}
 		if m.cpuValues != nil {
 			d.extra().lastCPU = make([]uint64, len(m.cpuValues))
 		}
@@ -392,10 +413,55 @@ func (m *MapMetric) decode(key []byte) (d *decoded, dup bool, err error) {
 	}
 	d.gen = m.gen
 	m.hits++
-	if d.failed && !m.started.Before(d.ext.retryAt) {
-		_ = m.resolveKey(d, key, min(2*d.ext.retryWait, retryMax)) // the same episode: not counted again
+	switch {
+	case d.failed:
+		if !m.started.Before(d.ext.retryAt) {
+			d.epoch = m.epoch
+			_ = m.resolveKey(d, key, min(2*d.ext.retryWait, retryMax)) // the same episode: not counted again
+		}
+	case d.epoch != m.epoch && m.budget > 0:
+		m.budget--
+		m.refresh(d, key)
 	}
 	return d, false, nil
+}
+
+// refresh decodes a cached key again. If its labels changed the key moves
+// to its new series, with its whole value (what it had counted stays in
+// the old series while other keys keep that alive, as when a key leaves);
+// a decoder may now skip it, or stop skipping it. A failure keeps the
+// labels the key had: it may be as transient as the ones retried.
+func (m *MapMetric) refresh(d *decoded, key []byte) {
+	d.epoch = m.epoch
+	values, err := m.labels.Decode(key, m.scratch[:0])
+	m.scratch = values
+	skip := errors.Is(err, decoder.ErrSkipLabelSet)
+	if err != nil && !skip {
+		return
+	}
+	if !skip && !d.skip && m.slots.all[d.slot].id == m.seriesID(values) {
+		return // unchanged: the common case
+	}
+	if !d.skip {
+		m.depart(d)
+	}
+	d.last = 0
+	if d.ext != nil {
+		clear(d.ext.lastCPU)
+	}
+	d.skip = true
+	if !skip && m.resolve(d, values) == nil {
+		d.skip = false
+	}
+}
+
+// seriesID identifies the series of decoded label values: the values
+// without the bucket, joined.
+func (m *MapMetric) seriesID(values []string) string {
+	if m.buckets != nil {
+		values = values[:len(values)-1]
+	}
+	return strings.Join(values, "\xff")
 }
 
 // resolveKey decodes key's labels into d. On failure d skips the key and
@@ -428,9 +494,12 @@ func (m *MapMetric) resolve(d *decoded, values []string) error {
 			return fmt.Errorf("bucket label %q is not a number: decode it with uint", last)
 		}
 		d.bucket = int32(m.buckets.index(key))
+	}
+	id := m.seriesID(values)
+	if m.buckets != nil {
 		values = values[:len(values)-1]
 	}
-	d.slot = int32(m.slots.acquire(strings.Join(values, "\xff"), func() [][]*dto.LabelPair {
+	d.slot = int32(m.slots.acquire(id, func() [][]*dto.LabelPair {
 		if m.cpuValues != nil {
 			return cpuPairs(m.names, values, m.cpuValues)
 		}
@@ -455,8 +524,9 @@ func (m *MapMetric) sweep() {
 	}
 }
 
-// depart releases the slot of a key that left the map. While other keys
-// keep the series alive, what the key had counted stays in it as carry.
+// depart releases the slot of a key that left the map, or whose labels
+// changed. While other keys keep the series alive, what the key had
+// counted stays in it as carry.
 func (m *MapMetric) depart(d *decoded) {
 	if s := m.slots.all[d.slot]; s.refs > 1 {
 		if d.last > 0 {

@@ -1,6 +1,7 @@
 package series
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -265,8 +266,8 @@ func TestDecodeRetry(t *testing.T) {
 	if got, want := f.attempts[2], 10; got != want {
 		t.Errorf("key 2 decoded %d times in 300s, want %d (backoff 1s doubling up to 1m)", got, want)
 	}
-	if f.attempts[1] != 2 {
-		t.Errorf("key 1 decoded %d times, want 2: once decoded it is cached", f.attempts[1])
+	if f.attempts[1] != 7 {
+		t.Errorf("key 1 decoded %d times, want 7: once decoded it is cached, and refreshed once a period (at 60s, 120s ... 300s)", f.attempts[1])
 	}
 	// A key that leaves and fails again is a new episode.
 	m.build(entries(1, 1, []uint64{7}))
@@ -310,5 +311,95 @@ func TestCPULabelValuesSize(t *testing.T) {
 	}
 	if _, err := cpuLabelValues(config.Label{Name: "cpu", Size: 16, Decoders: []config.Decoder{{Name: "hex"}}}, decoder.NewEnv(), 2); err == nil {
 		t.Error("cpuLabelValues accepted size 16")
+	}
+}
+
+// mutableLabels decodes one-byte keys from a table the test changes, as an
+// interface rename or a module load changes what a decoder outputs; a
+// missing key is a decode error, "skip" skips the label set.
+type mutableLabels struct{ fakeLabels }
+
+// TestDecodeRefresh checks that cached keys are decoded again once per
+// refresh period, so that a label whose decoding changed (ifname after a
+// rename, ksym after a module load) moves to its new series, and that the
+// old series keeps what the key had counted while other keys keep it alive.
+func TestDecodeRefresh(t *testing.T) {
+	f := mutableLabels{fakeLabels{1: {"eth0"}, 2: {"eth0"}, 3: {"skip"}, 4: {"lo"}}}
+	m := testMetric(f, []string{"k"}, nil, nil)
+	start := time.Unix(1000, 0)
+	e := entries(1, 1, []uint64{10}, 2, []uint64{5}, 3, []uint64{7}, 4, []uint64{1})
+	for i, step := range []struct {
+		name   string
+		at     time.Duration
+		change func()
+		want   []string
+	}{
+		{"first scrape", 0, func() {}, []string{"k=eth0 15", "k=lo 1"}},
+		{"renamed, within the period: cached", 59 * time.Second, func() { f.fakeLabels[1] = []string{"wan0"} }, []string{"k=eth0 15", "k=lo 1"}},
+		{"the next period: key 1 moves, eth0 keeps its count", refreshEvery, func() {}, []string{"k=eth0 15", "k=lo 1", "k=wan0 10"}},
+		{"a skipped key decodes now", 2 * refreshEvery, func() { f.fakeLabels[3] = []string{"lo"} }, []string{"k=eth0 15", "k=lo 8", "k=wan0 10"}},
+		{"a failure keeps the labels", 3 * refreshEvery, func() { delete(f.fakeLabels, 4) }, []string{"k=eth0 15", "k=lo 8", "k=wan0 10"}},
+		{"a key now skipped leaves its series", 4 * refreshEvery, func() { f.fakeLabels[2] = []string{"skip"} }, []string{"k=lo 8", "k=wan0 10"}},
+	} {
+		step.change()
+		m.started = start.Add(step.at)
+		fam, st := m.build(e)
+		if got := render(fam); !slices.Equal(got, step.want) || st.DecodeErrors != 0 {
+			t.Errorf("step %d (%s): got %q, %d errors, want %q, 0", i, step.name, got, st.DecodeErrors, step.want)
+		}
+	}
+}
+
+// TestDecodeRefreshSpread checks that a scrape decodes at most a part of a
+// large map's keys again, and that every key is refreshed within a few
+// scrapes.
+func TestDecodeRefreshSpread(t *testing.T) {
+	const n = 4 * refreshMin * refreshSpread
+	calls := 0
+	labels := countingLabels(func() { calls++ })
+	e := bpfmap.NewEntries(4, 1)
+	for i := range uint32(n) {
+		e.Add(binary.LittleEndian.AppendUint32(nil, i), []uint64{1})
+	}
+	m := testMetric(labels, []string{"k"}, nil, nil)
+	start := time.Unix(1000, 0)
+	m.started = start
+	m.build(e)
+	calls = 0
+	m.started = start.Add(refreshEvery)
+	for scrape := range refreshSpread + 1 {
+		m.build(e)
+		if max := n / refreshSpread; calls > max*(scrape+1) {
+			t.Fatalf("scrape %d: %d keys decoded again in all, want at most %d a scrape", scrape, calls, max)
+		}
+	}
+	if calls != n {
+		t.Errorf("%d keys decoded again after %d scrapes, want all %d", calls, refreshSpread+1, n)
+	}
+}
+
+// countingLabels decodes every key to its first byte, calling count.
+type countingLabels func()
+
+func (c countingLabels) Decode(key []byte, out []string) ([]string, error) {
+	c()
+	return append(out, fmt.Sprint(key[0])), nil
+}
+
+// TestDecodeRefreshHistogram moves a histogram's keys (two buckets and the
+// sum key) to a renamed series: the new series gets their counts, the
+// buckets stay where they were.
+func TestDecodeRefreshHistogram(t *testing.T) {
+	b := mustBuckets(t, config.Histogram{BucketType: config.BucketExp2, BucketMax: 1})
+	f := fakeLabels{1: {"eth0", "0"}, 2: {"eth0", "1"}, 3: {"eth0", "2"}}
+	m := testMetric(f, []string{"dev"}, &b, nil)
+	e := entries(1, 1, []uint64{3}, 2, []uint64{1}, 3, []uint64{5})
+	m.started = time.Unix(1000, 0)
+	m.build(e)
+	f[1], f[2], f[3] = []string{"wan0", "0"}, []string{"wan0", "1"}, []string{"wan0", "2"}
+	m.started = m.started.Add(refreshEvery)
+	fam, _ := m.build(e)
+	if got, want := render(fam), []string{"dev=wan0 count=4 sum=5 1:3 2:4"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
