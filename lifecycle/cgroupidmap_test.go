@@ -509,8 +509,25 @@ func TestCgroupIDMapLRUEvicted(t *testing.T) {
 		t.Fatalf("the kernel evicted none of ours: %v", hashKeys(t, m))
 	}
 	rescan()
-	waitFor(t, 5*time.Second, "evictions seen", func() bool { h, _ := u.cgroupIDMapHealth(); return h.Full })
-	if !strings.Contains(logs.String(), "the map is full") || !strings.Contains(logs.String(), "BPF_MAP_TYPE_HASH") {
+	// Either every cgroup of ours is back (the kernel's LRU had room: on
+	// 5.10 and 6.1 its per-CPU free lists leave some), or the map is
+	// reported full with a warning: never a silent loss.
+	allOurs := func() bool {
+		in := hashKeys(t, m)
+		for id := range ours {
+			if !in[id] {
+				return false
+			}
+		}
+		return true
+	}
+	full := false
+	waitFor(t, 5*time.Second, "evictions seen", func() bool {
+		h, _ := u.cgroupIDMapHealth()
+		full = h.Full
+		return full || allOurs()
+	})
+	if full && (!strings.Contains(logs.String(), "the map is full") || !strings.Contains(logs.String(), "BPF_MAP_TYPE_HASH")) {
 		t.Errorf("no warning naming the fix for the evicted cgroups:\n%s", logs.String())
 	}
 
@@ -522,7 +539,7 @@ func TestCgroupIDMapLRUEvicted(t *testing.T) {
 	rescan()
 	waitFor(t, 5*time.Second, "evicted cgroups put back", func() bool { return maps.Equal(hashKeys(t, m), ours) })
 	waitFor(t, 5*time.Second, "full cleared", func() bool { h, _ := u.cgroupIDMapHealth(); return !h.Full })
-	t.Logf("%d of %d evicted by %d foreign keys, all put back", evicted, len(ours), foreign)
+	t.Logf("%d of %d evicted by %d foreign keys (reported full: %v), all put back", evicted, len(ours), foreign, full)
 }
 
 // TestCgroupIDMapCgrpStorage fills cgroup local storage for real cgroups.
