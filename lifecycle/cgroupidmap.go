@@ -344,7 +344,7 @@ func (c *cgroupIDMap) addLRU(want map[uint64]string) (leftOut int, example strin
 		if !c.readKeys() {
 			return c.addAll(diffAdd(c.inMap, want), want)
 		}
-		c.forgetEvicted()
+		c.reconcile(want)
 		var add []uint64
 		for _, id := range diffAdd(c.inMap, want) {
 			if !failed[id] {
@@ -372,19 +372,37 @@ func (c *cgroupIDMap) addLRU(want map[uint64]string) (leftOut int, example strin
 	}
 }
 
-// forgetEvicted drops from inMap the cgroups missing from the keys last
-// read: the kernel evicted them.
-func (c *cgroupIDMap) forgetEvicted() {
-	n := 0
+// reconcile brings inMap in line with the keys last read: cgroups missing
+// from them were evicted by the kernel and are forgotten; keys ebpfmon did
+// not know of are adopted when they match (a write it took for evicted was
+// kept after all) and deleted otherwise (cgroups since gone or no longer
+// matching: the map is ebpfmon's to fill).
+func (c *cgroupIDMap) reconcile(want map[uint64]string) {
+	evicted := 0
 	for id := range c.inMap {
 		if !c.present[id] {
 			delete(c.inMap, id)
-			n++
+			evicted++
 		}
 	}
-	if n > 0 {
+	for id := range c.present {
+		if _, ok := c.inMap[id]; ok {
+			continue
+		}
+		if p, ok := want[id]; ok {
+			c.inMap[id] = p
+			continue
+		}
+		if err := c.remove(id); err != nil {
+			c.updateErrors.Add(1)
+			c.logFailure(id, "", "remove", err)
+			continue
+		}
+		delete(c.present, id)
+	}
+	if evicted > 0 {
 		c.log.Debug("cgroup_id_map: the kernel evicted cgroups from the LRU map; putting them back while there is room",
-			"evicted", n, "in_map", len(c.inMap), "max_entries", c.m.MaxEntries())
+			"evicted", evicted, "in_map", len(c.inMap), "max_entries", c.m.MaxEntries())
 	}
 }
 
