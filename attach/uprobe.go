@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
 
+	"github.com/ebpfmon/ebpfmon/internal/regfile"
 	"github.com/ebpfmon/ebpfmon/internal/suggest"
 )
 
@@ -97,6 +99,15 @@ func parseUprobe(target string) (path, symbol string, offset uint64, err error) 
 
 // openELF opens an executable or shared library.
 func openELF(path string) (*elf.File, error) {
+	// Opening a FIFO blocks until a writer comes, and a device may never
+	// end: refuse what is not a regular file before elf.Open opens it.
+	rf, err := regfile.Open(path, math.MaxInt64)
+	if errors.Is(err, regfile.ErrNotRegular) {
+		return nil, fmt.Errorf("%w (%w)", err, ErrNotELF)
+	}
+	if err == nil {
+		rf.Close()
+	}
 	f, err := elf.Open(path)
 	var ferr *elf.FormatError
 	switch {

@@ -34,6 +34,13 @@ const (
 	// to series: minRawKeys plus rawKeysPerSeries per exported series.
 	// When it is full it is emptied, and keys are decoded again.
 	minRawKeys, rawKeysPerSeries = 1024, 4
+	// maxEventSeries bounds the label sets one event counter keeps between
+	// flushes. Unlike a map, whose max_entries bounds its keys, records
+	// may carry ever new label sets (a pid, an address, a random id): past
+	// the bound, records with a new label set are dropped and counted as
+	// lost until the next flush, instead of memory growing until the
+	// process dies.
+	maxEventSeries = 100_000
 )
 
 // lostMapSuffix names the map in which a program counts the records it
@@ -59,6 +66,7 @@ type EventCounter struct {
 	names                []string
 	labels               labelDecoder
 	keySize              int
+	maxSeries            int // label sets kept between flushes; 0: no bound (tests)
 	flush                time.Duration
 	src                  recordSource
 	lostMap              *ebpf.Map // records the program could not send, or nil
@@ -67,14 +75,17 @@ type EventCounter struct {
 	readerDone, done     chan struct{}
 	kernelLost           atomic.Uint64 // records the perf buffers dropped
 	dropped              atomic.Uint64 // records the queue had no room for
+	overflowed           atomic.Uint64 // records whose new label set found no room (maxSeries)
 	programLost          atomic.Uint64 // last sum read from lostMap
-	failed               atomic.Uint64 // records that failed to decode, not yet reported
 
-	mu      sync.Mutex
-	byKey   map[string]*eventSeries // raw key -> its series (nil: skipped); bounded by rawKeyCap
-	byID    map[string]*eventSeries // decoded label set -> series
-	order   []*eventSeries
-	flushed time.Time
+	mu         sync.Mutex
+	failed     int                     // records that failed to decode, not yet reported
+	firstErr   error                   // the first of them
+	byKey      map[string]*eventSeries // raw key -> its series (nil: skipped); bounded by rawKeyCap
+	byID       map[string]*eventSeries // decoded label set -> series
+	order      []*eventSeries
+	warnedFull bool // the series limit was logged
+	flushed    time.Time
 }
 
 type eventSeries struct {
@@ -103,7 +114,7 @@ func NewEventCounter(opts Options, c config.Counter, m, lost *ebpf.Map) (*EventC
 	}
 	e := &EventCounter{
 		name: c.Name, fullName: prometheus.BuildFQName(opts.Namespace, "", c.Name), help: c.Help,
-		names: ls.Names(), labels: ls, keySize: ls.KeySize(), flush: c.FlushInterval,
+		names: ls.Names(), labels: ls, keySize: ls.KeySize(), maxSeries: maxEventSeries, flush: c.FlushInterval,
 		src: src, lostMap: lost, log: opts.Logger, flushed: time.Now(),
 	}
 	if e.log == nil {
@@ -240,22 +251,40 @@ func (e *EventCounter) count(rec []byte) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if values != nil {
-		s = e.series(values)
+		if s = e.series(values); s == nil {
+			e.full()
+			return
+		}
 		s.n++
 	}
 	e.remember(key, s)
 }
 
-// series returns the series of a decoded label set, made if new.
+// series returns the series of a decoded label set, made if new; nil when
+// it is new and maxSeries are kept already.
 func (e *EventCounter) series(values []string) *eventSeries {
 	id := strings.Join(values, "\xff")
 	s, ok := e.byID[id]
 	if !ok {
+		if e.maxSeries > 0 && len(e.order) >= e.maxSeries {
+			return nil
+		}
 		s = &eventSeries{pairs: labelPairs(e.names, values)}
 		e.byID[id] = s
 		e.order = append(e.order, s)
 	}
 	return s
+}
+
+// full counts a record dropped because its label set is new and there is
+// no room for another series, and warns the first time; e.mu is held.
+func (e *EventCounter) full() {
+	e.overflowed.Add(1)
+	if !e.warnedFull {
+		e.warnedFull = true
+		e.log.Warn("event counter at its series limit: records with a new label set are dropped until the next flush, see events_lost_total; lower the labels' cardinality or flush_interval",
+			"map", e.name, "series", e.maxSeries, "flush_interval", e.flush)
+	}
 }
 
 // remember caches the series of a raw key (nil: skipped). The cache is
@@ -271,9 +300,13 @@ func (e *EventCounter) remember(key []byte, s *eventSeries) {
 // rawKeyCap is how many raw keys the cache may hold.
 func (e *EventCounter) rawKeyCap() int { return minRawKeys + rawKeysPerSeries*len(e.order) }
 
+// fail counts a record that failed to decode; the next gather reports
+// the count and the first error.
 func (e *EventCounter) fail(err error) {
-	if e.failed.Add(1) == 1 {
-		e.log.Debug("event decode error", "map", e.name, "err", err)
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.failed++; e.failed == 1 {
+		e.firstErr = err
 	}
 }
 
@@ -301,14 +334,16 @@ func (e *EventCounter) Gather() (*dto.MetricFamily, GatherStats, error) {
 		e.reset()
 		e.flushed = time.Now()
 	}
-	return f.fam, GatherStats{DecodeErrors: int(e.failed.Swap(0))}, nil
+	st := GatherStats{DecodeErrors: e.failed, FirstErr: e.firstErr}
+	e.failed, e.firstErr = 0, nil
+	return f.fam, st, nil
 }
 
 // LostTotal is every record lost so far: dropped by the perf buffers,
-// not sent by the program (counted in its lost map), or dropped because
-// decoding fell behind.
+// not sent by the program (counted in its lost map), dropped because
+// decoding fell behind, or because its label set found no room.
 func (e *EventCounter) LostTotal() uint64 {
-	return e.kernelLost.Load() + e.dropped.Load() + e.readProgramLost()
+	return e.kernelLost.Load() + e.dropped.Load() + e.overflowed.Load() + e.readProgramLost()
 }
 
 // readProgramLost sums the program's lost map over CPUs; when it cannot be

@@ -2,9 +2,11 @@ package series
 
 import (
 	"encoding/binary"
+	"fmt"
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -40,6 +42,23 @@ func TestEventCount(t *testing.T) {
 	}
 }
 
+// TestEventDecodeErrorReported checks that a scrape reporting decode
+// errors also gives the first error, for the warning logged once per map:
+// records too short for the labels, then a key without labels.
+func TestEventDecodeErrorReported(t *testing.T) {
+	e := testEvents(time.Hour)
+	e.keySize = 2
+	e.count([]byte{1})
+	e.count([]byte{9, 0})
+	_, st, _ := e.Gather()
+	if st.DecodeErrors != 2 || st.FirstErr == nil || !strings.Contains(st.FirstErr.Error(), "record is 1 bytes, the labels need 2") {
+		t.Fatalf("gather: %d decode errors, first error %v; want 2 and the short record's error", st.DecodeErrors, st.FirstErr)
+	}
+	if _, st, _ = e.Gather(); st.DecodeErrors != 0 || st.FirstErr != nil {
+		t.Errorf("second gather: %d decode errors, first error %v; want 0 and none (reported once)", st.DecodeErrors, st.FirstErr)
+	}
+}
+
 // TestEventFlushAtScrape checks that the counts start over only after a
 // scrape exported them: events after the last scrape, even once the flush
 // interval has passed, are exported by the next scrape.
@@ -72,6 +91,42 @@ func (k keyLabels) Decode(key []byte, out []string) ([]string, error) {
 		return out, decoder.ErrSkipLabelSet
 	}
 	return append(out, "one"), nil
+}
+
+// ownLabels decodes every key to its own label set: its bytes in hex.
+type ownLabels struct{}
+
+func (ownLabels) Decode(key []byte, out []string) ([]string, error) {
+	return append(out, fmt.Sprintf("%x", key)), nil
+}
+
+// TestEventSeriesBounded sends records with ever new label sets: beyond
+// maxSeries they are dropped and counted as lost, while the series already
+// there go on counting, until the flush starts the counts over.
+func TestEventSeriesBounded(t *testing.T) {
+	e := testEvents(time.Hour)
+	e.labels, e.keySize, e.maxSeries = ownLabels{}, 4, 3
+	rec := make([]byte, 4)
+	for i := range uint32(10) {
+		binary.LittleEndian.PutUint32(rec, i)
+		e.count(rec)
+		binary.LittleEndian.PutUint32(rec, 0)
+		e.count(rec)
+	}
+	fam, _, _ := e.Gather()
+	if got, want := render(fam), []string{"k=00000000 11", "k=01000000 1", "k=02000000 1"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if lost := e.LostTotal(); lost != 7 {
+		t.Errorf("lost = %d, want the 7 records whose label sets found no room", lost)
+	}
+	e.flushed = time.Now().Add(-2 * time.Hour)
+	e.Gather() // flushes
+	binary.LittleEndian.PutUint32(rec, 9)
+	e.count(rec)
+	if fam, _, _ := e.Gather(); !slices.Equal(render(fam), []string{"k=09000000 1"}) {
+		t.Errorf("after the flush: %q, want k=09000000 1", render(fam))
+	}
 }
 
 // TestEventRawKeysBounded sends 200,000 distinct raw keys that are skipped

@@ -57,10 +57,10 @@ func parseFlags(args []string) (*flags, error) {
 	app.Flag("btf.path", "Kernel BTF to relocate against instead of /sys/kernel/btf/vmlinux (for kernels without BTF).").StringVar(&f.btfPath)
 	app.Flag("web.listen-address", "Address to serve metrics on: [HOST]:PORT.").Default(":9435").StringVar(&f.listen)
 	app.Flag("web.telemetry-path", "Path to serve metrics on: absolute, and not / (the landing page).").Default("/metrics").StringVar(&f.telemetryPath)
-	app.Flag("web.max-requests", "Most scrapes served at once; more are answered 503 at once (0: no limit).").Default("40").IntVar(&f.maxRequests)
-	app.Flag("web.scrape-timeout", "Longest a scrape may take: a slower one is answered 503; a client gets this plus 10s to read its response.").Default("30s").DurationVar(&f.scrapeTimeout)
+	app.Flag("web.max-requests", "Most scrapes served at once; more are answered 503 at once (0: no limit).").Default("40").SetValue(intValue("web.max-requests", &f.maxRequests))
+	app.Flag("web.scrape-timeout", "Longest a scrape may take (at most "+maxScrapeTimeout.String()+"): a slower one is answered 503; a client gets this plus 10s to read its response.").Default("30s").SetValue(durationValue("web.scrape-timeout", &f.scrapeTimeout))
 	app.Flag("metrics.namespace", "Prefix of every metric name (letters, digits, _; or empty); ebpf_exporter gives its metric names.").Default("ebpfmon").StringVar(&f.namespace)
-	app.Flag("decoder.cgroup-paths", "How the cgroup decoder writes paths: relative (to the cgroup2 root, \"/system.slice/x.service\") or mount (with the cgroup2 mount point in front, \"/sys/fs/cgroup/system.slice/x.service\", as ebpf_exporter does).").Default("relative").EnumVar(&f.cgroupPaths, "relative", "mount")
+	app.Flag("decoder.cgroup-paths", "How the cgroup decoder writes paths: relative (to the cgroup2 root, \"/system.slice/x.service\") or mount (with the cgroup2 mount point in front, \"/sys/fs/cgroup/system.slice/x.service\", as ebpf_exporter does).").Default("relative").StringVar(&f.cgroupPaths)
 	app.Flag("debug", "Serve "+debugPath+": every map's raw keys, decoded labels and values, as JSON.").BoolVar(&f.debug)
 	app.Flag("log.level", "Log level: debug, info, warn, error.").Default("info").StringVar(&f.logLevel)
 	app.Flag("log.format", "Log format: logfmt or json.").Default("logfmt").StringVar(&f.logFormat)
@@ -85,6 +85,7 @@ func (f *flags) validate() error {
 	return errors.Join(
 		oneOf("--log.level", f.logLevel, "debug", "info", "warn", "error"),
 		oneOf("--log.format", f.logFormat, "logfmt", "json"),
+		oneOf("--decoder.cgroup-paths", f.cgroupPaths, "relative", "mount"),
 		checkCapabilitiesFlag(f.capsKeep),
 		checkListenAddress(f.listen),
 		checkTelemetryPath(f.telemetryPath, f.debug),
@@ -229,9 +230,49 @@ func checkAtLeast(flag string, v, lowest int, hint string) error {
 	return nil
 }
 
+// maxScrapeTimeout bounds --web.scrape-timeout: far above any scrape
+// interval, low enough that the response deadline derived from it cannot
+// overflow (an overflowed, negative one would disable it).
+const maxScrapeTimeout = time.Hour
+
 func checkScrapeTimeout(d time.Duration) error {
-	if d <= 0 {
+	switch {
+	case d <= 0:
 		return fmt.Errorf("--web.scrape-timeout %s: want a positive duration such as 30s", d)
+	case d > maxScrapeTimeout:
+		return fmt.Errorf("--web.scrape-timeout %s: want at most %s", d, maxScrapeTimeout)
 	}
 	return nil
+}
+
+// flagValue is a kingpin.Value whose parse error names its flag and says
+// what it wants: kingpin's own say neither ("strconv.ParseFloat: parsing
+// \"abc\"") and its int flags accept fractions and wrap on overflow.
+type flagValue struct {
+	flag, want string
+	set        func(string) error
+	str        func() string
+}
+
+func (v *flagValue) Set(s string) error {
+	if err := v.set(s); err != nil {
+		return fmt.Errorf("--%s %q: want %s", v.flag, s, v.want)
+	}
+	return nil
+}
+
+func (v *flagValue) String() string { return v.str() }
+
+// intValue parses a decimal int into p.
+func intValue(flag string, p *int) *flagValue {
+	return &flagValue{flag: flag, want: "a whole number such as 40",
+		set: func(s string) (err error) { *p, err = strconv.Atoi(s); return err },
+		str: func() string { return strconv.Itoa(*p) }}
+}
+
+// durationValue parses a Go duration into p.
+func durationValue(flag string, p *time.Duration) *flagValue {
+	return &flagValue{flag: flag, want: "a duration such as 30s",
+		set: func(s string) (err error) { *p, err = time.ParseDuration(s); return err },
+		str: func() string { return p.String() }}
 }

@@ -62,6 +62,13 @@ func TestParseFlags(t *testing.T) {
 		{name: "zero scrape timeout", args: []string{"--web.scrape-timeout=0s"}, err: "--web.scrape-timeout 0s: want a positive duration"},
 		{name: "every problem at once", args: []string{"--web.telemetry-path=x", "--metrics.namespace=-"}, err: "--web.telemetry-path \"x\" does not start with / (want an absolute path such as /metrics)\n--metrics.namespace"},
 		{name: "bad log level", args: []string{"--log.level=loud"}, err: "log.level"},
+		{name: "max requests not a number", args: []string{"--web.max-requests=abc"}, err: `--web.max-requests "abc": want a whole number`},
+		{name: "max requests fraction", args: []string{"--web.max-requests=1.5"}, err: `--web.max-requests "1.5": want a whole number`},
+		{name: "max requests overflow", args: []string{"--web.max-requests=99999999999999999999"}, err: `--web.max-requests "99999999999999999999": want a whole number`},
+		{name: "scrape timeout not a duration", args: []string{"--web.scrape-timeout=abc"}, err: `--web.scrape-timeout "abc": want a duration such as 30s`},
+		{name: "scrape timeout huge", args: []string{"--web.scrape-timeout=2562047h"}, err: "--web.scrape-timeout 2562047h0m0s: want at most 1h0m0s"},
+		{name: "bad cgroup paths", args: []string{"--decoder.cgroup-paths=abs"}, err: `--decoder.cgroup-paths: unknown "abs", want relative|mount`},
+		{name: "mount cgroup paths", args: []string{"--decoder.cgroup-paths=mount"}, check: func(f *flags) bool { return f.cgroupPaths == "mount" }},
 		{name: "unknown flag", args: []string{"--config.file=x.yaml"}, err: "unknown long flag"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

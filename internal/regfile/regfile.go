@@ -37,8 +37,14 @@ func Read(path string, limit int64) ([]byte, error) {
 	}
 	defer f.Close()
 	// The size can grow after the check, or be 0 for a file in /proc:
-	// read one byte more than allowed to notice.
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	// read one byte more than allowed to notice. Positioned reads (pread),
+	// unlike read, never wait in Go's poller: a kernel file that is
+	// regular to stat but a stream to read (/proc/kmsg, trace_pipe) fails
+	// at once with EAGAIN or ESPIPE instead of waiting for data.
+	data, err := io.ReadAll(io.NewSectionReader(f, 0, limit+1))
+	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.ESPIPE) {
+		err = fmt.Errorf("%w: it is a stream (such as /proc/kmsg or trace_pipe) that cannot be read from its start without waiting", ErrNotRegular)
+	}
 	if err != nil {
 		return nil, &Error{Path: path, Err: cause(err)}
 	}

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/ebpfmon/ebpfmon/internal/testenv"
 )
 
 func TestRead(t *testing.T) {
@@ -104,6 +106,25 @@ func readBounded(t *testing.T, path string, limit int64) ([]byte, error) {
 	case <-time.After(30 * time.Second):
 		t.Fatalf("Read(%s) still blocked after 30s", path)
 		return nil, nil
+	}
+}
+
+// TestReadStream reads kernel files that are regular to stat but streams
+// to read: trace_pipe waits for trace events and cannot seek. Read must
+// refuse them at once; it used to wait in Go's poller for data that may
+// never come (a NAME.yaml linked to one held up every config).
+func TestReadStream(t *testing.T) {
+	testenv.Root(t)
+	for _, path := range []string{"/sys/kernel/tracing/trace_pipe", "/sys/kernel/tracing/per_cpu/cpu0/trace_pipe_raw"} {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			if _, err := os.Stat(path); err != nil {
+				testenv.Unavailable(t, "tracefs not mounted at /sys/kernel/tracing: %v", err)
+			}
+			_, err := readBounded(t, path, 1<<20)
+			if !errors.Is(err, ErrNotRegular) || !strings.Contains(err.Error(), "a stream") {
+				t.Fatalf("err = %v, want ErrNotRegular saying it is a stream", err)
+			}
+		})
 	}
 }
 
