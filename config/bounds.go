@@ -93,6 +93,10 @@ func (v *validator) bucketBounds(p string, h Histogram) {
 		case math.IsInf(b, 0) || math.IsNaN(b):
 			v.add(field, "bucket key %d has upper bound %v (x bucket_multiplier %v), want a finite bound: %s", l.Keys[i], b, l.Multiplier, fix)
 			return
+		case i > 0 && b <= l.Bounds[i-1] && l.Keys[i] > 1<<53:
+			v.add(field, "bucket keys %d and %d have the same upper bound %v: above 2^53 a float64 bound cannot tell neighbouring keys apart, whatever the multiplier: keep the keys below 2^53",
+				l.Keys[i-1], l.Keys[i], b)
+			return
 		case i > 0 && b <= l.Bounds[i-1]:
 			v.add(p+".bucket_multiplier", "%v gives bucket keys %d and %d the same upper bound %v, want strictly increasing bounds: raise bucket_multiplier",
 				l.Multiplier, l.Keys[i-1], l.Keys[i], b)

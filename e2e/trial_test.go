@@ -119,3 +119,29 @@ char LICENSE[] SEC("license") = "GPL";
 		t.Errorf("no warning about the series limit:\n%s", in.logText())
 	}
 }
+
+// TestFailedConfigFreesNames runs --config.check over config a, which
+// loads but cannot attach (its uprobe names a FIFO), and config b, which
+// exports the same metric name: a fails, and b must load, as it would
+// without a. a's names used to stay reserved, failing b as a clash.
+func TestFailedConfigFreesNames(t *testing.T) {
+	testenv.Privileged(t)
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "target")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	good := readFile(t, callsYAML)
+	writeFile(t, filepath.Join(dir, "a.yaml"), good)
+	compileSource(t, dir, "a", "#include \"calls.h\"\nSEC(\"uprobe/"+fifo+":main\")\nint probe(void *ctx) { return 0; }\n")
+	writeFile(t, filepath.Join(dir, "b.yaml"), good)
+	compileBPF(t, "good", dir, "b")
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, _ := exec.CommandContext(ctx, ebpfmonBin, "--config.check", "--config.dir="+dir, "--config.names=a,b").CombinedOutput()
+	for _, w := range []string{`msg="config loaded" config=b`, "1 of 2 configs failed: a"} {
+		if !strings.Contains(string(out), w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+}

@@ -66,6 +66,26 @@ func (e *Exporter) open(dir, name string) (*lifecycle.Unit, error) {
 	return lifecycle.Open(cfg, e.opts)
 }
 
+// Fail closes the loaded config name and records it as failed with err:
+// its programs are detached and its metric names free for other configs
+// (--config.strict and --config.check fail a config whose programs did
+// not all attach).
+func (e *Exporter) Fail(name string, err error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i, u := range e.units {
+		if u.Name() != name {
+			continue
+		}
+		if cerr := u.Close(); cerr != nil {
+			e.opts.Logger.Warn("close", "config", name, "err", cerr)
+		}
+		e.units = append(e.units[:i], e.units[i+1:]...)
+		break
+	}
+	e.failed[strings.ToValidUTF8(name, "\uFFFD")] = err
+}
+
 // Units returns the loaded units.
 func (e *Exporter) Units() []*lifecycle.Unit {
 	e.mu.RLock()
@@ -230,7 +250,7 @@ func newDescs(ns string) descs {
 		programRunCount:   d("ebpf_program_run_count_total", "Times the program ran (needs kernel.bpf_stats_enabled=1).", prog...),
 		cgroupIDMapFull:   d("cgroup_id_map_full", "Whether the last scan left cgroups matching the cgroup_id_map out of it for lack of room (their events go unfiltered): raise the map's max_entries.", "config", "map"),
 		cgroupIDMapErrors: d("cgroup_id_map_update_errors_total", "Failed updates and deletes of the cgroup_id_map (a full map counts once per cgroup left out per scan).", "config", "map"),
-		eventsLost:        d("events_lost_total", "Records of perf_event_array counters lost: dropped by a full perf buffer, not sent by the program (a full ring buffer, counted in its MAP_lost map, see include/events.bpf.h), or dropped by ebpfmon when decoding falls behind.", "config", "map"),
+		eventsLost:        d("events_lost_total", "Records of perf_event_array counters lost: dropped by a full perf buffer, not sent by the program (a full ring buffer, counted in its MAP_lost map, see include/events.bpf.h), or dropped by ebpfmon when decoding falls behind or a new label set finds the counter at its 100,000-series limit.", "config", "map"),
 	}
 	// build_info comes from the version collector.
 	out.names = append(names, prometheus.BuildFQName(ns, "", "build_info"))

@@ -37,6 +37,9 @@ func RuntimeCollectors(ns string) []prometheus.Collector {
 // so the names are theirs rather than a list kept by hand.
 func reservedNames(ns string, health []string) map[string]string {
 	reserved := map[string]string{}
+	for _, n := range prometheusSeries {
+		reserved[n] = "Prometheus itself, for every target it scrapes"
+	}
 	for _, n := range health {
 		reserved[n] = "ebpfmon's own health metrics"
 	}
@@ -51,6 +54,15 @@ func reservedNames(ns string, health []string) map[string]string {
 		}
 	}
 	return reserved
+}
+
+// prometheusSeries are the series Prometheus adds for every target it
+// scrapes; a metric of the same name (possible with an empty
+// --metrics.namespace) would collide with them.
+var prometheusSeries = []string{
+	"up", "scrape_duration_seconds", "scrape_samples_scraped",
+	"scrape_samples_post_metric_relabeling", "scrape_series_added",
+	"scrape_timeout_seconds", "scrape_sample_limit", "scrape_body_size_bytes",
 }
 
 // familySeries lists the names a family of type typ puts in the text

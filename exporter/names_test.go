@@ -40,6 +40,7 @@ func TestCheckNames(t *testing.T) {
 		cfg    *config.Config
 		want   string // "" for no clash
 	}{
+		{"prometheus's own series, no namespace", "", nil, counter("up"), "config new: new.yaml metrics.counters[0]: metric up exports up, which Prometheus itself"},
 		{"go runtime, no namespace", "", nil, counter("go_goroutines"), "config new: new.yaml metrics.counters[0]: metric go_goroutines exports go_goroutines, which ebpfmon's own runtime metrics"},
 		{"process, no namespace", "", nil, counter("process_open_fds"), "metric process_open_fds exports process_open_fds"},
 		{"go runtime, namespaced", "ebpfmon", nil, counter("go_goroutines"), ""},

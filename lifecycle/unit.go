@@ -284,7 +284,7 @@ func (u *Unit) noteDecodeErrors(mapName string, st series.GatherStats) {
 	if h.warned.CompareAndSwap(false, true) {
 		level = slog.LevelWarn
 	}
-	u.log.Log(context.Background(), level, "map keys whose labels failed to decode are left out and retried (1s, doubling up to 1m); see ebpfmon_decoder_errors_total",
+	u.log.Log(context.Background(), level, "keys whose labels failed to decode are left out (map keys are retried after 1s, doubling up to 1m; event records are not); see ebpfmon_decoder_errors_total",
 		"map", mapName, "count", st.DecodeErrors, "first", st.FirstErr)
 }
 

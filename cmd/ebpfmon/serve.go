@@ -116,6 +116,7 @@ func loadOne(exp *exporter.Exporter, f *flags, name string) error {
 	u, err := exp.Load(f.configDir, name)
 	if err == nil && (f.strict || f.check) && len(u.AttachErrors()) > 0 {
 		err = errors.Join(u.AttachErrors()...)
+		exp.Fail(name, err) // its names must not block the configs after it
 	}
 	return err
 }

@@ -76,14 +76,30 @@ func newMux(f *flags, metrics http.Handler, exp *exporter.Exporter, logger *slog
 	mux.Handle(f.telemetryPath, metrics)
 	mux.HandleFunc("/", landing(f, exp))
 	if f.debug {
-		mux.HandleFunc(debugPath, func(w http.ResponseWriter, _ *http.Request) {
+		mux.Handle(debugPath, oneAtATime(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			if err := exp.WriteDebugMaps(w); err != nil {
 				logger.Warn(debugPath, "err", err)
 			}
-		})
+		})))
 	}
 	return mux
+}
+
+// oneAtATime serves one request at a time and answers 503 to the others:
+// a debug dump of every map is built in memory, so clients must not pile
+// them up.
+func oneAtATime(next http.Handler) http.Handler {
+	busy := make(chan struct{}, 1)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case busy <- struct{}{}:
+			defer func() { <-busy }()
+			next.ServeHTTP(w, r)
+		default:
+			http.Error(w, r.URL.Path+" serves one request at a time, try again later", http.StatusServiceUnavailable)
+		}
+	})
 }
 
 // metricsHandler serves g with at most opts.maxRequests scrapes at once

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"syscall"
@@ -309,4 +310,33 @@ func getStatus(client *http.Client, addr string) int {
 	defer resp.Body.Close()
 	_, _ = io.Copy(io.Discard, resp.Body)
 	return resp.StatusCode
+}
+
+// TestOneAtATime: while one debug dump is being served, another request
+// gets 503 at once instead of building a second dump in memory; once it
+// ends, the next is served.
+func TestOneAtATime(t *testing.T) {
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	h := oneAtATime(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		started <- struct{}{}
+		<-release
+	}))
+	get := func() int {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/maps", nil))
+		return w.Code
+	}
+	first := make(chan int)
+	go func() { first <- get() }()
+	<-started
+	if code := get(); code != http.StatusServiceUnavailable {
+		t.Errorf("second request while the first is served: status %d, want 503", code)
+	}
+	close(release)
+	if code := <-first; code != http.StatusOK {
+		t.Errorf("first request: status %d, want 200", code)
+	}
+	if code := get(); code != http.StatusOK {
+		t.Errorf("request after the first ended: status %d, want 200", code)
+	}
 }
