@@ -2,13 +2,12 @@ package attach
 
 import (
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/ebpfmon/ebpfmon/internal/regfile"
+	"github.com/ebpfmon/ebpfmon/internal/testenv"
 )
 
 // TestOpenELFNotRegular gives uprobe targets that are not regular files:
@@ -16,14 +15,7 @@ import (
 // load of every config, until a writer came.
 func TestOpenELFNotRegular(t *testing.T) {
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	link := filepath.Join(dir, "zero")
-	if err := os.Symlink("/dev/zero", link); err != nil {
-		t.Fatal(err)
-	}
+	fifo, link := testenv.SpecialFiles(t, dir)
 	for _, tc := range []struct{ path, want string }{
 		{fifo, "it is a named pipe (FIFO)"},
 		{link, "it is a character device"},

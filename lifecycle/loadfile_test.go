@@ -5,12 +5,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ebpfmon/ebpfmon/config"
 	"github.com/ebpfmon/ebpfmon/internal/regfile"
+	"github.com/ebpfmon/ebpfmon/internal/testenv"
 )
 
 // TestFilesMustBeRegular gives --btf.path and NAME.bpf.o things that are
@@ -18,14 +18,7 @@ import (
 // blocks (FIFO) or never ends (/dev/zero).
 func TestFilesMustBeRegular(t *testing.T) {
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "fifo")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	zero := filepath.Join(dir, "zero")
-	if err := os.Symlink("/dev/zero", zero); err != nil {
-		t.Fatal(err)
-	}
+	fifo, zero := testenv.SpecialFiles(t, dir)
 	big := filepath.Join(dir, "big")
 	if err := os.WriteFile(big, nil, 0o644); err != nil {
 		t.Fatal(err)

@@ -76,30 +76,15 @@ func newMux(f *flags, metrics http.Handler, exp *exporter.Exporter, logger *slog
 	mux.Handle(f.telemetryPath, metrics)
 	mux.HandleFunc("/", landing(f, exp))
 	if f.debug {
-		mux.Handle(debugPath, oneAtATime(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		// A debug dump of every map is built in memory: one at a time.
+		mux.Handle(debugPath, limitRequests(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
 			if err := exp.WriteDebugMaps(w); err != nil {
 				logger.Warn(debugPath, "err", err)
 			}
-		})))
+		}), 1, debugPath+" serves one request at a time, try again later"))
 	}
 	return mux
-}
-
-// oneAtATime serves one request at a time and answers 503 to the others:
-// a debug dump of every map is built in memory, so clients must not pile
-// them up.
-func oneAtATime(next http.Handler) http.Handler {
-	busy := make(chan struct{}, 1)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case busy <- struct{}{}:
-			defer func() { <-busy }()
-			next.ServeHTTP(w, r)
-		default:
-			http.Error(w, r.URL.Path+" serves one request at a time, try again later", http.StatusServiceUnavailable)
-		}
-	})
 }
 
 // metricsHandler serves g with at most opts.maxRequests scrapes at once
@@ -126,8 +111,13 @@ func limitScrapes(next http.Handler, limit int) http.Handler {
 	if limit <= 0 {
 		return next
 	}
+	return limitRequests(next, limit, fmt.Sprintf("more than --web.max-requests=%d scrapes at once, try again later", limit))
+}
+
+// limitRequests serves at most limit requests at once and answers the
+// others 503 with msg at once.
+func limitRequests(next http.Handler, limit int, msg string) http.Handler {
 	slots := make(chan struct{}, limit)
-	msg := fmt.Sprintf("more than --web.max-requests=%d scrapes at once, try again later", limit)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case slots <- struct{}{}:

@@ -312,15 +312,15 @@ func getStatus(client *http.Client, addr string) int {
 	return resp.StatusCode
 }
 
-// TestOneAtATime: while one debug dump is being served, another request
-// gets 503 at once instead of building a second dump in memory; once it
-// ends, the next is served.
-func TestOneAtATime(t *testing.T) {
+// TestLimitRequestsOneAtATime: with a limit of 1 (the debug dump's),
+// while one request is served another gets 503 at once, instead of
+// building a second dump in memory; once it ends, the next is served.
+func TestLimitRequestsOneAtATime(t *testing.T) {
 	started, release := make(chan struct{}, 1), make(chan struct{})
-	h := oneAtATime(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	h := limitRequests(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		started <- struct{}{}
 		<-release
-	}))
+	}), 1, "busy")
 	get := func() int {
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/maps", nil))

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -127,4 +128,19 @@ func ensureMounted(dir, fs, probe string) error {
 		return nil
 	}
 	return err
+}
+
+// SpecialFiles makes, in dir, a FIFO and a symlink to /dev/zero: files
+// that must be refused where a regular file is wanted, as reading the
+// first blocks until a writer comes and the second never ends.
+func SpecialFiles(tb testing.TB, dir string) (fifo, devZero string) {
+	tb.Helper()
+	fifo, devZero = filepath.Join(dir, "fifo"), filepath.Join(dir, "zero")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.Symlink("/dev/zero", devZero); err != nil {
+		tb.Fatal(err)
+	}
+	return fifo, devZero
 }
