@@ -170,19 +170,29 @@ func ino(t *testing.T, path string) uint64 {
 // hashKeys returns the keys of a cgroup id hash map, checking every value is 1.
 func hashKeys(t *testing.T, m *ebpf.Map) map[uint64]bool {
 	t.Helper()
-	got := map[uint64]bool{}
-	var k, v uint64
-	it := m.Iterate()
-	for it.Next(&k, &v) {
-		if v != 1 {
-			t.Errorf("map[%d] = %d, want 1", k, v)
+	// The watcher may change the map meanwhile, which can abort an
+	// iteration: start over, a bounded number of times.
+	for range 100 {
+		got := map[uint64]bool{}
+		var k, v uint64
+		it := m.Iterate()
+		for it.Next(&k, &v) {
+			if v != 1 {
+				t.Errorf("map[%d] = %d, want 1", k, v)
+			}
+			got[k] = true
 		}
-		got[k] = true
+		err := it.Err()
+		if errors.Is(err, ebpf.ErrIterationAborted) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
 	}
-	if err := it.Err(); err != nil {
-		t.Fatal(err)
-	}
-	return got
+	t.Fatal("iterating the map: aborted 100 times in a row")
+	return nil
 }
 
 // waitFor polls cond every few milliseconds for up to limit and returns
