@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -12,7 +13,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/ebpfmon/ebpfmon/config"
 	"github.com/ebpfmon/ebpfmon/lifecycle"
 	"github.com/ebpfmon/ebpfmon/series"
 )
@@ -24,9 +24,22 @@ type Exporter struct {
 	d        descs
 	reserved map[string]string // names ebpfmon itself exports: name to owner (see names.go)
 
+	// loadMu serialises Load and Reload: one config set is opened at a
+	// time. mu guards what scrapes read; it is held only to read or swap
+	// the lists, never while a unit opens, gathers or closes.
+	loadMu sync.Mutex
 	mu     sync.RWMutex
-	units  []*lifecycle.Unit
-	failed map[string]error
+	units  []*entry         // loaded configs, in load order
+	failed map[string]error // configs whose last load failed: not loaded, or an older version runs
+	reload reloadState
+}
+
+// entry is one loaded config: its unit, the hash of the files it was
+// opened from, and the gathers using it (Close waits for them).
+type entry struct {
+	u     *lifecycle.Unit
+	hash  sourceHash
+	users sync.WaitGroup
 }
 
 // New returns an exporter with no configs.
@@ -41,68 +54,77 @@ func New(opts lifecycle.Options) *Exporter {
 
 // Load reads config name from dir, opens it and adds it. On failure the
 // config is recorded as failed (it shows in config_loaded 0) and the
-// error, naming the config and what to fix, is returned.
+// error, naming the config and what to fix, is returned. Reload loads,
+// replaces and removes whole sets of configs.
 func (e *Exporter) Load(dir, name string) (*lifecycle.Unit, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	u, err := e.open(dir, name)
+	e.loadMu.Lock()
+	defer e.loadMu.Unlock()
+	en, err := e.open(dir, name, false)
 	if err != nil {
-		e.failed[strings.ToValidUTF8(name, "\uFFFD")] = err // a label value
+		e.setFailed(name, err)
 		return nil, err
 	}
-	delete(e.failed, name)
-	e.units = append(e.units, u)
-	return u, nil
+	e.swap(name, en)
+	return en.u, nil
 }
 
-func (e *Exporter) open(dir, name string) (*lifecycle.Unit, error) {
-	cfg, err := config.Load(dir, name)
-	if err != nil {
-		return nil, err
-	}
-	if err := e.checkNames(cfg); err != nil {
-		return nil, err
-	}
-	return lifecycle.Open(cfg, e.opts)
-}
-
-// Fail closes the loaded config name and records it as failed with err:
-// its programs are detached and its metric names free for other configs
-// (--config.strict and --config.check fail a config whose programs did
-// not all attach).
-func (e *Exporter) Fail(name string, err error) {
+// setFailed records that the last load of name failed with err.
+func (e *Exporter) setFailed(name string, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for i, u := range e.units {
-		if u.Name() != name {
-			continue
-		}
-		if cerr := u.Close(); cerr != nil {
-			e.opts.Logger.Warn("close", "config", name, "err", cerr)
-		}
-		e.units = append(e.units[:i], e.units[i+1:]...)
-		break
-	}
-	e.failed[strings.ToValidUTF8(name, "\uFFFD")] = err
+	e.failed[labelValue(name)] = err
 }
+
+// labelValue is name as a label value (valid UTF-8).
+func labelValue(name string) string { return strings.ToValidUTF8(name, "\uFFFD") }
 
 // Units returns the loaded units.
 func (e *Exporter) Units() []*lifecycle.Unit {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return append([]*lifecycle.Unit(nil), e.units...)
+	out := make([]*lifecycle.Unit, len(e.units))
+	for i, en := range e.units {
+		out[i] = en.u
+	}
+	return out
+}
+
+// acquire returns the loaded configs, each held until release: a reload
+// that replaces one waits for the gathers holding it before closing it.
+func (e *Exporter) acquire() (entries []*entry, release func()) {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	entries = slices.Clone(e.units)
+	for _, en := range entries {
+		en.users.Add(1)
+	}
+	return entries, func() {
+		for _, en := range entries {
+			en.users.Done()
+		}
+	}
 }
 
 // Close closes every unit.
 func (e *Exporter) Close() {
+	e.loadMu.Lock()
+	defer e.loadMu.Unlock()
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	for _, u := range e.units {
-		if err := u.Close(); err != nil {
-			e.opts.Logger.Warn("close", "config", u.Name(), "err", err)
-		}
-	}
+	units := e.units
 	e.units = nil
+	e.mu.Unlock()
+	for _, en := range units {
+		e.closeEntry(en)
+	}
+}
+
+// closeEntry closes en's unit once the gathers using it are done; en must
+// no longer be in the list.
+func (e *Exporter) closeEntry(en *entry) {
+	en.users.Wait()
+	if err := en.u.Close(); err != nil {
+		e.opts.Logger.Warn("close", "config", en.u.Name(), "err", err)
+	}
 }
 
 // Gatherer returns what /metrics serves: every unit's map metrics, read
@@ -113,10 +135,12 @@ func (e *Exporter) Close() {
 // equal label sets merged).
 func (e *Exporter) Gatherer(reg prometheus.Gatherer) prometheus.Gatherer {
 	return prometheus.GathererFunc(func() ([]*dto.MetricFamily, error) {
-		units := e.Units()
+		units, release := e.acquire()
+		defer release()
 		results := make([][]*dto.MetricFamily, len(units))
 		var wg sync.WaitGroup
-		for i, u := range units {
+		for i, en := range units {
+			u := en.u
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -144,12 +168,27 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	statsOn := bpfStatsEnabled()
-	for _, u := range e.units {
-		e.collectUnit(ch, u.Health(statsOn))
+	loaded := map[string]bool{}
+	for _, en := range e.units {
+		name := en.u.Name()
+		loaded[name] = true
+		e.collectUnit(ch, en.u.Health(statsOn))
+		ch <- prometheus.MustNewConstMetric(e.d.lastLoadOK, prometheus.GaugeValue, boolValue(e.failed[name] == nil), name)
 	}
 	for name := range e.failed {
-		ch <- prometheus.MustNewConstMetric(e.d.loaded, prometheus.GaugeValue, 0, name)
+		if !loaded[name] {
+			ch <- prometheus.MustNewConstMetric(e.d.loaded, prometheus.GaugeValue, 0, name)
+			ch <- prometheus.MustNewConstMetric(e.d.lastLoadOK, prometheus.GaugeValue, 0, name)
+		}
 	}
+	e.reload.collect(ch, e.d)
+}
+
+func boolValue(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func (e *Exporter) collectUnit(ch chan<- prometheus.Metric, h lifecycle.Health) {
@@ -208,8 +247,10 @@ func (e *Exporter) collectProgram(ch chan<- prometheus.Metric, config string, p 
 // decoded labels and values, read now. It is for debugging configs.
 func (e *Exporter) WriteDebugMaps(w io.Writer) error {
 	var out []series.DebugMap
-	for _, u := range e.Units() {
-		out = append(out, u.DebugMaps()...)
+	units, release := e.acquire()
+	defer release()
+	for _, en := range units {
+		out = append(out, en.u.DebugMaps()...)
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -229,6 +270,7 @@ type descs struct {
 	enabled, loaded, scrapeDuration, scrapeSuccess, decoderErrors *prometheus.Desc
 	programInfo, programAttached, programRunTime, programRunCount *prometheus.Desc
 	eventsLost, cgroupIDMapFull, cgroupIDMapErrors                *prometheus.Desc
+	lastLoadOK, lastReloadOK, lastReloadTime, reloads             *prometheus.Desc
 }
 
 func newDescs(ns string) descs {
@@ -240,7 +282,11 @@ func newDescs(ns string) descs {
 	prog := []string{"config", "program", "id"}
 	out := descs{
 		enabled:           d("enabled_configs", "The configs that are loaded and exported.", "name"),
-		loaded:            d("config_loaded", "Whether the config loaded (1) or failed (0, see the log); see ebpf_program_attached for its programs.", "config"),
+		loaded:            d("config_loaded", "Whether a version of the config is loaded (1) or none is (0, see the log); see config_last_load_successful for whether it is the one on disk, ebpf_program_attached for its programs.", "config"),
+		lastLoadOK:        d("config_last_load_successful", "Whether the last load of the config's files, at startup or by a reload, succeeded (1) or failed (0, see the log; with config_loaded 1 the version before still runs).", "config"),
+		lastReloadOK:      d("config_last_reload_successful", "Whether the last load or reload of the configs succeeded: every config on disk loaded (1), or one failed or the config directory could not be read (0)."),
+		lastReloadTime:    d("config_last_reload_success_timestamp_seconds", "When the configs last loaded or reloaded successfully, in seconds since the epoch."),
+		reloads:           d("config_reloads_total", "Reloads of the configs (SIGHUP, POST /-/reload, or a change in the config directory), by result: success or failure (a config failed; those that did not were reloaded).", "result"),
 		scrapeDuration:    d("scrape_duration_seconds", "How long the last read and decode of the config's maps took.", "config"),
 		scrapeSuccess:     d("scrape_success", "Whether every map of the config could be read in the last scrape.", "config"),
 		decoderErrors:     d("decoder_errors_total", "Map keys whose labels failed to decode, by map. A failing key counts once per failure episode, not once per scrape: it is left out and retried (after 1s, doubling up to 1m) and counts again only if it fails after leaving the map. Event counters count each failed record.", "config", "map"),

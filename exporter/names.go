@@ -77,16 +77,6 @@ func familySeries(name string, typ dto.MetricType) []string {
 	return []string{name}
 }
 
-// checkNames refuses, before anything is loaded, a config exporting a
-// name that ebpfmon or another loaded config already exports.
-func (e *Exporter) checkNames(cfg *config.Config) error {
-	loaded := make([]*config.Config, len(e.units))
-	for i, u := range e.units {
-		loaded[i] = u.Config()
-	}
-	return e.checkNamesAgainst(loaded, cfg)
-}
-
 // checkNamesAgainst refuses cfg if it exports a name that ebpfmon or one
 // of the loaded configs exports.
 func (e *Exporter) checkNamesAgainst(loaded []*config.Config, cfg *config.Config) error {

@@ -44,8 +44,9 @@ func checkCapabilitiesFlag(keep string) error {
 // cap_net_bind_service), and treat an error as fatal: the process may be
 // left with only part of the change. With keep "all" it drops nothing; with
 // the default "auto" in a binary built with cgo, which cannot change every
-// thread, it warns and drops nothing.
-func dropCapabilities(keep string, logger *slog.Logger) error {
+// thread, it warns and drops nothing. With reload, "auto" drops nothing
+// either: a reload loads and attaches programs as the startup did.
+func dropCapabilities(keep string, reload bool, logger *slog.Logger) error {
 	before, err := caps.Current()
 	if err != nil {
 		return err
@@ -56,6 +57,10 @@ func dropCapabilities(keep string, logger *slog.Logger) error {
 		logger.Info("keeping every capability (--capabilities.keep=all)", "effective", before.Effective)
 		return nil
 	case "auto":
+		if reload {
+			logger.Info("keeping every capability: reloads load and attach programs (--no-config.reload to drop them)", "effective", before.Effective)
+			return nil
+		}
 		if want, err = capabilitiesAfterAttach(before.Permitted); err != nil {
 			return fmt.Errorf("--capabilities.keep=auto: %w", err)
 		}

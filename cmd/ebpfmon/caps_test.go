@@ -91,7 +91,7 @@ func TestDropCapabilitiesChild(t *testing.T) {
 		t.Skip("helper process of TestDropCapabilities")
 	}
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := dropCapabilities(keep, logger); err != nil {
+	if err := dropCapabilities(keep, false, logger); err != nil {
 		fmt.Println("ERROR:", err)
 		os.Exit(1)
 	}
@@ -121,10 +121,10 @@ func TestDropCapabilities(t *testing.T) {
 		// a binary without cgo for the real test.
 		var logs bytes.Buffer
 		logger := slog.New(slog.NewTextHandler(&logs, nil))
-		if err := dropCapabilities("none", logger); !errors.Is(err, caps.ErrCgo) {
+		if err := dropCapabilities("none", false, logger); !errors.Is(err, caps.ErrCgo) {
 			t.Errorf("none in a cgo binary: %v, want ErrCgo", err)
 		}
-		if err := dropCapabilities("auto", logger); err != nil || !strings.Contains(logs.String(), "CGO_ENABLED=0") {
+		if err := dropCapabilities("auto", false, logger); err != nil || !strings.Contains(logs.String(), "CGO_ENABLED=0") {
 			t.Errorf("auto in a cgo binary: %v, want a warning only; log:\n%s", err, logs.String())
 		}
 		if _, err := exec.LookPath("go"); err != nil {

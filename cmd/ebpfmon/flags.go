@@ -24,6 +24,7 @@ type flags struct {
 	configDir, btfPath               string
 	configNames                      []string
 	check, strict, debug             bool
+	reload, watch, enableLifecycle   bool
 	listen, telemetryPath, namespace string
 	maxRequests                      int
 	scrapeTimeout                    time.Duration
@@ -47,13 +48,18 @@ func parseFlags(args []string) (*flags, error) {
 		"ebpfmon_config_loaded 0; the others keep running (unless --config.strict).\n\n"+
 		"Files must be regular files (or symlinks to one) of at most "+regfile.Size(config.MaxFileSize)+" (NAME.yaml), "+
 		regfile.Size(lifecycle.MaxObjectSize)+" (NAME.bpf.o) and "+regfile.Size(lifecycle.MaxBTFSize)+" (--btf.path).\n\n"+
-		"SIGINT and SIGTERM stop ebpfmon (a second one exits at once); SIGHUP is logged and ignored.")
+		"SIGINT and SIGTERM stop ebpfmon (a second one exits at once). SIGHUP, POST /-/reload (with --web.enable-lifecycle) "+
+		"and changes in --config.dir (--config.watch) reload the configs whose files changed, load new ones and close removed ones; "+
+		"a config that fails to reload keeps its running version.")
 	app.Version(version.Print("ebpfmon"))
 	app.HelpFlag.Short('h')
 	app.Flag("config.dir", "Directory with NAME.yaml and NAME.bpf.o files.").Default("examples").StringVar(&f.configDir)
 	app.Flag("config.names", "Comma-separated configs to load (default: every NAME.yaml in --config.dir).").PlaceHolder("NAME,...").StringsVar(&f.configNames)
 	app.Flag("config.check", "Load and attach every config, report, detach and exit (0 only if every config loaded and every program attached).").BoolVar(&f.check)
 	app.Flag("config.strict", "Fail instead of continuing when a config fails to load or a program fails to attach.").BoolVar(&f.strict)
+	app.Flag("config.reload", "Reload configs on SIGHUP, POST /-/reload and --config.watch; keeps the capabilities loading needs (--capabilities.keep=auto drops nothing). --no-config.reload: SIGHUP is ignored.").Default("true").BoolVar(&f.reload)
+	app.Flag("config.watch", "Reload when --config.dir changes (inotify, after "+watchQuiet.String()+" without changes): file edits, and a mounted ConfigMap's ..data swap.").Default("true").BoolVar(&f.watch)
+	app.Flag("web.enable-lifecycle", "Serve POST /-/reload (as Prometheus does); without it /-/reload answers 403.").BoolVar(&f.enableLifecycle)
 	app.Flag("btf.path", "Kernel BTF to relocate against instead of /sys/kernel/btf/vmlinux (for kernels without BTF).").StringVar(&f.btfPath)
 	app.Flag("web.listen-address", "Address to serve metrics on: [HOST]:PORT.").Default(":9435").StringVar(&f.listen)
 	app.Flag("web.telemetry-path", "Path to serve metrics on: absolute, and not / (the landing page).").Default("/metrics").StringVar(&f.telemetryPath)
@@ -197,6 +203,8 @@ func checkTelemetryPath(p string, debug bool) error {
 		return fmt.Errorf("--web.telemetry-path %q does not start with / (%s)", p, want)
 	case p == "/":
 		return fmt.Errorf("--web.telemetry-path %q is the landing page (%s)", p, want)
+	case strings.HasPrefix(p, "/-/"):
+		return fmt.Errorf("--web.telemetry-path %q: /-/ holds /-/healthy, /-/ready and /-/reload (%s)", p, want)
 	case debug && (p == debugPath || p == debugPath+"/"):
 		return fmt.Errorf("--web.telemetry-path %q is where --debug serves the maps (%s)", p, want)
 	case strings.IndexFunc(p, func(c rune) bool { return !isAlnum(c) && c != '/' && !strings.ContainsRune(pathPunctuation, c) }) >= 0:

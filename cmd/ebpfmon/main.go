@@ -27,9 +27,13 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "ebpfmon:", err)
 		return 2
 	}
-	ctx, stop := signalContext(logger)
+	var hups chan struct{}
+	if f.reload {
+		hups = make(chan struct{}, 1)
+	}
+	ctx, stop := signalContext(logger, hups)
 	defer stop()
-	err = serve(ctx, f, logger)
+	err = serve(ctx, f, hups, logger)
 	switch {
 	case errors.Is(err, errInterrupted) && !f.check:
 		logger.Info("stopped while loading configs", "err", err)

@@ -21,9 +21,10 @@ import (
 // config is loaded.
 var errInterrupted = errors.New("interrupted by a signal before every config was loaded")
 
-// serve loads the configs, then serves metrics until ctx ends
-// (--config.check: returns right after loading).
-func serve(ctx context.Context, f *flags, logger *slog.Logger) error {
+// serve loads the configs, then serves metrics and reloads the configs
+// on hups (nil: no reloads) until ctx ends (--config.check: returns right
+// after loading).
+func serve(ctx context.Context, f *flags, hups <-chan struct{}, logger *slog.Logger) error {
 	exp, err := loadInterruptible(ctx, func(ctx context.Context) (*exporter.Exporter, error) {
 		return loadConfigs(ctx, f, logger)
 	})
@@ -36,7 +37,7 @@ func serve(ctx context.Context, f *flags, logger *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(exp)
 	reg.MustRegister(exporter.RuntimeCollectors(f.namespace)...) // the names the exporter reserves
-	return listen(ctx, f, reg, exp, logger)
+	return listen(ctx, f, reg, exp, hups, logger)
 }
 
 // loadInterruptible runs load, and returns errInterrupted as soon as ctx
@@ -67,9 +68,10 @@ func loadInterruptible(ctx context.Context, load func(context.Context) (*exporte
 	}
 }
 
-// loadConfigs opens every config. Failures are logged and, without
-// --config.strict, skipped; with it they are fatal, as are missed
-// attachments. It stops between configs once ctx ends.
+// loadConfigs opens every config: the first reload, from nothing.
+// Failures are logged and, without --config.strict, skipped; with it they
+// are fatal, as are missed attachments. It stops between configs once ctx
+// ends.
 func loadConfigs(ctx context.Context, f *flags, logger *slog.Logger) (*exporter.Exporter, error) {
 	names, err := configNames(f)
 	if err != nil {
@@ -89,36 +91,24 @@ func loadConfigs(ctx context.Context, f *flags, logger *slog.Logger) (*exporter.
 		envOpts = append(envOpts, decoder.WithCgroupMountPaths())
 	}
 	exp := exporter.New(lifecycle.Options{Namespace: f.namespace, KernelBTF: kernelBTF, Env: decoder.NewEnv(envOpts...), Logger: logger})
-	var failed []string
-	for _, name := range names {
+	res := exp.Reload(ctx, f.configDir, names, exporter.ReloadOptions{Strict: f.strict || f.check, Initial: true})
+	if res.Err != nil {
 		if ctx.Err() != nil {
 			return exp, errInterrupted
 		}
-		if err := loadOne(exp, f, name); err != nil {
-			logger.Error("config failed", "config", name, "err", err)
-			failed = append(failed, name)
-			continue
-		}
-		logger.Info("config loaded", "config", name)
+		return exp, res.Err
 	}
-	if len(failed) > 0 && (f.strict || f.check) {
+	if len(res.Failed) > 0 && (f.strict || f.check) {
+		failed := make([]string, len(res.Failed))
+		for i, c := range res.Failed {
+			failed[i] = c.Config
+		}
 		return exp, fmt.Errorf("%d of %d configs failed: %s", len(failed), len(names), strings.Join(failed, ", "))
 	}
 	if f.check {
 		logger.Info("config check passed", "configs", strings.Join(names, ","))
 	}
 	return exp, nil
-}
-
-// loadOne loads one config; with --config.strict or --config.check a
-// program that did not attach fails it.
-func loadOne(exp *exporter.Exporter, f *flags, name string) error {
-	u, err := exp.Load(f.configDir, name)
-	if err == nil && (f.strict || f.check) && len(u.AttachErrors()) > 0 {
-		err = errors.Join(u.AttachErrors()...)
-		exp.Fail(name, err) // its names must not block the configs after it
-	}
-	return err
 }
 
 // configNames is --config.names, or every config in --config.dir.

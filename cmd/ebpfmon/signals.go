@@ -11,9 +11,11 @@ import (
 // signalContext returns a context that the first SIGINT or SIGTERM ends.
 // After it, both signals get their default action back, so a second one
 // ends the process at once (a load stuck in the kernel, a shutdown waiting
-// for a client). SIGHUP is logged and ignored: ebpfmon cannot reload yet,
-// and its default action would kill it silently. stop releases the signals.
-func signalContext(logger *slog.Logger) (ctx context.Context, stop func()) {
+// for a client). SIGHUP asks for a reload on hups (coalesced: one pending
+// reload at most, run once the configs are loaded); with hups nil
+// (--no-config.reload) it is logged and ignored, as its default action
+// would kill ebpfmon silently. stop releases the signals.
+func signalContext(logger *slog.Logger, hups chan<- struct{}) (ctx context.Context, stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
@@ -22,7 +24,7 @@ func signalContext(logger *slog.Logger) (ctx context.Context, stop func()) {
 		for {
 			select {
 			case s := <-sigs:
-				handleSignal(ctx, s.(syscall.Signal), cancel, logger)
+				handleSignal(ctx, s.(syscall.Signal), cancel, hups, logger)
 			case <-done:
 				return
 			}
@@ -36,10 +38,16 @@ func signalContext(logger *slog.Logger) (ctx context.Context, stop func()) {
 }
 
 // handleSignal acts on one signal that signalContext caught.
-func handleSignal(ctx context.Context, s syscall.Signal, cancel context.CancelFunc, logger *slog.Logger) {
+func handleSignal(ctx context.Context, s syscall.Signal, cancel context.CancelFunc, hups chan<- struct{}, logger *slog.Logger) {
 	switch {
+	case s == syscall.SIGHUP && hups == nil:
+		logger.Warn("SIGHUP ignored: reloads are off (--no-config.reload); restart ebpfmon to apply changes")
 	case s == syscall.SIGHUP:
-		logger.Warn("SIGHUP ignored: ebpfmon cannot reload its configs yet; restart it to apply changes")
+		select {
+		case hups <- struct{}{}:
+		default:
+			logger.Info("SIGHUP: a reload is already pending")
+		}
 	case ctx.Err() == nil:
 		signal.Reset(syscall.SIGINT, syscall.SIGTERM)
 		logger.Info("stopping; send the signal again to exit at once", "signal", s.String())

@@ -49,23 +49,63 @@ func webOptionsFrom(f *flags) webOptions {
 	}
 }
 
-// listen serves the metrics of reg and exp on --web.listen-address until
-// ctx ends.
-func listen(ctx context.Context, f *flags, reg *prometheus.Registry, exp *exporter.Exporter, logger *slog.Logger) error {
+// listen serves the metrics of reg and exp on --web.listen-address, and
+// reloads the configs on hups, POST /-/reload and changes in
+// --config.dir, until ctx ends.
+func listen(ctx context.Context, f *flags, reg *prometheus.Registry, exp *exporter.Exporter, hups <-chan struct{}, logger *slog.Logger) error {
 	opts := webOptionsFrom(f)
 	mux := newMux(f, metricsHandler(exp.Gatherer(reg), opts, logger), exp, logger)
+	rl := newReloader(f, exp, logger)
+	var ready atomic.Bool
+	lifecycleRoutes(ctx, mux, f, rl, &ready)
 	ln, err := net.Listen("tcp", f.listen)
 	if err != nil {
 		return fmt.Errorf("--web.listen-address: %w", err)
 	}
 	// Everything is loaded and attached and the port is bound (a port
-	// below 1024 needs a capability): drop what serving does not need.
-	if err := dropCapabilities(f.capsKeep, logger); err != nil {
+	// below 1024 needs a capability): drop what serving (and reloading)
+	// does not need.
+	if err := dropCapabilities(f.capsKeep, f.reload, logger); err != nil {
 		ln.Close()
 		return err
 	}
+	if f.reload {
+		var changes <-chan struct{}
+		if f.watch {
+			if changes, err = watchDir(ctx, f.configDir, watchQuiet, logger); err != nil {
+				ln.Close()
+				return err
+			}
+		}
+		go rl.run(ctx, hups, changes)
+	}
+	ready.Store(true) // the configs are loaded: /-/ready answers 200
 	logger.Info("listening", "address", ln.Addr().String(), "path", f.telemetryPath)
 	return serveHTTP(ctx, newServer(mux, opts, logger), ln, opts.shutdownGrace, logger)
+}
+
+// lifecycleRoutes adds Prometheus's lifecycle endpoints: /-/healthy (200
+// while ebpfmon serves), /-/ready (200 once the configs are loaded, 503
+// before) and /-/reload (see reloadHandler).
+func lifecycleRoutes(ctx context.Context, mux *http.ServeMux, f *flags, rl *reloader, ready *atomic.Bool) {
+	mux.HandleFunc("/-/healthy", func(w http.ResponseWriter, _ *http.Request) {
+		fmt.Fprintln(w, "ebpfmon is Healthy.")
+	})
+	mux.HandleFunc("/-/ready", func(w http.ResponseWriter, _ *http.Request) {
+		if !ready.Load() {
+			http.Error(w, "ebpfmon is loading its configs.", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintln(w, "ebpfmon is Ready.")
+	})
+	disabled := ""
+	switch {
+	case !f.reload:
+		disabled = "Reloads are off (--no-config.reload)."
+	case !f.enableLifecycle:
+		disabled = "Lifecycle API is not enabled (--web.enable-lifecycle)."
+	}
+	mux.HandleFunc("/-/reload", reloadHandler(ctx, rl, disabled))
 }
 
 // newMux routes the telemetry path, the landing page and, with --debug,
@@ -246,7 +286,7 @@ func (w *sendWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 var landingPage = template.Must(template.New("landing").Parse(`<!doctype html>
 <html><head><title>ebpfmon</title></head><body>
 <h1>ebpfmon</h1>
-<p><a href="{{.Path}}">Metrics</a>{{if .Debug}} · <a href="{{.DebugPath}}">Maps (debug)</a>{{end}}</p>
+<p><a href="{{.Path}}">Metrics</a>{{if .Debug}} · <a href="{{.DebugPath}}">Maps (debug)</a>{{end}} · <a href="/-/healthy">Healthy</a> · <a href="/-/ready">Ready</a></p>
 <h2>Configs</h2>
 <ul>{{range .Units}}<li>{{.Name}}</li>{{else}}<li>none loaded</li>{{end}}</ul>
 </body></html>
