@@ -15,7 +15,8 @@ import (
 // capabilities README.md documents for a tracepoint + ksym config (timers)
 // and an event counter (procevents), checks it serves live metrics, and
 // that afterwards it holds no capability at all (--capabilities.keep=auto
-// on a 6.5+ kernel; cap_bpf where unprivileged BPF is disabled earlier).
+// on a 6.5+ kernel; cap_bpf where unprivileged BPF is disabled earlier;
+// --no-config.reload, as reloads keep what loading needs).
 func TestDocumentedCapabilities(t *testing.T) {
 	setpriv, err := exec.LookPath("setpriv")
 	if err != nil {
@@ -37,7 +38,7 @@ func TestDocumentedCapabilities(t *testing.T) {
 	caps := "+bpf,+perfmon,+dac_read_search,+syslog"
 	wrapper := []string{setpriv, "--reuid=65534", "--regid=65534", "--clear-groups",
 		"--inh-caps=-all," + caps, "--ambient-caps=-all," + caps, "--bounding-set=-all," + caps, bin}
-	in := startCmd(t, wrapper, "--config.dir="+dir, "--config.strict")
+	in := startCmd(t, wrapper, "--config.dir="+dir, "--config.strict", "--no-config.reload")
 	in.eventually(t, "timer functions and exec events as uid 65534", func() { _ = exec.Command("true").Run() }, func(ms metrics) bool {
 		return len(ms.series("ebpfmon_timer_starts_total", nil)) > 0 && ms.sum("ebpfmon_exec_events_total", nil) > 0
 	})

@@ -22,10 +22,11 @@ import (
 // only a defect makes it wait that long.
 const exitBound = 30 * time.Second
 
-// TestSIGHUPIgnored: SIGHUP is logged and ignored (ebpfmon cannot reload
-// yet); by default it would kill ebpfmon and detach every program.
-func TestSIGHUPIgnored(t *testing.T) {
-	in := start(t, "--config.dir="+examplesDir, "--config.names=timers")
+// TestSIGHUPWithoutReload: with --no-config.reload SIGHUP is logged and
+// ignored; by default it would kill ebpfmon and detach every program.
+// TestReloadSIGHUP tests SIGHUP's reload.
+func TestSIGHUPWithoutReload(t *testing.T) {
+	in := start(t, "--config.dir="+examplesDir, "--config.names=timers", "--no-config.reload")
 	if err := in.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
