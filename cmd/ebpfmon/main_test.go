@@ -21,8 +21,10 @@ func TestParseFlags(t *testing.T) {
 	}{
 		{name: "defaults", check: func(f *flags) bool {
 			return f.configDir == "examples" && f.listen == ":9435" && f.telemetryPath == "/metrics" && f.namespace == "ebpfmon" && !f.check && !f.strict &&
-				f.maxRequests == 40 && f.scrapeTimeout == 30*time.Second
+				f.maxRequests == 40 && f.scrapeTimeout == 30*time.Second && f.reload && f.watch && !f.enableLifecycle
 		}},
+		{name: "no reload", args: []string{"--no-config.reload", "--no-config.watch", "--web.enable-lifecycle"}, check: func(f *flags) bool { return !f.reload && !f.watch && f.enableLifecycle }},
+		{name: "lifecycle path", args: []string{"--web.telemetry-path=/-/metrics"}, err: "/-/ holds /-/healthy"},
 		{name: "comma list", args: []string{"--config.names=timers,syscalls"}, names: []string{"timers", "syscalls"}},
 		{name: "repeated and spaced", args: []string{"--config.names=timers", "--config.names", " biolatency , "}, names: []string{"timers", "biolatency"}},
 		{name: "trailing comma", args: []string{"--config.names=timers,"}, names: []string{"timers"}},
