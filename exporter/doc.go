@@ -6,6 +6,11 @@
 //	exporter.go Load, the Gatherer (every unit's metrics, gathered in
 //	            parallel) and the health metrics of every config, failed
 //	            ones too (from each unit's Health snapshot); /maps
+//	reload.go   Reload: bring the loaded configs in line with the config
+//	            directory, opening only what changed (by a hash of
+//	            NAME.yaml and NAME.bpf.o), swapping each new unit in once
+//	            attached and closing the old one once no gather holds it;
+//	            the reload metrics
 //
 // Loading, attaching and closing one config is package lifecycle's; its
 // metrics are built by package series. One unit failing to load, attach or

@@ -23,7 +23,7 @@
 // Coming stages have their place in this order: constants from the YAML
 // are set with the kaddrs (3); pinned maps are reused or pinned when
 // loading (4); cardinality caps are limits given to the metrics when they
-// are built (2); a hot reload of one config opens a new Unit and closes the
-// old one once the new one is attached, so a failed reload leaves the old
-// one running.
+// are built (2). A hot reload of one config (package exporter's Reload)
+// opens a new Unit and closes the old one once the new one is attached,
+// so a failed reload leaves the old one running.
 package lifecycle
