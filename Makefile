@@ -38,8 +38,13 @@ IMAGE_LDFLAGS := -X $(VERSION_PKG).Version=$(VERSION) \
 # libbpf's usdt.bpf.h includes <linux/errno.h>, which needs the multiarch asm/.
 MULTIARCH ?= $(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 
+# -fdebug-compilation-dir=.: the BTF line info names sources relative to the
+# clone, not by absolute path. clang 19 still orders a few BTF forward
+# declarations by heap address, which moves with the length of the clone's
+# path: same bytes (make image) need a clone path of the same length.
 BPF_CFLAGS := -target bpf -O2 -g -mcpu=v3 -D__TARGET_ARCH_$(BPF_ARCH) \
-	-I include -I/usr/include/$(MULTIARCH) -Wall -Werror
+	-I include -I/usr/include/$(MULTIARCH) -Wall -Werror \
+	-fdebug-compilation-dir=.
 
 EXAMPLE_SRCS := $(wildcard examples/*.bpf.c)
 EXAMPLE_OBJS := $(EXAMPLE_SRCS:.bpf.c=.bpf.o)
