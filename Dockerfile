@@ -23,9 +23,14 @@ RUN CGO_ENABLED=0 go build -trimpath \
     -ldflags "-X github.com/prometheus/common/version.Version=${VERSION}" \
     -o /ebpfmon ./cmd/ebpfmon
 
+# `make image` packs the same contents without Docker (scripts/image.sh);
+# test/image checks that the two agree.
 FROM gcr.io/distroless/static-debian12
 COPY --from=go /ebpfmon /ebpfmon
 COPY --from=bpf /src/examples/*.yaml /src/examples/*.bpf.o /examples/
 EXPOSE 9435
+# root, with no capabilities of its own: Kubernetes adds capabilities to the
+# effective set of uid 0 only, so the DaemonSet drops ALL and adds each one.
+USER 0:0
 ENTRYPOINT ["/ebpfmon"]
 CMD ["--config.dir=/examples"]

@@ -26,11 +26,25 @@ GO_LDFLAGS := -X $(VERSION_PKG).Version=$(VERSION) \
 	-X $(VERSION_PKG).BuildUser=$(BUILD_USER) \
 	-X $(VERSION_PKG).BuildDate=$(BUILD_DATE)
 
+# make image: an OCI archive whose bytes depend only on the commit (and the Go
+# toolchain): the build date is the commit time, no user, host or branch.
+IMAGE_DIR   ?= build
+IMAGE_NAME  ?= ebpfmon
+SOURCE_DATE_EPOCH ?= $(shell git log -1 --format=%ct 2>/dev/null || echo 0)
+IMAGE_LDFLAGS := -X $(VERSION_PKG).Version=$(VERSION) \
+	-X $(VERSION_PKG).Revision=$(REVISION) \
+	-X $(VERSION_PKG).BuildDate=$(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y%m%d-%H:%M:%S)
+
 # libbpf's usdt.bpf.h includes <linux/errno.h>, which needs the multiarch asm/.
 MULTIARCH ?= $(shell gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 
+# -fdebug-compilation-dir=.: the BTF line info names sources relative to the
+# clone, not by absolute path. clang 19 still orders a few BTF forward
+# declarations by heap address, which moves with the length of the clone's
+# path: same bytes (make image) need a clone path of the same length.
 BPF_CFLAGS := -target bpf -O2 -g -mcpu=v3 -D__TARGET_ARCH_$(BPF_ARCH) \
-	-I include -I/usr/include/$(MULTIARCH) -Wall -Werror
+	-I include -I/usr/include/$(MULTIARCH) -Wall -Werror \
+	-fdebug-compilation-dir=.
 
 EXAMPLE_SRCS := $(wildcard examples/*.bpf.c)
 EXAMPLE_OBJS := $(EXAMPLE_SRCS:.bpf.c=.bpf.o)
@@ -53,6 +67,12 @@ examples: $(EXAMPLE_OBJS) ## Compile examples/*.bpf.c into examples/*.bpf.o (BTF
 examples/%.bpf.o: examples/%.bpf.c $(BPF_HEADERS)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 	$(LLVM_STRIP) --strip-debug $@
+
+.PHONY: image
+image: examples ## Build build/ebpfmon-image.tar: the Dockerfile's image as an OCI archive, tagged ebpfmon:VERSION, same bytes per commit (no Docker)
+	@mkdir -p $(IMAGE_DIR)
+	CGO_ENABLED=0 GOOS=linux GOARCH=amd64 GOAMD64=v1 $(GO) build -trimpath -ldflags "$(IMAGE_LDFLAGS)" -o $(IMAGE_DIR)/ebpfmon $(PKG_MAIN)
+	SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH) bash scripts/image.sh $(IMAGE_DIR)/ebpfmon-image.tar $(IMAGE_NAME) $(VERSION) $(IMAGE_DIR)/ebpfmon examples
 
 .PHONY: setup
 setup: ## Install build and test dependencies (Debian/Ubuntu, as root; idempotent)
@@ -103,8 +123,9 @@ generate-check: vmlinux ## Regenerate committed artifacts and fail if git diff i
 		exit 1; }
 
 .PHONY: clean
-clean: ## Remove the binary and the compiled examples
+clean: ## Remove the binary, the compiled examples and build/
 	rm -f ./$(BINARY) $(EXAMPLE_OBJS)
+	rm -rf build
 
 .PHONY: help
 help: ## List the targets

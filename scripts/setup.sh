@@ -13,6 +13,8 @@ packages=(
 	systemtap-sdt-dev # sys/sdt.h for the USDT test programs
 	python3-minimal   # the usdt example's target (python's gc__start probe)
 	iproute2 util-linux
+	jq                # make image writes the OCI index, manifest and config
+	containerd        # ctr: test/image imports the image into a throw-away containerd
 )
 
 missing=()
