@@ -560,9 +560,26 @@ func TestCgroupIDMapLRUEvicted(t *testing.T) {
 		}
 	}
 	rescan()
-	waitFor(t, 5*time.Second, "evicted cgroups put back", func() bool { return maps.Equal(hashKeys(t, m), ours) })
-	waitFor(t, 5*time.Second, "full cleared", func() bool { h, _ := u.cgroupIDMapHealth(); return !h.Full })
-	t.Logf("%d of %d evicted by %d foreign keys (reported full: %v), all put back", evicted, len(ours), foreign, full)
+	// With room again, every cgroup must be back and full cleared; an LRU
+	// this small may still evict on insert (per-CPU free lists, seen on
+	// 5.10), and then full must stay reported.
+	stillFull := false
+	waitFor(t, 5*time.Second, "evicted cgroups put back, or full still reported", func() bool {
+		h, _ := u.cgroupIDMapHealth()
+		stillFull = h.Full
+		return h.Full || maps.Equal(hashKeys(t, m), ours)
+	})
+	if stillFull { // maybe from before the rescan: let it run, then look again
+		time.Sleep(10 * interval)
+		h, _ := u.cgroupIDMapHealth()
+		stillFull = h.Full
+	}
+	if !stillFull {
+		if got := hashKeys(t, m); !maps.Equal(got, ours) {
+			t.Errorf("full cleared, but the map holds %v, want %v", got, ours)
+		}
+	}
+	t.Logf("%d of %d evicted by %d foreign keys (reported full: %v); after they left, reported full: %v", evicted, len(ours), foreign, full, stillFull)
 }
 
 // TestCgroupIDMapCgrpStorage fills cgroup local storage for real cgroups.
