@@ -5,8 +5,11 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"io"
+	"maps"
 	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -54,18 +57,17 @@ type sourceHash [sha256.Size]byte
 // touched (same programs, same maps, counters keep counting). A config
 // that fails to open (read, parse, check, load, verifier; with Strict,
 // attach) is reported and, if an older version of it runs, that one keeps
-// running. Each new version replaces the old one in a single step once it
-// is attached, and the old one is closed when the scrapes using it are
-// done, so a scrape sees either version, whole. A config that failed
-// before is tried again at every reload, changed or not.
+// running. A config whose metric names clash with those of another
+// config, as that other one will run after the reload, fails too; so
+// configs can trade metrics in one reload, and when two new versions
+// clash the later one in names fails. The new versions replace the old
+// ones together, in a single step once all are attached, and the old ones
+// are closed when the scrapes using them are done, so a scrape sees
+// either the configs before the reload or those after it, whole. A config
+// that failed before is tried again at every reload, changed or not.
 //
-// Reloads are serialised. A new version's metric names are checked
-// against the other configs as they run at that moment: a metric that
-// moves from one config to another in one reload fails if the config
-// taking it is reloaded first (reload again).
-//
-// Reload checks ctx between configs and stops, leaving the rest as they
-// were, once it ends.
+// Reloads are serialised. Reload checks ctx between configs and, once it
+// ends, closes the new versions it opened and changes nothing more.
 func (e *Exporter) Reload(ctx context.Context, dir string, names []string, opts ReloadOptions) ReloadResult {
 	e.loadMu.Lock()
 	defer e.loadMu.Unlock()
@@ -78,6 +80,16 @@ func (e *Exporter) Reload(ctx context.Context, dir string, names []string, opts 
 	return res
 }
 
+// pending is a config a reload opens: its running version (nil: none),
+// its new version parsed (nil once it failed) and opened.
+type pending struct {
+	name string
+	old  *entry
+	hash sourceHash
+	cfg  *config.Config
+	en   *entry
+}
+
 func (e *Exporter) reloadLocked(ctx context.Context, dir string, names []string, opts ReloadOptions) ReloadResult {
 	var res ReloadResult
 	if names == nil {
@@ -87,44 +99,169 @@ func (e *Exporter) reloadLocked(ctx context.Context, dir string, names []string,
 			return res
 		}
 	}
-	log := e.opts.Logger
 	res.Removed = e.removeExcept(names)
 	for _, name := range res.Removed {
-		log.Info("config removed", "config", name)
+		e.opts.Logger.Info("config removed", "config", name)
 	}
-	for _, name := range names {
-		if err := ctx.Err(); err != nil {
-			res.Err = err
-			return res
+	todo := e.parseChanged(&res, dir, names)
+	e.dropClashes(&res, todo)
+	if res.Err = e.openAll(ctx, &res, todo, opts.Strict); res.Err == nil {
+		e.dropClashes(&res, todo)
+		e.commit(&res, todo)
+	}
+	slices.SortFunc(res.Failed, func(a, b ConfigError) int { return strings.Compare(a.Config, b.Config) })
+	return res
+}
+
+// openAll opens the new versions in todo; those that fail are in
+// res.Failed. Once ctx ends it closes those it opened and returns ctx's
+// error.
+func (e *Exporter) openAll(ctx context.Context, res *ReloadResult, todo []*pending, strict bool) error {
+	for _, p := range todo {
+		if p.cfg == nil {
+			continue
 		}
-		old := e.lookup(name)
-		if old != nil && sourceOf(dir, name) == old.hash {
+		if err := ctx.Err(); err != nil {
+			e.discard(todo)
+			return err
+		}
+		u, err := e.openUnit(p.cfg, strict)
+		if err != nil {
+			e.fail(res, p, err)
+			continue
+		}
+		p.en = &entry{u: u, hash: p.hash}
+		if p.old == nil {
+			e.opts.Logger.Info("config loaded", "config", p.name)
+		}
+	}
+	return nil
+}
+
+// parseChanged sorts names into the unchanged configs (in res) and the
+// others, which it reads and parses: those that fail are in res.Failed.
+func (e *Exporter) parseChanged(res *ReloadResult, dir string, names []string) []*pending {
+	var todo []*pending
+	for _, name := range names {
+		p := &pending{name: name, old: e.lookup(name), hash: sourceOf(dir, name)}
+		if p.old != nil && p.hash == p.old.hash {
 			e.clearFailed(name) // back to the running version
 			res.Unchanged = append(res.Unchanged, name)
 			continue
 		}
-		en, err := e.open(dir, name, opts.Strict)
-		if err != nil {
-			e.setFailed(name, err)
-			res.Failed = append(res.Failed, ConfigError{name, err})
-			if old != nil {
-				log.Error("config reload failed; the running version keeps running", "config", name, "err", err)
-			} else {
-				log.Error("config failed", "config", name, "err", err)
-			}
-			continue
-		}
-		e.swap(name, en)
-		if old != nil {
-			e.closeEntry(old)
-			res.Changed = append(res.Changed, name)
-			log.Info("config reloaded", "config", name)
-		} else {
-			res.Added = append(res.Added, name)
-			log.Info("config loaded", "config", name)
+		todo = append(todo, p)
+		var err error
+		if p.cfg, err = config.Load(dir, name); err != nil {
+			e.fail(res, p, err)
 		}
 	}
-	return res
+	return todo
+}
+
+// dropClashes fails the new versions in todo whose metric names clash
+// with another config as it will run after the reload: its new version
+// once opened, its old one (or none) once its new one failed, and, while
+// its new version is not yet opened, neither (it is checked once both are
+// known). So a clash with a config the reload leaves as it is fails a
+// version before it is loaded, and a version that fails to load frees its
+// names. A failed version gives its place back to the old one, so the
+// check starts again until nothing clashes. The later configs are checked
+// first: of two new versions that clash, the later one fails.
+func (e *Exporter) dropClashes(res *ReloadResult, todo []*pending) {
+	for again := true; again; {
+		again = false
+		for i := len(todo) - 1; i >= 0; i-- {
+			p := todo[i]
+			if p.cfg == nil {
+				continue
+			}
+			if err := e.checkNamesAgainst(e.othersAfter(todo, p.name), p.cfg); err != nil {
+				e.fail(res, p, err)
+				again = true
+				break
+			}
+		}
+	}
+}
+
+// othersAfter returns the configs other than name as they will run once
+// todo is applied, as far as that is known (see dropClashes).
+func (e *Exporter) othersAfter(todo []*pending, name string) []*config.Config {
+	next := map[string]*config.Config{}
+	e.mu.RLock()
+	for _, en := range e.units {
+		next[en.u.Name()] = en.u.Config()
+	}
+	e.mu.RUnlock()
+	for _, p := range todo {
+		switch {
+		case p.en != nil:
+			next[p.name] = p.cfg
+		case p.cfg != nil:
+			delete(next, p.name) // not opened yet: either version may run
+		}
+	}
+	delete(next, name)
+	out := make([]*config.Config, 0, len(next))
+	for _, n := range slices.Sorted(maps.Keys(next)) {
+		out = append(out, next[n])
+	}
+	return out
+}
+
+// fail records that p's new version failed with err, and closes it if it
+// was opened.
+func (e *Exporter) fail(res *ReloadResult, p *pending, err error) {
+	if p.en != nil {
+		e.closeEntry(p.en)
+	}
+	p.cfg, p.en = nil, nil
+	e.setFailed(p.name, err)
+	res.Failed = append(res.Failed, ConfigError{p.name, err})
+	if p.old != nil {
+		e.opts.Logger.Error("config reload failed; the running version keeps running", "config", p.name, "err", err)
+	} else {
+		e.opts.Logger.Error("config failed", "config", p.name, "err", err)
+	}
+}
+
+// discard closes the new versions opened so far.
+func (e *Exporter) discard(todo []*pending) {
+	for _, p := range todo {
+		if p.en != nil {
+			e.closeEntry(p.en)
+			p.en = nil
+		}
+	}
+}
+
+// commit puts every opened new version in place of its old one (or adds
+// it) in one step, then closes the old versions.
+func (e *Exporter) commit(res *ReloadResult, todo []*pending) {
+	e.mu.Lock()
+	for _, p := range todo {
+		if p.en == nil {
+			continue
+		}
+		delete(e.failed, labelValue(p.name))
+		if i := slices.Index(e.units, p.old); p.old != nil && i >= 0 {
+			e.units[i] = p.en
+		} else {
+			e.units = append(e.units, p.en)
+		}
+	}
+	e.mu.Unlock()
+	for _, p := range todo {
+		switch {
+		case p.en == nil:
+		case p.old != nil:
+			e.closeEntry(p.old)
+			res.Changed = append(res.Changed, p.name)
+			e.opts.Logger.Info("config reloaded", "config", p.name)
+		default:
+			res.Added = append(res.Added, p.name) // logged when it loaded
+		}
+	}
 }
 
 // open reads config name from dir and opens it; its names are checked
@@ -148,17 +285,26 @@ func (e *Exporter) open(dir, name string, strict bool) (*entry, error) {
 	if err := e.checkNamesAgainst(others, cfg); err != nil {
 		return nil, err
 	}
+	u, err := e.openUnit(cfg, strict)
+	if err != nil {
+		return nil, err
+	}
+	return &entry{u: u, hash: hash}, nil
+}
+
+// openUnit opens cfg; with strict, a program that did not attach fails it.
+func (e *Exporter) openUnit(cfg *config.Config, strict bool) (*lifecycle.Unit, error) {
 	u, err := lifecycle.Open(cfg, e.opts)
 	if err != nil {
 		return nil, err
 	}
 	if errs := u.AttachErrors(); strict && len(errs) > 0 {
 		if cerr := u.Close(); cerr != nil {
-			e.opts.Logger.Warn("close", "config", name, "err", cerr)
+			e.opts.Logger.Warn("close", "config", cfg.Name, "err", cerr)
 		}
 		return nil, errors.Join(errs...)
 	}
-	return &entry{u: u, hash: hash}, nil
+	return u, nil
 }
 
 // sourceOf hashes dir/NAME.yaml and dir/NAME.bpf.o, read the way
@@ -167,21 +313,41 @@ func (e *Exporter) open(dir, name string, strict bool) (*entry, error) {
 // version and the open that follows reports it.
 func sourceOf(dir, name string) sourceHash {
 	h := sha256.New()
-	for _, f := range []struct {
-		path  string
-		limit int64
-	}{
-		{filepath.Join(dir, name+".yaml"), config.MaxFileSize},
-		{filepath.Join(dir, name+".bpf.o"), lifecycle.MaxObjectSize},
-	} {
-		raw, err := regfile.Read(f.path, f.limit)
-		if err != nil {
-			raw = []byte("unreadable: " + err.Error())
-		}
-		fmt.Fprintf(h, "%d\n", len(raw))
-		h.Write(raw)
-	}
+	h.Write(fileHash(filepath.Join(dir, name+".yaml"), config.MaxFileSize))
+	h.Write(fileHash(filepath.Join(dir, name+".bpf.o"), lifecycle.MaxObjectSize))
 	return sourceHash(h.Sum(nil))
+}
+
+// fileHash is the SHA-256 of the file at path, a regular file of at most
+// limit bytes, or of its error. It streams the file: an object of hundreds
+// of MiB is hashed at every reload, changed or not, and must not be held
+// in memory for that.
+func fileHash(path string, limit int64) []byte {
+	h := sha256.New()
+	err := hashFile(h, path, limit)
+	if err != nil {
+		h.Reset()
+		fmt.Fprintf(h, "unreadable: %v", err)
+	}
+	return h.Sum(nil)
+}
+
+func hashFile(w io.Writer, path string, limit int64) error {
+	f, err := regfile.Open(path, limit)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	// Positioned reads, as regfile.Read: a stream fails at once. One byte
+	// over the limit tells a file that grew past it.
+	n, err := io.Copy(w, io.NewSectionReader(f, 0, limit+1))
+	switch {
+	case err != nil:
+		return fmt.Errorf("%s: %w", path, err)
+	case n > limit:
+		return fmt.Errorf("%s: %w", path, regfile.ErrTooLarge)
+	}
+	return nil
 }
 
 // lookup returns the loaded config name, or nil.

@@ -3,6 +3,7 @@ package exporter
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"os"
@@ -303,4 +304,79 @@ func readTestFile(t *testing.T, path string) string {
 		t.Fatal(err)
 	}
 	return string(raw)
+}
+
+// TestReloadMetricsSwapConfigs: two configs trading their metrics in one
+// reload (each taking the other's files) both reload, in that one reload;
+// checked one by one against the versions running, each would clash with
+// the other's old version, for ever. When one of the two fails, the other
+// fails too, as its metric is still the failed one's old version's.
+func TestReloadMetricsSwapConfigs(t *testing.T) {
+	dir, exp := reloadDir(t, "exec", "timers")
+	swapTo := func(a, b, failA string) {
+		for _, ext := range []string{".yaml", ".bpf.o"} {
+			copyFile(t, "../examples/"+a+ext, filepath.Join(dir, "timers"+ext))
+			copyFile(t, "../examples/"+b+ext, filepath.Join(dir, "exec"+ext))
+		}
+		if failA != "" {
+			writeTestFile(t, filepath.Join(dir, "timers.yaml"), failA)
+		}
+	}
+	swapTo("exec", "timers", "metrics: {counters: [{name: execs_total, unknown_field: 1}]}\n")
+	res := exp.Reload(context.Background(), dir, nil, ReloadOptions{})
+	if len(res.Failed) != 2 || len(res.Changed) != 0 || !strings.Contains(res.Failed[0].Err.Error(), "already exports") {
+		t.Fatalf("one side broken: want both to fail, exec with a name clash, got %+v", res)
+	}
+	if units := unitsByName(exp); len(units) != 2 || len(units["exec"].Config().Metrics.Counters) != 2 {
+		t.Fatalf("one side broken: the old versions must keep running, got %v", units)
+	}
+	swapTo("exec", "timers", "")
+	res = exp.Reload(context.Background(), dir, nil, ReloadOptions{})
+	if !res.OK() || !slices.Equal(res.Changed, []string{"exec", "timers"}) {
+		t.Fatalf("swap: want both configs changed in one reload, got %+v", res)
+	}
+	units := unitsByName(exp)
+	if c := units["timers"].Config().Metrics.Counters; len(c) != 2 || c[0].Name != "execs_total" {
+		t.Errorf("after the swap, config timers runs %+v, want the exec metrics", c)
+	}
+}
+
+// TestReloadNewConfigsClash: of two configs added in one reload with the
+// same metrics, the first in order loads and the later one fails; then,
+// once the first is broken (it no longer parses), the later one still
+// fails: the first's running version keeps the names.
+func TestReloadNewConfigsClash(t *testing.T) {
+	dir, exp := reloadDir(t, "exec")
+	for _, n := range []string{"timers", "timers2"} {
+		copyFile(t, "../examples/timers.bpf.o", filepath.Join(dir, n+".bpf.o"))
+		copyFile(t, "../examples/timers.yaml", filepath.Join(dir, n+".yaml"))
+	}
+	res := exp.Reload(context.Background(), dir, nil, ReloadOptions{})
+	if !slices.Equal(res.Added, []string{"timers"}) || len(res.Failed) != 1 || res.Failed[0].Config != "timers2" || !strings.Contains(res.Failed[0].Err.Error(), "which config timers already exports") {
+		t.Fatalf("want timers added and timers2 failing with a name clash, got %+v", res)
+	}
+	writeTestFile(t, filepath.Join(dir, "timers.yaml"), "metrics: [\n")
+	res = exp.Reload(context.Background(), dir, nil, ReloadOptions{})
+	if len(res.Failed) != 2 || !strings.Contains(res.Failed[1].Err.Error(), "which config timers already exports") {
+		t.Fatalf("want timers failing to parse and timers2 still clashing with its running version, got %+v", res)
+	}
+}
+
+// TestReloadCanceled: a reload whose context has ended changes nothing:
+// the running version of a changed config keeps running.
+func TestReloadCanceled(t *testing.T) {
+	dir, exp := reloadDir(t, "timers")
+	before := unitsByName(exp)["timers"]
+	writeTestFile(t, filepath.Join(dir, "timers.yaml"), readTestFile(t, "../examples/timers.yaml")+"# changed\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if res := exp.Reload(ctx, dir, nil, ReloadOptions{}); !errors.Is(res.Err, context.Canceled) || len(res.Changed) != 0 {
+		t.Fatalf("canceled reload: %+v, want context.Canceled and nothing changed", res)
+	}
+	if unitsByName(exp)["timers"] != before {
+		t.Error("a canceled reload replaced timers")
+	}
+	if res := exp.Reload(context.Background(), dir, nil, ReloadOptions{}); !res.OK() || !slices.Equal(res.Changed, []string{"timers"}) {
+		t.Fatalf("reload after the canceled one: %+v", res)
+	}
 }

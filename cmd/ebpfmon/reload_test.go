@@ -103,3 +103,54 @@ func TestWatchDir(t *testing.T) {
 	case <-time.After(5 * quiet):
 	}
 }
+
+// TestWatchDirReplaced: a config directory deleted, or moved away, and
+// made again is watched again: its return is reported, and so are the
+// changes in it after; nothing is reported while it is gone, nor for
+// changes in the directory moved away.
+func TestWatchDirReplaced(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "configs")
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Mkdir(dir, 0o755))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	const quiet = 50 * time.Millisecond
+	changes, err := watchDir(ctx, dir, quiet, slog.New(slog.DiscardHandler))
+	must(err)
+	expect := func(what string, want bool) {
+		t.Helper()
+		wait := bound
+		if !want {
+			wait = 10 * quiet
+		}
+		select {
+		case <-changes:
+			if !want {
+				t.Fatalf("%s: a change reported", what)
+			}
+		case <-time.After(wait):
+			if want {
+				t.Fatalf("%s: no change reported", what)
+			}
+		}
+	}
+	must(os.RemoveAll(dir))
+	expect("directory deleted", false)
+	must(os.Mkdir(dir, 0o755))
+	expect("directory made again", true)
+	must(os.WriteFile(filepath.Join(dir, "a.yaml"), []byte("a"), 0o644))
+	expect("file in the new directory", true)
+
+	must(os.Rename(dir, dir+".old"))
+	must(os.Mkdir(dir, 0o755))
+	expect("directory moved away and made again", true)
+	must(os.WriteFile(filepath.Join(dir+".old", "b.yaml"), []byte("b"), 0o644))
+	expect("file in the directory moved away", false)
+	must(os.WriteFile(filepath.Join(dir, "c.yaml"), []byte("c"), 0o644))
+	expect("file in the new directory", true)
+}

@@ -14,7 +14,8 @@ import (
 // for a client). SIGHUP asks for a reload on hups (coalesced: one pending
 // reload at most, run once the configs are loaded); with hups nil
 // (--no-config.reload) it is logged and ignored, as its default action
-// would kill ebpfmon silently. stop releases the signals.
+// would kill ebpfmon silently. stop releases SIGINT and SIGTERM and
+// ignores SIGHUP from then on.
 func signalContext(logger *slog.Logger, hups chan<- struct{}) (ctx context.Context, stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	sigs := make(chan os.Signal, 4)
@@ -31,6 +32,10 @@ func signalContext(logger *slog.Logger, hups chan<- struct{}) (ctx context.Conte
 		}
 	}()
 	return ctx, func() {
+		// SIGHUP stays ignored: with its default action back, one sent
+		// while ebpfmon exits (a reload asked for during a shutdown) would
+		// end it by the signal instead of its exit status.
+		signal.Ignore(syscall.SIGHUP)
 		signal.Stop(sigs)
 		close(done)
 		cancel()
