@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -155,5 +156,26 @@ func TestOpen(t *testing.T) {
 	}
 	if _, err := Open("/dev/null", 2); !errors.Is(err, ErrNotRegular) {
 		t.Errorf("/dev/null: err = %v, want ErrNotRegular", err)
+	}
+}
+
+// TestReadAllocatesOnce reads a 32 MiB file: it costs about its size in
+// memory, once, not the doubling of a growing buffer (a 200 MiB object
+// took 445 MB to read before).
+func TestReadAllocatesOnce(t *testing.T) {
+	const size = 32 << 20
+	path := filepath.Join(t.TempDir(), "big")
+	if err := os.WriteFile(path, make([]byte, size), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	data, err := Read(path, size)
+	runtime.ReadMemStats(&after)
+	if err != nil || len(data) != size {
+		t.Fatalf("Read = %d bytes, %v; want %d", len(data), err, size)
+	}
+	if got := after.TotalAlloc - before.TotalAlloc; got > size*5/4 {
+		t.Errorf("reading %d bytes allocated %d, want at most 1.25x", size, got)
 	}
 }
