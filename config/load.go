@@ -164,8 +164,11 @@ func (c *Config) setDefaults() {
 	}
 }
 
-// Names lists every NAME with a NAME.yaml in dir, sorted. Hidden files and
-// directories are skipped. A dir without configs is an error, and so is a
+// Names lists every NAME with a NAME.yaml in dir, sorted. Hidden files
+// (a mounted ConfigMap's ..data) are skipped; anything else named
+// NAME.yaml is listed, so that a directory or a FIFO of that name fails to
+// load, saying why, instead of the config vanishing (on a reload: being
+// closed as removed). A dir without configs is an error, and so is a
 // NAME that cannot be a metric label value (not valid UTF-8, or with a
 // control character): the error names every such file.
 func Names(dir string) ([]string, error) {
@@ -177,7 +180,7 @@ func Names(dir string) ([]string, error) {
 	var errs []error
 	for _, e := range entries {
 		name, ok := strings.CutSuffix(e.Name(), ".yaml")
-		if !ok || name == "" || e.IsDir() || strings.HasPrefix(name, ".") {
+		if !ok || name == "" || strings.HasPrefix(name, ".") {
 			continue
 		}
 		if problem := labelValueProblem(name); problem != "" {
