@@ -38,6 +38,22 @@ func compileSource(t *testing.T, dir, name, src string) {
 	}
 }
 
+// fifoUprobeConfigs writes two configs into dir: a, whose map is named
+// aMap and whose uprobe targets the FIFO dir/target (it loads, but cannot
+// attach), and b, the good config with its map "calls".
+func fifoUprobeConfigs(t *testing.T, dir, aMap string) {
+	t.Helper()
+	fifo := filepath.Join(dir, "target")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	good := readFile(t, callsYAML)
+	writeFile(t, filepath.Join(dir, "a.yaml"), strings.Replace(good, "name: calls", "name: "+aMap, 1))
+	compileSource(t, dir, "a", "#define calls "+aMap+"\n#include \"calls.h\"\nSEC(\"uprobe/"+fifo+":main\")\nint probe(void *ctx) { return 0; }\n")
+	writeFile(t, filepath.Join(dir, "b.yaml"), good)
+	compileBPF(t, "good", dir, "b")
+}
+
 // TestUprobeTargetFIFO loads a config whose uprobe names a FIFO beside a
 // good one: the FIFO config must fail at once with an error saying what
 // the file is, and the good one must load. The open used to block, and
@@ -45,17 +61,9 @@ func compileSource(t *testing.T, dir, name, src string) {
 func TestUprobeTargetFIFO(t *testing.T) {
 	testenv.Privileged(t)
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "target")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	good := readFile(t, callsYAML)
 	// a's map has another name than b's, so that a, failed but loaded,
 	// does not hold b's metric name.
-	writeFile(t, filepath.Join(dir, "a.yaml"), strings.Replace(good, "name: calls", "name: probes", 1))
-	compileSource(t, dir, "a", "#define calls probes\n#include \"calls.h\"\nSEC(\"uprobe/"+fifo+":main\")\nint probe(void *ctx) { return 0; }\n")
-	writeFile(t, filepath.Join(dir, "b.yaml"), good)
-	compileBPF(t, "good", dir, "b")
+	fifoUprobeConfigs(t, dir, "probes")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, err := exec.CommandContext(ctx, ebpfmonBin, "--config.check", "--config.dir="+dir, "--config.names=a,b").CombinedOutput()
@@ -127,15 +135,7 @@ char LICENSE[] SEC("license") = "GPL";
 func TestFailedConfigFreesNames(t *testing.T) {
 	testenv.Privileged(t)
 	dir := t.TempDir()
-	fifo := filepath.Join(dir, "target")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	good := readFile(t, callsYAML)
-	writeFile(t, filepath.Join(dir, "a.yaml"), good)
-	compileSource(t, dir, "a", "#include \"calls.h\"\nSEC(\"uprobe/"+fifo+":main\")\nint probe(void *ctx) { return 0; }\n")
-	writeFile(t, filepath.Join(dir, "b.yaml"), good)
-	compileBPF(t, "good", dir, "b")
+	fifoUprobeConfigs(t, dir, "calls")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	out, _ := exec.CommandContext(ctx, ebpfmonBin, "--config.check", "--config.dir="+dir, "--config.names=a,b").CombinedOutput()

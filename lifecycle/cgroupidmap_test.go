@@ -361,13 +361,7 @@ func TestCgroupIDMapFull(t *testing.T) {
 // cgroups makes room for every one still matching.
 func TestCgroupIDMapFullReported(t *testing.T) {
 	testenv.Privileged(t)
-	root, err := cgroup.FindRoot(cgroup.DefaultMountInfo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if root.Version != 2 {
-		testenv.Unavailable(t, "no cgroup2 mount (found v1 at %s)", root.Path)
-	}
+	root := cgroup2Root(t)
 	for _, tc := range []struct {
 		typ ebpf.MapType
 		fix string // what the full-map warning recommends
@@ -582,9 +576,9 @@ func TestCgroupIDMapLRUEvicted(t *testing.T) {
 	t.Logf("%d of %d evicted by %d foreign keys (reported full: %v); after they left, reported full: %v", evicted, len(ours), foreign, full, stillFull)
 }
 
-// TestCgroupIDMapCgrpStorage fills cgroup local storage for real cgroups.
-func TestCgroupIDMapCgrpStorage(t *testing.T) {
-	testenv.Privileged(t)
+// cgroup2Root finds the cgroup2 mount the tests make real cgroups under.
+func cgroup2Root(t *testing.T) cgroup.Root {
+	t.Helper()
 	root, err := cgroup.FindRoot(cgroup.DefaultMountInfo)
 	if err != nil {
 		t.Fatal(err)
@@ -592,6 +586,13 @@ func TestCgroupIDMapCgrpStorage(t *testing.T) {
 	if root.Version != 2 {
 		testenv.Unavailable(t, "no cgroup2 mount (found v1 at %s)", root.Path)
 	}
+	return root
+}
+
+// TestCgroupIDMapCgrpStorage fills cgroup local storage for real cgroups.
+func TestCgroupIDMapCgrpStorage(t *testing.T) {
+	testenv.Privileged(t)
+	root := cgroup2Root(t)
 	if err := features.HaveMapType(ebpf.CgroupStorage); err != nil {
 		// A kernel limit, not a broken machine: declared, not a failure.
 		t.Skipf("kernel lacks BPF_MAP_TYPE_CGRP_STORAGE (Linux 6.2+): %v", err)
