@@ -3,7 +3,7 @@
 //
 //	names.go    names ebpfmon and other configs export: refuse clashes
 //	            before a config loads
-//	exporter.go Load, the Gatherer (every unit's metrics, gathered in
+//	exporter.go the Gatherer (every unit's metrics, gathered in
 //	            parallel) and the health metrics of every config, failed
 //	            ones too (from each unit's Health snapshot); /maps
 //	reload.go   Reload: bring the loaded configs in line with the config

@@ -52,22 +52,6 @@ func New(opts lifecycle.Options) *Exporter {
 	return e
 }
 
-// Load reads config name from dir, opens it and adds it. On failure the
-// config is recorded as failed (it shows in config_loaded 0) and the
-// error, naming the config and what to fix, is returned. Reload loads,
-// replaces and removes whole sets of configs.
-func (e *Exporter) Load(dir, name string) (*lifecycle.Unit, error) {
-	e.loadMu.Lock()
-	defer e.loadMu.Unlock()
-	en, err := e.open(dir, name, false)
-	if err != nil {
-		e.setFailed(name, err)
-		return nil, err
-	}
-	e.swap(name, en)
-	return en.u, nil
-}
-
 // setFailed records that the last load of name failed with err.
 func (e *Exporter) setFailed(name string, err error) {
 	e.mu.Lock()

@@ -1,6 +1,7 @@
 package exporter
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -30,10 +31,8 @@ func loadExamples(t *testing.T, names ...string) *Exporter {
 	}
 	exp := New(lifecycle.Options{Namespace: "ebpfmon", Env: decoder.NewEnv(), Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	t.Cleanup(exp.Close)
-	for _, n := range names {
-		if _, err := exp.Load("../examples", n); err != nil {
-			t.Fatal(err)
-		}
+	if res := exp.Reload(context.Background(), "../examples", names, ReloadOptions{Initial: true}); !res.OK() {
+		t.Fatalf("load %v: %v %v", names, res.Err, res.Failed)
 	}
 	return exp
 }

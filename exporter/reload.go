@@ -264,34 +264,6 @@ func (e *Exporter) commit(res *ReloadResult, todo []*pending) {
 	}
 }
 
-// open reads config name from dir and opens it; its names are checked
-// against the other loaded configs. The hash is taken from a read before
-// the one the unit is opened from: if the files change in between, the
-// next reload sees a difference and opens them again.
-func (e *Exporter) open(dir, name string, strict bool) (*entry, error) {
-	hash := sourceOf(dir, name)
-	cfg, err := config.Load(dir, name)
-	if err != nil {
-		return nil, err
-	}
-	e.mu.RLock()
-	var others []*config.Config
-	for _, en := range e.units {
-		if en.u.Name() != name {
-			others = append(others, en.u.Config())
-		}
-	}
-	e.mu.RUnlock()
-	if err := e.checkNamesAgainst(others, cfg); err != nil {
-		return nil, err
-	}
-	u, err := e.openUnit(cfg, strict)
-	if err != nil {
-		return nil, err
-	}
-	return &entry{u: u, hash: hash}, nil
-}
-
 // openUnit opens cfg; with strict, a program that did not attach fails it.
 func (e *Exporter) openUnit(cfg *config.Config, strict bool) (*lifecycle.Unit, error) {
 	u, err := lifecycle.Open(cfg, e.opts)
@@ -360,21 +332,6 @@ func (e *Exporter) lookup(name string) *entry {
 		}
 	}
 	return nil
-}
-
-// swap puts en in place of the loaded config name (or adds it) in one
-// step, and clears its failure.
-func (e *Exporter) swap(name string, en *entry) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	delete(e.failed, labelValue(name))
-	for i, old := range e.units {
-		if old.u.Name() == name {
-			e.units[i] = en
-			return
-		}
-	}
-	e.units = append(e.units, en)
 }
 
 func (e *Exporter) clearFailed(name string) {
