@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -296,30 +295,12 @@ func sourceOf(dir, name string) sourceHash {
 // in memory for that.
 func fileHash(path string, limit int64) []byte {
 	h := sha256.New()
-	err := hashFile(h, path, limit)
+	err := regfile.Copy(h, path, limit)
 	if err != nil {
 		h.Reset()
 		fmt.Fprintf(h, "unreadable: %v", err)
 	}
 	return h.Sum(nil)
-}
-
-func hashFile(w io.Writer, path string, limit int64) error {
-	f, err := regfile.Open(path, limit)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	// Positioned reads, as regfile.Read: a stream fails at once. One byte
-	// over the limit tells a file that grew past it.
-	n, err := io.Copy(w, io.NewSectionReader(f, 0, limit+1))
-	switch {
-	case err != nil:
-		return fmt.Errorf("%s: %w", path, err)
-	case n > limit:
-		return fmt.Errorf("%s: %w", path, regfile.ErrTooLarge)
-	}
-	return nil
 }
 
 // lookup returns the loaded config name, or nil.

@@ -36,26 +36,50 @@ func Read(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	// The size can grow after the check, or be 0 for a file in /proc:
-	// read one byte more than allowed to notice. Positioned reads (pread),
-	// unlike read, never wait in Go's poller: a kernel file that is
-	// regular to stat but a stream to read (/proc/kmsg, trace_pipe) fails
-	// at once with EAGAIN or ESPIPE instead of waiting for data.
 	size := int64(0)
 	if info, err := f.Stat(); err == nil {
 		size = info.Size()
 	}
-	data, err := readAll(io.NewSectionReader(f, 0, limit+1), min(size, limit)+1)
+	data, err := readAll(section(f, limit), min(size, limit)+1)
+	if err := finish(path, int64(len(data)), limit, err); err != nil {
+		return nil, err
+	}
+	return data, nil
+}
+
+// Copy writes path, a regular file (or a symlink to one) of at most limit
+// bytes, to w as Read reads it, without holding it in memory.
+func Copy(w io.Writer, path string, limit int64) error {
+	f, err := Open(path, limit)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	n, err := io.Copy(w, section(f, limit))
+	return finish(path, n, limit, err)
+}
+
+// section reads f from its start. The size can grow after the check, or
+// be 0 for a file in /proc: it reads one byte more than allowed to notice.
+// Positioned reads (pread), unlike read, never wait in Go's poller: a
+// kernel file that is regular to stat but a stream to read (/proc/kmsg,
+// trace_pipe) fails at once with EAGAIN or ESPIPE instead of waiting for
+// data.
+func section(f *os.File, limit int64) io.Reader { return io.NewSectionReader(f, 0, limit+1) }
+
+// finish turns how a read of n bytes of path through section ended into
+// its error, if any.
+func finish(path string, n, limit int64, err error) error {
 	if errors.Is(err, syscall.EAGAIN) || errors.Is(err, syscall.ESPIPE) {
 		err = fmt.Errorf("%w: it is a stream (such as /proc/kmsg or trace_pipe) that cannot be read from its start without waiting", ErrNotRegular)
 	}
 	if err != nil {
-		return nil, &Error{Path: path, Err: cause(err)}
+		return &Error{Path: path, Err: cause(err)}
 	}
-	if int64(len(data)) > limit {
-		return nil, &Error{Path: path, Err: tooLarge(int64(len(data)), limit, " or more")}
+	if n > limit {
+		return &Error{Path: path, Err: tooLarge(n, limit, " or more")}
 	}
-	return data, nil
+	return nil
 }
 
 // readAll is io.ReadAll starting with a buffer of size bytes, the file's
