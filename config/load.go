@@ -6,9 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -162,41 +160,6 @@ func (c *Config) setDefaults() {
 			}
 		}
 	}
-}
-
-// Names lists every NAME with a NAME.yaml in dir, sorted. Hidden files
-// (a mounted ConfigMap's ..data) are skipped; anything else named
-// NAME.yaml is listed, so that a directory or a FIFO of that name fails to
-// load, saying why, instead of the config vanishing (on a reload: being
-// closed as removed). A dir without configs is an error, and so is a
-// NAME that cannot be a metric label value (not valid UTF-8, or with a
-// control character): the error names every such file.
-func Names(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("list configs: %w", err)
-	}
-	var names []string
-	var errs []error
-	for _, e := range entries {
-		name, ok := strings.CutSuffix(e.Name(), ".yaml")
-		if !ok || name == "" || strings.HasPrefix(name, ".") {
-			continue
-		}
-		if problem := labelValueProblem(name); problem != "" {
-			errs = append(errs, fmt.Errorf("list configs: %q: %s", filepath.Join(dir, e.Name()), problem))
-			continue
-		}
-		names = append(names, name)
-	}
-	if err := errors.Join(errs...); err != nil {
-		return nil, err
-	}
-	if len(names) == 0 {
-		return nil, fmt.Errorf("list configs: no NAME.yaml files in %s", dir)
-	}
-	slices.Sort(names)
-	return names, nil
 }
 
 // missingFileError reads "PATH: no such file (HINT)" and unwraps to the

@@ -263,6 +263,82 @@ func TestReloadLifecycleOff(t *testing.T) {
 	}
 }
 
+// configMapVersion writes a new version of dir laid out like a mounted
+// ConfigMap: configs (see reloadDir) and files (name: content) in
+// dir/version, a NAME -> ..data/NAME symlink for each, and ..data swapped
+// to the new version atomically, as the kubelet does.
+func configMapVersion(t *testing.T, dir, version string, files map[string]string, configs ...string) {
+	t.Helper()
+	sub := filepath.Join(dir, version)
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	reloadDir(t, sub, configs...)
+	var names []string
+	for _, c := range configs {
+		names = append(names, c+".yaml", c+".bpf.o")
+	}
+	for name, content := range files {
+		writeFile(t, filepath.Join(sub, name), content)
+		names = append(names, name)
+	}
+	for _, name := range names {
+		link := filepath.Join(dir, name)
+		if _, err := os.Lstat(link); err == nil {
+			continue
+		}
+		if err := os.Symlink(filepath.Join("..data", name), link); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(version, filepath.Join(dir, "..data_tmp")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReloadExtraDirWatch runs the Helm chart's layout: bundled configs
+// in --config.dir, selected by a names file in a ConfigMap that also holds
+// a custom config (--config.extra-dir). A new ConfigMap version that
+// selects one more bundled config and adds a custom one is reloaded by
+// the watch; the running configs keep their programs.
+func TestReloadExtraDirWatch(t *testing.T) {
+	testenv.Privileged(t)
+	bundled, cm := t.TempDir(), t.TempDir()
+	reloadDir(t, bundled, "syscalls", "timers", "softirqs")
+	configMapVersion(t, cm, "..2026_12_03_10_00_00.1", map[string]string{"examples.names": "syscalls\n"})
+	in := start(t, "--config.dir="+bundled, "--config.names-file="+filepath.Join(cm, "examples.names"), "--config.extra-dir="+cm)
+	before := in.eventually(t, "syscalls counting", nil, func(ms metrics) bool { return ms.sum("ebpfmon_syscalls_total", nil) > 0 })
+	if ms := in.scrape(t); ms.sum("ebpfmon_config_loaded", nil) != 1 {
+		t.Fatalf("want only syscalls loaded, got ebpfmon_config_loaded %v", ms["ebpfmon_config_loaded"])
+	}
+
+	configMapVersion(t, cm, "..2026_12_03_10_05_00.2", map[string]string{"examples.names": "syscalls\ntimers # added\n"}, "good")
+	after := in.eventually(t, "the watch loading timers and good", nil, func(ms metrics) bool {
+		return ms.sum("ebpfmon_config_loaded", map[string]string{"config": "timers"}) == 1 &&
+			ms.sum("ebpfmon_config_loaded", map[string]string{"config": "good"}) == 1 &&
+			ms.sum("ebpfmon_config_last_reload_successful", nil) == 1
+	})
+	if !sameIDs(programIDs(before, "syscalls"), programIDs(after, "syscalls")) {
+		t.Errorf("unchanged syscalls: programs %v before, %v after, want the same", programIDs(before, "syscalls"), programIDs(after, "syscalls"))
+	}
+	checkNeverDown(t, only(before, "ebpfmon_syscalls_total"), after)
+	if after.sum("ebpfmon_config_loaded", map[string]string{"config": "softirqs"}) != 0 {
+		t.Error("softirqs loaded though the names file does not name it")
+	}
+
+	// A custom config named like a bundled one: the reload fails whole.
+	configMapVersion(t, cm, "..2026_12_03_10_10_00.3", map[string]string{"examples.names": "syscalls\ntimers\n"}, "good", "timers")
+	in.eventually(t, "the clash failing the reload", nil, func(ms metrics) bool {
+		return ms.sum("ebpfmon_config_last_reload_successful", nil) == 0
+	})
+	if !strings.Contains(in.logText(), `config \"timers\" is in both`) {
+		t.Errorf("no clash error in the log:\n%s", in.logText())
+	}
+}
+
 // TestReloadConfigMapWatch lays --config.dir out like a mounted ConfigMap
 // (NAME.yaml -> ..data/NAME.yaml, ..data -> ..TIMESTAMP) and swaps ..data
 // atomically as the kubelet does: the watch reloads the changed config
@@ -270,31 +346,7 @@ func TestReloadLifecycleOff(t *testing.T) {
 func TestReloadConfigMapWatch(t *testing.T) {
 	testenv.Privileged(t)
 	dir := t.TempDir()
-	version := func(name string, configs ...string) {
-		t.Helper()
-		sub := filepath.Join(dir, name)
-		if err := os.Mkdir(sub, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		reloadDir(t, sub, configs...)
-		for _, c := range configs {
-			for _, ext := range []string{".yaml", ".bpf.o"} {
-				link := filepath.Join(dir, c+ext)
-				if _, err := os.Lstat(link); err == nil {
-					continue
-				}
-				if err := os.Symlink(filepath.Join("..data", c+ext), link); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		if err := os.Symlink(name, filepath.Join(dir, "..data_tmp")); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(filepath.Join(dir, "..data_tmp"), filepath.Join(dir, "..data")); err != nil {
-			t.Fatal(err)
-		}
-	}
+	version := func(name string, configs ...string) { configMapVersion(t, dir, name, nil, configs...) }
 	version("..2026_12_03_10_00_00.1", "syscalls", "timers")
 	in := start(t, "--config.dir="+dir)
 	before := in.eventually(t, "syscalls counting", nil, func(ms metrics) bool { return ms.sum("ebpfmon_syscalls_total", nil) > 0 })

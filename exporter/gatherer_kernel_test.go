@@ -31,7 +31,7 @@ func loadExamples(t *testing.T, names ...string) *Exporter {
 	}
 	exp := New(lifecycle.Options{Namespace: "ebpfmon", Env: decoder.NewEnv(), Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	t.Cleanup(exp.Close)
-	if res := exp.Reload(context.Background(), "../examples", names, ReloadOptions{Initial: true}); !res.OK() {
+	if res := exp.Reload(context.Background(), []Source{{Dir: "../examples", Names: names}}, ReloadOptions{Initial: true}); !res.OK() {
 		t.Fatalf("load %v: %v %v", names, res.Err, res.Failed)
 	}
 	return exp

@@ -49,29 +49,43 @@ type ConfigError struct {
 // and its NAME.bpf.o.
 type sourceHash [sha256.Size]byte
 
-// Reload brings the loaded configs in line with dir: the configs names
-// (nil: every NAME.yaml in dir) whose NAME.yaml or NAME.bpf.o bytes
+// Source is a directory of configs and which of them run.
+type Source struct {
+	Dir string
+	// Names are the configs of Dir to run; nil: every NAME.yaml in it.
+	Names []string
+	// NamesFile, if set, lists the configs to run instead of Names
+	// (config.ReadNames); it is read again at every reload.
+	NamesFile string
+}
+
+// Reload brings the loaded configs in line with sources: the configs
+// whose NAME.yaml or NAME.bpf.o bytes
 // differ from the running version's are opened again, new ones are
-// opened, and configs no longer named are closed; the others are not
+// opened, and configs no longer listed are closed; the others are not
 // touched (same programs, same maps, counters keep counting). A config
 // that fails to open (read, parse, check, load, verifier; with Strict,
 // attach) is reported and, if an older version of it runs, that one keeps
 // running. A config whose metric names clash with those of another
 // config, as that other one will run after the reload, fails too; so
 // configs can trade metrics in one reload, and when two new versions
-// clash the later one in names fails. The new versions replace the old
+// clash the later one fails. The new versions replace the old
 // ones together, in a single step once all are attached, and the old ones
 // are closed when the scrapes using them are done, so a scrape sees
 // either the configs before the reload or those after it, whole. A config
 // that failed before is tried again at every reload, changed or not.
 //
+// The list of configs itself must be whole: a directory or names file
+// that cannot be read, a name in two directories, or no config at all
+// fails the reload (res.Err) and changes nothing.
+//
 // Reloads are serialised. Reload checks ctx between configs and, once it
 // ends, closes the new versions it opened and changes nothing more.
-func (e *Exporter) Reload(ctx context.Context, dir string, names []string, opts ReloadOptions) ReloadResult {
+func (e *Exporter) Reload(ctx context.Context, sources []Source, opts ReloadOptions) ReloadResult {
 	e.loadMu.Lock()
 	defer e.loadMu.Unlock()
 	start := time.Now()
-	res := e.reloadLocked(ctx, dir, names, opts)
+	res := e.reloadLocked(ctx, sources, opts)
 	res.Duration = time.Since(start)
 	e.mu.Lock()
 	e.reload.note(res, opts.Initial, time.Now())
@@ -89,20 +103,18 @@ type pending struct {
 	en   *entry
 }
 
-func (e *Exporter) reloadLocked(ctx context.Context, dir string, names []string, opts ReloadOptions) ReloadResult {
+func (e *Exporter) reloadLocked(ctx context.Context, sources []Source, opts ReloadOptions) ReloadResult {
 	var res ReloadResult
-	if names == nil {
-		var err error
-		if names, err = config.Names(dir); err != nil {
-			res.Err = fmt.Errorf("--config.dir %s: %w", dir, err)
-			return res
-		}
+	names, dirs, err := listConfigs(sources)
+	if err != nil {
+		res.Err = err
+		return res
 	}
 	res.Removed = e.removeExcept(names)
 	for _, name := range res.Removed {
 		e.opts.Logger.Info("config removed", "config", name)
 	}
-	todo := e.parseChanged(&res, dir, names)
+	todo := e.parseChanged(&res, dirs, names)
 	e.dropClashes(&res, todo)
 	if res.Err = e.openAll(ctx, &res, todo, opts.Strict); res.Err == nil {
 		e.dropClashes(&res, todo)
@@ -110,6 +122,49 @@ func (e *Exporter) reloadLocked(ctx context.Context, dir string, names []string,
 	}
 	slices.SortFunc(res.Failed, func(a, b ConfigError) int { return strings.Compare(a.Config, b.Config) })
 	return res
+}
+
+// listConfigs lists the configs of sources, in order, and the directory
+// of each.
+func listConfigs(sources []Source) ([]string, map[string]string, error) {
+	var names []string
+	dirs := map[string]string{}
+	for _, src := range sources {
+		list, err := src.list()
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, name := range list {
+			if dir, ok := dirs[name]; ok {
+				return nil, nil, fmt.Errorf("config %q is in both %s and %s: rename one of them", name, dir, src.Dir)
+			}
+			dirs[name] = src.Dir
+			names = append(names, name)
+		}
+	}
+	if len(names) == 0 {
+		dirs := make([]string, len(sources))
+		for i, src := range sources {
+			dirs[i] = src.Dir
+		}
+		return nil, nil, fmt.Errorf("no configs to load: no NAME.yaml files in %s, or none named", strings.Join(dirs, ", "))
+	}
+	return names, dirs, nil
+}
+
+// list returns the configs of src.
+func (src Source) list() ([]string, error) {
+	switch {
+	case src.NamesFile != "":
+		return config.ReadNames(src.NamesFile)
+	case src.Names != nil:
+		return src.Names, nil
+	}
+	names, err := config.List(src.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("config directory %s: %w", src.Dir, err)
+	}
+	return names, nil
 }
 
 // openAll opens the new versions in todo; those that fail are in
@@ -139,9 +194,10 @@ func (e *Exporter) openAll(ctx context.Context, res *ReloadResult, todo []*pendi
 
 // parseChanged sorts names into the unchanged configs (in res) and the
 // others, which it reads and parses: those that fail are in res.Failed.
-func (e *Exporter) parseChanged(res *ReloadResult, dir string, names []string) []*pending {
+func (e *Exporter) parseChanged(res *ReloadResult, dirs map[string]string, names []string) []*pending {
 	var todo []*pending
 	for _, name := range names {
+		dir := dirs[name]
 		p := &pending{name: name, old: e.lookup(name), hash: sourceOf(dir, name)}
 		if p.old != nil && p.hash == p.old.hash {
 			e.clearFailed(name) // back to the running version

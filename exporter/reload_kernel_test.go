@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -41,7 +42,7 @@ func reloadDirLog(t *testing.T, w io.Writer, names ...string) (string, *Exporter
 	}
 	exp := New(lifecycle.Options{Namespace: "ebpfmon", Env: decoder.NewEnv(), Logger: slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelWarn}))})
 	t.Cleanup(exp.Close)
-	if res := exp.Reload(context.Background(), dir, nil, ReloadOptions{Initial: true}); !res.OK() {
+	if res := exp.Reload(context.Background(), []Source{{Dir: dir}}, ReloadOptions{Initial: true}); !res.OK() {
 		t.Fatalf("initial load: %+v", res)
 	}
 	return dir, exp
@@ -109,7 +110,7 @@ func TestReload(t *testing.T) {
 	dir, exp := reloadDir(t, "timers", "syscalls")
 	reload := func() ReloadResult {
 		t.Helper()
-		return exp.Reload(context.Background(), dir, nil, ReloadOptions{})
+		return exp.Reload(context.Background(), []Source{{Dir: dir}}, ReloadOptions{})
 	}
 	check := func(step string, res ReloadResult, want ReloadResult) {
 		t.Helper()
@@ -215,7 +216,7 @@ func TestReloadNameClash(t *testing.T) {
 	dir, exp := reloadDir(t, "timers")
 	copyFile(t, "../examples/timers.bpf.o", filepath.Join(dir, "timers2.bpf.o"))
 	copyFile(t, "../examples/timers.yaml", filepath.Join(dir, "timers2.yaml"))
-	res := exp.Reload(context.Background(), dir, nil, ReloadOptions{})
+	res := exp.Reload(context.Background(), []Source{{Dir: dir}}, ReloadOptions{})
 	if len(res.Failed) != 1 || res.Failed[0].Config != "timers2" || !strings.Contains(res.Failed[0].Err.Error(), "already exports") {
 		t.Fatalf("want timers2 to fail with a name clash, got %+v", res)
 	}
@@ -223,7 +224,7 @@ func TestReloadNameClash(t *testing.T) {
 	if err := os.Remove(filepath.Join(dir, "timers2.yaml")); err != nil {
 		t.Fatal(err)
 	}
-	if res := exp.Reload(context.Background(), dir, nil, ReloadOptions{}); !res.OK() || !slices.Equal(res.Changed, []string{"timers"}) {
+	if res := exp.Reload(context.Background(), []Source{{Dir: dir}}, ReloadOptions{}); !res.OK() || !slices.Equal(res.Changed, []string{"timers"}) {
 		t.Fatalf("reloading timers with its own names: %+v", res)
 	}
 }
@@ -247,7 +248,7 @@ func TestScrapesDuringReloads(t *testing.T) {
 		orig := readTestFile(t, filepath.Join(dir, "timers.yaml"))
 		for i := range 10 {
 			writeTestFile(t, filepath.Join(dir, "timers.yaml"), orig+strings.Repeat("#\n", i+1))
-			if res := exp.Reload(ctx, dir, nil, ReloadOptions{}); !res.OK() || len(res.Changed) != 1 {
+			if res := exp.Reload(ctx, []Source{{Dir: dir}}, ReloadOptions{}); !res.OK() || len(res.Changed) != 1 {
 				t.Errorf("reload %d: %+v", i, res)
 				return
 			}
@@ -323,7 +324,7 @@ func TestReloadMetricsSwapConfigs(t *testing.T) {
 		}
 	}
 	swapTo("exec", "timers", "metrics: {counters: [{name: execs_total, unknown_field: 1}]}\n")
-	res := exp.Reload(context.Background(), dir, nil, ReloadOptions{})
+	res := exp.Reload(context.Background(), []Source{{Dir: dir}}, ReloadOptions{})
 	if len(res.Failed) != 2 || len(res.Changed) != 0 || !strings.Contains(res.Failed[0].Err.Error(), "already exports") {
 		t.Fatalf("one side broken: want both to fail, exec with a name clash, got %+v", res)
 	}
@@ -331,7 +332,7 @@ func TestReloadMetricsSwapConfigs(t *testing.T) {
 		t.Fatalf("one side broken: the old versions must keep running, got %v", units)
 	}
 	swapTo("exec", "timers", "")
-	res = exp.Reload(context.Background(), dir, nil, ReloadOptions{})
+	res = exp.Reload(context.Background(), []Source{{Dir: dir}}, ReloadOptions{})
 	if !res.OK() || !slices.Equal(res.Changed, []string{"exec", "timers"}) {
 		t.Fatalf("swap: want both configs changed in one reload, got %+v", res)
 	}
@@ -351,12 +352,12 @@ func TestReloadNewConfigsClash(t *testing.T) {
 		copyFile(t, "../examples/timers.bpf.o", filepath.Join(dir, n+".bpf.o"))
 		copyFile(t, "../examples/timers.yaml", filepath.Join(dir, n+".yaml"))
 	}
-	res := exp.Reload(context.Background(), dir, nil, ReloadOptions{})
+	res := exp.Reload(context.Background(), []Source{{Dir: dir}}, ReloadOptions{})
 	if !slices.Equal(res.Added, []string{"timers"}) || len(res.Failed) != 1 || res.Failed[0].Config != "timers2" || !strings.Contains(res.Failed[0].Err.Error(), "which config timers already exports") {
 		t.Fatalf("want timers added and timers2 failing with a name clash, got %+v", res)
 	}
 	writeTestFile(t, filepath.Join(dir, "timers.yaml"), "metrics: [\n")
-	res = exp.Reload(context.Background(), dir, nil, ReloadOptions{})
+	res = exp.Reload(context.Background(), []Source{{Dir: dir}}, ReloadOptions{})
 	if len(res.Failed) != 2 || !strings.Contains(res.Failed[1].Err.Error(), "which config timers already exports") {
 		t.Fatalf("want timers failing to parse and timers2 still clashing with its running version, got %+v", res)
 	}
@@ -370,13 +371,101 @@ func TestReloadCanceled(t *testing.T) {
 	writeTestFile(t, filepath.Join(dir, "timers.yaml"), readTestFile(t, "../examples/timers.yaml")+"# changed\n")
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	if res := exp.Reload(ctx, dir, nil, ReloadOptions{}); !errors.Is(res.Err, context.Canceled) || len(res.Changed) != 0 {
+	if res := exp.Reload(ctx, []Source{{Dir: dir}}, ReloadOptions{}); !errors.Is(res.Err, context.Canceled) || len(res.Changed) != 0 {
 		t.Fatalf("canceled reload: %+v, want context.Canceled and nothing changed", res)
 	}
 	if unitsByName(exp)["timers"] != before {
 		t.Error("a canceled reload replaced timers")
 	}
-	if res := exp.Reload(context.Background(), dir, nil, ReloadOptions{}); !res.OK() || !slices.Equal(res.Changed, []string{"timers"}) {
+	if res := exp.Reload(context.Background(), []Source{{Dir: dir}}, ReloadOptions{}); !res.OK() || !slices.Equal(res.Changed, []string{"timers"}) {
 		t.Fatalf("reload after the canceled one: %+v", res)
+	}
+}
+
+// TestReloadSources reloads from two directories: one whose configs a
+// names file selects, one (like a mounted ConfigMap) whose every config
+// runs. The list of configs fails whole: a name in both directories, a
+// names file that cannot be read or no config at all change nothing.
+func TestReloadSources(t *testing.T) {
+	testenv.Privileged(t)
+	bundled, extra := t.TempDir(), t.TempDir()
+	for _, n := range []string{"timers", "syscalls", "exec"} {
+		for _, ext := range []string{".yaml", ".bpf.o"} {
+			copyFile(t, filepath.Join("../examples", n+ext), filepath.Join(bundled, n+ext))
+		}
+	}
+	namesFile := filepath.Join(extra, "examples.names")
+	writeNames := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(namesFile, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	exp := New(lifecycle.Options{Namespace: "ebpfmon", Env: decoder.NewEnv(), Logger: slog.New(slog.DiscardHandler)})
+	t.Cleanup(exp.Close)
+	sources := []Source{{Dir: bundled, NamesFile: namesFile}, {Dir: extra}}
+	reload := func() ReloadResult {
+		t.Helper()
+		return exp.Reload(context.Background(), sources, ReloadOptions{})
+	}
+	loaded := func() []string { return slices.Sorted(maps.Keys(unitsByName(exp))) }
+
+	writeNames("timers # the only one\n")
+	if res := reload(); !res.OK() || !slices.Equal(res.Added, []string{"timers"}) {
+		t.Fatalf("names file with timers: %+v", res)
+	}
+	timers := unitsByName(exp)["timers"]
+	writeNames("timers, syscalls\n")
+	if res := reload(); !res.OK() || !slices.Equal(res.Added, []string{"syscalls"}) || !slices.Equal(res.Unchanged, []string{"timers"}) {
+		t.Fatalf("names file with syscalls added: %+v", res)
+	}
+	for _, ext := range []string{".yaml", ".bpf.o"} {
+		copyFile(t, filepath.Join("../examples", "exec"+ext), filepath.Join(extra, "exec"+ext))
+	}
+	if res := reload(); !res.OK() || !slices.Equal(res.Added, []string{"exec"}) {
+		t.Fatalf("exec added to the extra dir: %+v", res)
+	}
+	if unitsByName(exp)["timers"] != timers {
+		t.Error("timers was reopened, though its files did not change")
+	}
+
+	// Failures of the list: nothing changes.
+	for _, ext := range []string{".yaml", ".bpf.o"} {
+		copyFile(t, filepath.Join("../examples", "timers"+ext), filepath.Join(extra, "timers"+ext))
+	}
+	res := reload()
+	if res.Err == nil || !strings.Contains(res.Err.Error(), `config "timers" is in both `+bundled+" and "+extra) {
+		t.Errorf("timers in both dirs: err = %v", res.Err)
+	}
+	if v, _ := healthValue(t, exp, "ebpfmon_config_last_reload_successful"); v != 0 {
+		t.Errorf("last_reload_successful = %v after a failed list, want 0", v)
+	}
+	for _, ext := range []string{".yaml", ".bpf.o"} {
+		if err := os.Remove(filepath.Join(extra, "timers"+ext)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Remove(namesFile); err != nil {
+		t.Fatal(err)
+	}
+	if res := reload(); res.Err == nil || !strings.Contains(res.Err.Error(), "names file: ") {
+		t.Errorf("names file gone: err = %v", res.Err)
+	}
+	if got := loaded(); !slices.Equal(got, []string{"exec", "syscalls", "timers"}) || unitsByName(exp)["timers"] != timers {
+		t.Errorf("after failed lists: loaded %q, want the three configs as they were", got)
+	}
+
+	// An empty names file: none from the bundled dir, the extra dir's run.
+	writeNames("")
+	if res := reload(); !res.OK() || !slices.Equal(res.Removed, []string{"syscalls", "timers"}) || !slices.Equal(res.Unchanged, []string{"exec"}) {
+		t.Errorf("empty names file: %+v", res)
+	}
+	for _, ext := range []string{".yaml", ".bpf.o"} {
+		if err := os.Remove(filepath.Join(extra, "exec"+ext)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if res := reload(); res.Err == nil || !strings.Contains(res.Err.Error(), "no configs to load") || !slices.Equal(loaded(), []string{"exec"}) {
+		t.Errorf("no config left: err = %v, loaded %q (want exec still running)", res.Err, loaded())
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,6 +16,7 @@ import (
 	"github.com/prometheus/common/version"
 
 	"github.com/ebpfmon/ebpfmon/config"
+	"github.com/ebpfmon/ebpfmon/exporter"
 	"github.com/ebpfmon/ebpfmon/internal/regfile"
 	"github.com/ebpfmon/ebpfmon/lifecycle"
 )
@@ -22,7 +24,8 @@ import (
 // flags are the command line settings.
 type flags struct {
 	configDir, btfPath               string
-	configNames                      []string
+	configNames, configExtraDirs     []string
+	configNamesFile                  string
 	check, strict, debug             bool
 	reload, watch, enableLifecycle   bool
 	listen, telemetryPath, namespace string
@@ -49,12 +52,14 @@ func parseFlags(args []string) (*flags, error) {
 		"Files must be regular files (or symlinks to one) of at most "+regfile.Size(config.MaxFileSize)+" (NAME.yaml), "+
 		regfile.Size(lifecycle.MaxObjectSize)+" (NAME.bpf.o) and "+regfile.Size(lifecycle.MaxBTFSize)+" (--btf.path).\n\n"+
 		"SIGINT and SIGTERM stop ebpfmon (a second one exits at once). SIGHUP, POST /-/reload (with --web.enable-lifecycle) "+
-		"and changes in --config.dir (--config.watch) reload the configs whose files changed, load new ones and close removed ones; "+
+		"and changes in the config directories (--config.watch) reload the configs whose files changed, load new ones and close removed ones; "+
 		"a config that fails to reload keeps its running version.")
 	app.Version(version.Print("ebpfmon"))
 	app.HelpFlag.Short('h')
 	app.Flag("config.dir", "Directory with NAME.yaml and NAME.bpf.o files.").Default("examples").StringVar(&f.configDir)
 	app.Flag("config.names", "Comma-separated configs to load (default: every NAME.yaml in --config.dir).").PlaceHolder("NAME,...").StringsVar(&f.configNames)
+	app.Flag("config.names-file", "File listing the configs to load from --config.dir instead of --config.names: names separated by commas, spaces or newlines, # starts a comment; read again at every reload (empty: none from --config.dir).").PlaceHolder("FILE").StringVar(&f.configNamesFile)
+	app.Flag("config.extra-dir", "Another directory of configs, repeatable: every NAME.yaml in it is loaded with the NAME.bpf.o beside it, and reloaded as it changes (such as a mounted ConfigMap). A config name may be in one directory only.").PlaceHolder("DIR").StringsVar(&f.configExtraDirs)
 	app.Flag("config.check", "Load and attach every config, report, detach and exit (0 only if every config loaded and every program attached).").BoolVar(&f.check)
 	app.Flag("config.strict", "Fail instead of continuing when a config fails to load or a program fails to attach.").BoolVar(&f.strict)
 	app.Flag("config.reload", "Reload configs on SIGHUP, POST /-/reload and --config.watch; keeps the capabilities loading needs (--capabilities.keep=auto drops nothing). --no-config.reload: SIGHUP is ignored.").Default("true").BoolVar(&f.reload)
@@ -89,6 +94,7 @@ func parseFlags(args []string) (*flags, error) {
 // problem at once.
 func (f *flags) validate() error {
 	return errors.Join(
+		checkNamesFile(f.configNamesFile, f.configNames),
 		oneOf("--log.level", f.logLevel, "debug", "info", "warn", "error"),
 		oneOf("--log.format", f.logFormat, "logfmt", "json"),
 		oneOf("--decoder.cgroup-paths", f.cgroupPaths, "relative", "mount"),
@@ -112,34 +118,49 @@ func oneOf(flag, value string, allowed ...string) error {
 // each name. A flag given with nothing in it ("", ",,,") is an error, not
 // "every config": leave the flag out for that.
 func checkNames(raw []string) ([]string, error) {
-	names := splitNames(raw)
-	if len(raw) > 0 && len(names) == 0 {
-		return nil, errors.New("--config.names: empty list, give NAME[,NAME...] or leave the flag out to load every NAME.yaml in --config.dir")
+	if len(raw) == 0 {
+		return nil, nil
 	}
-	seen := map[string]bool{}
-	for _, n := range names {
-		if err := config.CheckName(n); err != nil {
-			return nil, fmt.Errorf("--config.names: %w", err)
-		}
-		if seen[n] {
-			return nil, fmt.Errorf("--config.names: config %q given twice", n)
-		}
-		seen[n] = true
+	names, err := config.ParseNames(strings.Join(raw, ","))
+	if err != nil {
+		return nil, fmt.Errorf("--config.names: %w", err)
+	}
+	if len(names) == 0 {
+		return nil, errors.New("--config.names: empty list, give NAME[,NAME...] or leave the flag out to load every NAME.yaml in --config.dir")
 	}
 	return names, nil
 }
 
-// splitNames accepts both --config.names=a,b and repeated flags.
-func splitNames(in []string) []string {
-	var out []string
-	for _, s := range in {
-		for _, n := range strings.Split(s, ",") {
-			if n = strings.TrimSpace(n); n != "" {
-				out = append(out, n)
-			}
-		}
+// checkNamesFile checks --config.names-file is not given with
+// --config.names; the file itself is read at every load.
+func checkNamesFile(file string, names []string) error {
+	if file != "" && names != nil {
+		return errors.New("--config.names-file and --config.names both given: use one of them")
 	}
-	return out
+	return nil
+}
+
+// sources are the config directories and which configs of each to load.
+func (f *flags) sources() []exporter.Source {
+	src := []exporter.Source{{Dir: f.configDir, Names: f.configNames, NamesFile: f.configNamesFile}}
+	for _, dir := range f.configExtraDirs {
+		src = append(src, exporter.Source{Dir: dir})
+	}
+	return src
+}
+
+// watchedDirs are the directories whose changes reload the configs: the
+// config directories and the one holding --config.names-file.
+func (f *flags) watchedDirs() []string {
+	dirs := append([]string{f.configDir}, f.configExtraDirs...)
+	if f.configNamesFile != "" {
+		dirs = append(dirs, filepath.Dir(f.configNamesFile))
+	}
+	for i, d := range dirs {
+		dirs[i] = filepath.Clean(d)
+	}
+	slices.Sort(dirs)
+	return slices.Compact(dirs)
 }
 
 // checkListenAddress checks --web.listen-address is [HOST]:PORT with a

@@ -34,6 +34,10 @@ func TestParseFlags(t *testing.T) {
 		{name: "name given twice", args: []string{"--config.names=a,b,a"}, err: `--config.names: config "a" given twice`},
 		{name: "name with yaml", args: []string{"--config.names=timers.yaml"}, err: `--config.names: config "timers.yaml": give the name without .yaml`},
 		{name: "name is a path", args: []string{"--config.names=../x"}, err: "want a file name, not a path"},
+		{name: "names file", args: []string{"--config.names-file=/etc/ebpfmon/names", "--config.extra-dir=/a", "--config.extra-dir=/b"}, check: func(f *flags) bool {
+			return f.configNamesFile == "/etc/ebpfmon/names" && slices.Equal(f.configExtraDirs, []string{"/a", "/b"})
+		}},
+		{name: "names file and names", args: []string{"--config.names-file=n", "--config.names=timers"}, err: "--config.names-file and --config.names both given"},
 		{name: "ebpf_exporter namespace", args: []string{"--metrics.namespace=ebpf_exporter"}, check: func(f *flags) bool { return f.namespace == "ebpf_exporter" }},
 		{name: "no namespace", args: []string{"--metrics.namespace="}, check: func(f *flags) bool { return f.namespace == "" }},
 		{name: "bad namespace", args: []string{"--metrics.namespace=bad-ns!"}, err: `--metrics.namespace "bad-ns!": want letters, digits and _`},
@@ -94,16 +98,36 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
-func TestConfigNames(t *testing.T) {
-	got, err := configNames(&flags{configDir: "../../examples"})
-	if err != nil || !slices.Contains(got, "timers") || !slices.IsSorted(got) {
-		t.Errorf("every config in examples: %v, %v", got, err)
+func TestCheckDirs(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name string
+		f    flags
+		err  string
+	}{
+		{"dirs", flags{configDir: dir, configExtraDirs: []string{dir, "."}}, ""},
+		{"config dir is a file", flags{configDir: "main.go"}, "--config.dir main.go: not a directory"},
+		{"config dir missing", flags{configDir: "nonexistent"}, "--config.dir: stat nonexistent: no such file"},
+		{"extra dir is a file", flags{configDir: dir, configExtraDirs: []string{dir, "main.go"}}, "--config.extra-dir main.go: not a directory"},
+		{"extra dir missing", flags{configDir: dir, configExtraDirs: []string{"nonexistent"}}, "--config.extra-dir: stat nonexistent: no such file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := checkDirs(&tc.f)
+			if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+				t.Errorf("err = %v, want %q", err, tc.err)
+			}
+		})
 	}
-	if _, err := configNames(&flags{configDir: "main.go", configNames: []string{"x"}}); err == nil || !strings.Contains(err.Error(), "--config.dir main.go: not a directory") {
-		t.Errorf("config dir is a file: err = %v", err)
+}
+
+func TestSourcesAndWatchedDirs(t *testing.T) {
+	f := &flags{configDir: "examples", configNamesFile: "/etc/ebpfmon/configs/examples.names", configExtraDirs: []string{"/etc/ebpfmon/configs/", "/more"}}
+	src := f.sources()
+	if len(src) != 3 || src[0].Dir != "examples" || src[0].NamesFile != f.configNamesFile || src[0].Names != nil || src[1].Dir != "/etc/ebpfmon/configs/" || src[2].Dir != "/more" || src[2].NamesFile != "" {
+		t.Errorf("sources = %+v", src)
 	}
-	if _, err := configNames(&flags{configDir: "nonexistent", configNames: []string{"x"}}); err == nil || !strings.Contains(err.Error(), "--config.dir: stat nonexistent: no such file") {
-		t.Errorf("config dir missing: err = %v", err)
+	if got, want := f.watchedDirs(), []string{"/etc/ebpfmon/configs", "/more", "examples"}; !slices.Equal(got, want) {
+		t.Errorf("watchedDirs = %q, want %q", got, want)
 	}
 }
 

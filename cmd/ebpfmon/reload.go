@@ -19,21 +19,20 @@ const watchQuiet = time.Second
 // reloader runs the reloads SIGHUP, POST /-/reload and the watch of
 // --config.dir ask for; the exporter serialises them.
 type reloader struct {
-	exp    *exporter.Exporter
-	dir    string
-	names  []string // --config.names; nil: every NAME.yaml in dir
-	strict bool
-	logger *slog.Logger
+	exp     *exporter.Exporter
+	sources []exporter.Source
+	strict  bool
+	logger  *slog.Logger
 }
 
 func newReloader(f *flags, exp *exporter.Exporter, logger *slog.Logger) *reloader {
-	return &reloader{exp: exp, dir: f.configDir, names: f.configNames, strict: f.strict, logger: logger}
+	return &reloader{exp: exp, sources: f.sources(), strict: f.strict, logger: logger}
 }
 
 // reload reloads the configs and logs what it did.
 func (r *reloader) reload(ctx context.Context, trigger string) exporter.ReloadResult {
 	r.logger.Info("reloading configs", "trigger", trigger)
-	res := r.exp.Reload(ctx, r.dir, r.names, exporter.ReloadOptions{Strict: r.strict})
+	res := r.exp.Reload(ctx, r.sources, exporter.ReloadOptions{Strict: r.strict})
 	attrs := []any{"trigger", trigger, "duration", res.Duration,
 		"added", strings.Join(res.Added, ","), "changed", strings.Join(res.Changed, ","),
 		"removed", strings.Join(res.Removed, ","), "unchanged", len(res.Unchanged)}

@@ -11,7 +11,6 @@ import (
 	"github.com/cilium/ebpf/rlimit"
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/ebpfmon/ebpfmon/config"
 	"github.com/ebpfmon/ebpfmon/decoder"
 	"github.com/ebpfmon/ebpfmon/exporter"
 	"github.com/ebpfmon/ebpfmon/lifecycle"
@@ -73,8 +72,7 @@ func loadInterruptible(ctx context.Context, load func(context.Context) (*exporte
 // are fatal, as are missed attachments. It stops between configs once ctx
 // ends.
 func loadConfigs(ctx context.Context, f *flags, logger *slog.Logger) (*exporter.Exporter, error) {
-	names, err := configNames(f)
-	if err != nil {
+	if err := checkDirs(f); err != nil {
 		return nil, err
 	}
 	// Kernels before 5.11 charge BPF memory to RLIMIT_MEMLOCK; later ones
@@ -91,7 +89,7 @@ func loadConfigs(ctx context.Context, f *flags, logger *slog.Logger) (*exporter.
 		envOpts = append(envOpts, decoder.WithCgroupMountPaths())
 	}
 	exp := exporter.New(lifecycle.Options{Namespace: f.namespace, KernelBTF: kernelBTF, Env: decoder.NewEnv(envOpts...), Logger: logger})
-	res := exp.Reload(ctx, f.configDir, names, exporter.ReloadOptions{Strict: f.strict || f.check, Initial: true})
+	res := exp.Reload(ctx, f.sources(), exporter.ReloadOptions{Strict: f.strict || f.check, Initial: true})
 	if res.Err != nil {
 		if ctx.Err() != nil {
 			return exp, errInterrupted
@@ -103,25 +101,30 @@ func loadConfigs(ctx context.Context, f *flags, logger *slog.Logger) (*exporter.
 		for i, c := range res.Failed {
 			failed[i] = c.Config
 		}
-		return exp, fmt.Errorf("%d of %d configs failed: %s", len(failed), len(names), strings.Join(failed, ", "))
+		return exp, fmt.Errorf("%d of %d configs failed: %s", len(failed), len(failed)+len(res.Added), strings.Join(failed, ", "))
 	}
 	if f.check {
-		logger.Info("config check passed", "configs", strings.Join(names, ","))
+		logger.Info("config check passed", "configs", strings.Join(res.Added, ","))
 	}
 	return exp, nil
 }
 
-// configNames is --config.names, or every config in --config.dir.
-func configNames(f *flags) ([]string, error) {
-	info, err := os.Stat(f.configDir)
-	if err != nil {
-		return nil, fmt.Errorf("--config.dir: %w", err)
+// checkDirs checks --config.dir and every --config.extra-dir is a
+// directory.
+func checkDirs(f *flags) error {
+	flags := []string{"--config.dir"}
+	dirs := []string{f.configDir}
+	for _, d := range f.configExtraDirs {
+		flags, dirs = append(flags, "--config.extra-dir"), append(dirs, d)
 	}
-	if !info.IsDir() {
-		return nil, fmt.Errorf("--config.dir %s: not a directory, want the directory holding NAME.yaml and NAME.bpf.o", f.configDir)
+	for i, dir := range dirs {
+		info, err := os.Stat(dir)
+		if err != nil {
+			return fmt.Errorf("%s: %w", flags[i], err)
+		}
+		if !info.IsDir() {
+			return fmt.Errorf("%s %s: not a directory, want the directory holding NAME.yaml and NAME.bpf.o", flags[i], dir)
+		}
 	}
-	if len(f.configNames) == 0 {
-		return config.Names(f.configDir)
-	}
-	return f.configNames, nil
+	return nil
 }

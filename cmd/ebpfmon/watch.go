@@ -20,12 +20,34 @@ import (
 const watchMask = unix.IN_CLOSE_WRITE | unix.IN_MODIFY | unix.IN_CREATE | unix.IN_DELETE |
 	unix.IN_MOVED_FROM | unix.IN_MOVED_TO | unix.IN_ATTRIB | unix.IN_DELETE_SELF | unix.IN_MOVE_SELF
 
+// watchDirs watches every dir in dirs (see watchDir) and sends on the
+// returned channel when one of them changed.
+func watchDirs(ctx context.Context, dirs []string, quiet time.Duration, logger *slog.Logger) (<-chan struct{}, error) {
+	out := make(chan struct{}, 1)
+	for _, dir := range dirs {
+		changes, err := watchDir(ctx, dir, quiet, logger)
+		if err != nil {
+			return nil, err
+		}
+		go func() {
+			for range changes {
+				select {
+				case out <- struct{}{}:
+				default: // a reload is already due
+				}
+			}
+		}()
+	}
+	return out, nil
+}
+
 // watchDir watches dir (not its subdirectories: a ConfigMap's files are
 // symlinks in it) and sends on the returned channel once dir has been
 // still for quiet after a change, or 10×quiet after the first of changes
-// that never stop. It stops when ctx ends. A directory that is itself
-// deleted or moved away is looked for at dir every quiet until it is back
-// (a tool that replaces the whole directory), then watched again and
+// that never stop. It stops, and closes the channel, when ctx ends. A
+// directory that is itself deleted or moved away is looked for at dir
+// every quiet until it is back (a tool that replaces the whole
+// directory), then watched again and
 // reported as a change.
 func watchDir(ctx context.Context, dir string, quiet time.Duration, logger *slog.Logger) (<-chan struct{}, error) {
 	fd, err := unix.InotifyInit1(unix.IN_CLOEXEC | unix.IN_NONBLOCK)
@@ -44,6 +66,7 @@ func watchDir(ctx context.Context, dir string, quiet time.Duration, logger *slog
 	go w.read(f, changed, logger)
 	out := make(chan struct{}, 1)
 	go func() {
+		defer close(out)
 		defer f.Close()
 		w.debounce(ctx, changed, out, quiet, logger)
 	}()

@@ -51,7 +51,7 @@ func webOptionsFrom(f *flags) webOptions {
 
 // listen serves the metrics of reg and exp on --web.listen-address, and
 // reloads the configs on hups, POST /-/reload and changes in
-// --config.dir, until ctx ends.
+// the config directories, until ctx ends.
 func listen(ctx context.Context, f *flags, reg *prometheus.Registry, exp *exporter.Exporter, hups <-chan struct{}, logger *slog.Logger) error {
 	opts := webOptionsFrom(f)
 	mux := newMux(f, metricsHandler(exp.Gatherer(reg), opts, logger), exp, logger)
@@ -72,7 +72,7 @@ func listen(ctx context.Context, f *flags, reg *prometheus.Registry, exp *export
 	if f.reload {
 		var changes <-chan struct{}
 		if f.watch {
-			if changes, err = watchDir(ctx, f.configDir, watchQuiet, logger); err != nil {
+			if changes, err = watchDirs(ctx, f.watchedDirs(), watchQuiet, logger); err != nil {
 				ln.Close()
 				return err
 			}
