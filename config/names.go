@@ -72,15 +72,24 @@ func ReadNames(path string) ([]string, error) {
 	return names, nil
 }
 
-// ParseNames splits text into config names: separated by commas and white
-// space, "#" to the end of a line a comment. Each name must pass CheckName
-// and appear once. No names gives an empty, non-nil list.
+// MaxNameLen is the longest config name in bytes: NAME.bpf.o must fit in
+// a file name (NAME_MAX, 255 bytes).
+const MaxNameLen = 255 - len(".bpf.o")
+
+// ParseNames splits text into config names: separated by commas, white
+// space and byte order marks (U+FEFF, which some editors write first),
+// "#" to the end of a line a comment. Each name must be at most
+// MaxNameLen bytes, pass CheckName and appear once (an error quotes at
+// most the start of a long name). No names gives an empty, non-nil list.
 func ParseNames(text string) ([]string, error) {
 	names := []string{}
 	seen := map[string]bool{}
 	for line := range strings.Lines(text) {
 		line, _, _ = strings.Cut(line, "#")
-		for _, n := range strings.FieldsFunc(line, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+		for _, n := range strings.FieldsFunc(line, func(r rune) bool { return r == ',' || r == '\ufeff' || unicode.IsSpace(r) }) {
+			if len(n) > MaxNameLen {
+				return nil, fmt.Errorf("config %.40q...: %d bytes, over the %d a file name NAME.bpf.o allows", n, len(n), MaxNameLen)
+			}
 			if err := CheckName(n); err != nil {
 				return nil, err
 			}

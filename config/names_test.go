@@ -27,6 +27,9 @@ func TestParseNames(t *testing.T) {
 		{"commas and spaces", "timers, syscalls\texec,,\r\nrunqlat", []string{"timers", "syscalls", "exec", "runqlat"}, ""},
 		{"comment after name", "timers # the timers\n#exec\nsyscalls", []string{"timers", "syscalls"}, ""},
 		{"no final newline", "timers", []string{"timers"}, ""},
+		{"longest name", strings.Repeat("a", MaxNameLen), []string{strings.Repeat("a", MaxNameLen)}, ""},
+		{"name too long", "timers " + strings.Repeat("a", 60000) + "\xff", nil, `config "` + strings.Repeat("a", 40) + `"...: 60001 bytes, over the 249 a file name NAME.bpf.o allows`},
+		{"byte order mark", "\ufefftimers\r\nsyscalls\r\n", []string{"timers", "syscalls"}, ""},
 		{"twice", "timers\ntimers", nil, `config "timers" given twice`},
 		{"yaml suffix", "timers.yaml", nil, "give the name without .yaml"},
 		{"path", "../timers", nil, "want a file name, not a path"},
@@ -75,19 +78,23 @@ func TestReadNames(t *testing.T) {
 }
 
 // FuzzParseNames checks that every name ParseNames returns is a valid,
-// unique config name.
+// unique config name that fits in a file name, and that an error stays
+// short whatever the text (it is logged and served by /-/reload).
 func FuzzParseNames(f *testing.F) {
-	for _, s := range []string{"", "a,b", "a\nb # c\n", "a a", "#", "x.yaml", "\xff"} {
+	for _, s := range []string{"", "a,b", "a\nb # c\n", "a a", "#", "x.yaml", "\xff", "\ufeffa", "\ufeff\ufeff", strings.Repeat("\xff", 300)} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
 		names, err := ParseNames(text)
 		if err != nil {
+			if len(err.Error()) > 2048 {
+				t.Fatalf("ParseNames(%q): error of %d bytes", text, len(err.Error()))
+			}
 			return
 		}
 		seen := map[string]bool{}
 		for _, n := range names {
-			if CheckName(n) != nil || seen[n] || strings.ContainsAny(n, ",# \n") {
+			if CheckName(n) != nil || seen[n] || strings.ContainsAny(n, ",# \n") || len(n) > MaxNameLen || strings.ContainsRune(n, '\ufeff') {
 				t.Fatalf("ParseNames(%q) gave %q", text, n)
 			}
 			seen[n] = true

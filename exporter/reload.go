@@ -129,27 +129,63 @@ func (e *Exporter) reloadLocked(ctx context.Context, sources []Source, opts Relo
 func listConfigs(sources []Source) ([]string, map[string]string, error) {
 	var names []string
 	dirs := map[string]string{}
+	from := map[string]Source{}
 	for _, src := range sources {
 		list, err := src.list()
 		if err != nil {
 			return nil, nil, err
 		}
 		for _, name := range list {
-			if dir, ok := dirs[name]; ok {
-				return nil, nil, fmt.Errorf("config %q is in both %s and %s: rename one of them", name, dir, src.Dir)
+			if first, ok := from[name]; ok {
+				return nil, nil, clash(name, first, src)
 			}
-			dirs[name] = src.Dir
+			dirs[name], from[name] = src.Dir, src
 			names = append(names, name)
 		}
 	}
 	if len(names) == 0 {
-		dirs := make([]string, len(sources))
-		for i, src := range sources {
-			dirs[i] = src.Dir
-		}
-		return nil, nil, fmt.Errorf("no configs to load: no NAME.yaml files in %s, or none named", strings.Join(dirs, ", "))
+		return nil, nil, noConfigs(sources)
 	}
 	return names, dirs, nil
+}
+
+// noConfigs is the error for sources that list no config at all, saying
+// why each gave none.
+func noConfigs(sources []Source) error {
+	why := make([]string, len(sources))
+	for i, src := range sources {
+		switch {
+		case src.NamesFile != "":
+			why[i] = src.NamesFile + " names none of " + src.Dir
+		case src.Names != nil:
+			why[i] = "no names given for " + src.Dir
+		default:
+			why[i] = "no NAME.yaml files in " + src.Dir
+		}
+	}
+	return fmt.Errorf("no configs to load: %s; name a config or add one", strings.Join(why, ", "))
+}
+
+// clash is the error for config name listed by both a and b, saying where
+// each one comes from and how to keep only one.
+func clash(name string, a, b Source) error {
+	fix := "rename one of them"
+	if a.NamesFile != "" {
+		fix = "take it out of " + a.NamesFile + " or rename one of them"
+	}
+	return fmt.Errorf("config %q is in both %s and %s: a config may come from one directory only, %s", name, a.origin(), b.origin(), fix)
+}
+
+// origin says where the configs of src are listed: its directory, and
+// the names file or list that picks them.
+func (src Source) origin() string {
+	switch {
+	case src.NamesFile != "":
+		return src.Dir + " (named in " + src.NamesFile + ")"
+	case src.Names != nil:
+		return src.Dir + " (named in --config.names)"
+	}
+	return src.Dir
 }
 
 // list returns the configs of src.

@@ -434,7 +434,7 @@ func TestReloadSources(t *testing.T) {
 		copyFile(t, filepath.Join("../examples", "timers"+ext), filepath.Join(extra, "timers"+ext))
 	}
 	res := reload()
-	if res.Err == nil || !strings.Contains(res.Err.Error(), `config "timers" is in both `+bundled+" and "+extra) {
+	if res.Err == nil || !strings.Contains(res.Err.Error(), `config "timers" is in both `+bundled+" (named in "+namesFile+") and "+extra) {
 		t.Errorf("timers in both dirs: err = %v", res.Err)
 	}
 	if v, _ := healthValue(t, exp, "ebpfmon_config_last_reload_successful"); v != 0 {

@@ -4,9 +4,61 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"syscall"
 	"testing"
 )
+
+// TestListConfigs: the list of configs from several sources, and the
+// error for a name two sources give, which says where each comes from
+// (a name in a names file that is only in an extra dir is not "in both
+// directories") and how to fix it.
+func TestListConfigs(t *testing.T) {
+	bundled, extra, other, empty := t.TempDir(), t.TempDir(), t.TempDir(), t.TempDir()
+	for _, f := range []string{filepath.Join(bundled, "timers.yaml"), filepath.Join(extra, "custom.yaml"), filepath.Join(other, "custom.yaml")} {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	namesFile := filepath.Join(extra, "examples.names")
+	writeNames := func(text string) {
+		t.Helper()
+		if err := os.WriteFile(namesFile, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		names   string
+		sources []Source
+		want    []string
+		err     string
+	}{
+		{"names file and extra dir", "timers\n", []Source{{Dir: bundled, NamesFile: namesFile}, {Dir: extra}}, []string{"timers", "custom"}, ""},
+		{"names file names a custom config", "timers custom\n", []Source{{Dir: bundled, NamesFile: namesFile}, {Dir: extra}},
+			nil, `config "custom" is in both ` + bundled + " (named in " + namesFile + ") and " + extra + ": a config may come from one directory only, take it out of " + namesFile + " or rename one of them"},
+		{"names flag names a custom config", "", []Source{{Dir: bundled, Names: []string{"custom"}}, {Dir: extra}},
+			nil, `config "custom" is in both ` + bundled + " (named in --config.names) and " + extra + ": a config may come from one directory only, rename one of them"},
+		{"no configs", "# none\n", []Source{{Dir: bundled, NamesFile: namesFile}, {Dir: empty}},
+			nil, "no configs to load: " + namesFile + " names none of " + bundled + ", no NAME.yaml files in " + empty + "; name a config or add one"},
+		{"two extra dirs", "", []Source{{Dir: bundled}, {Dir: extra}, {Dir: other}},
+			nil, `config "custom" is in both ` + extra + " and " + other + ": a config may come from one directory only, rename one of them"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			writeNames(tc.names)
+			got, _, err := listConfigs(tc.sources)
+			if tc.err != "" {
+				if err == nil || err.Error() != tc.err {
+					t.Fatalf("err = %v, want %q", err, tc.err)
+				}
+				return
+			}
+			if err != nil || !slices.Equal(got, tc.want) {
+				t.Errorf("listConfigs = %q, %v; want %q", got, err, tc.want)
+			}
+		})
+	}
+}
 
 // TestSourceOf: the hash of a config's files changes with their bytes and
 // only with them, and an unreadable file (missing, FIFO, directory)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -59,7 +60,7 @@ func parseFlags(args []string) (*flags, error) {
 	app.Flag("config.dir", "Directory with NAME.yaml and NAME.bpf.o files.").Default("examples").StringVar(&f.configDir)
 	app.Flag("config.names", "Comma-separated configs to load (default: every NAME.yaml in --config.dir).").PlaceHolder("NAME,...").StringsVar(&f.configNames)
 	app.Flag("config.names-file", "File listing the configs to load from --config.dir instead of --config.names: names separated by commas, spaces or newlines, # starts a comment; read again at every reload (empty: none from --config.dir).").PlaceHolder("FILE").StringVar(&f.configNamesFile)
-	app.Flag("config.extra-dir", "Another directory of configs, repeatable: every NAME.yaml in it is loaded with the NAME.bpf.o beside it, and reloaded as it changes (such as a mounted ConfigMap). A config name may be in one directory only.").PlaceHolder("DIR").StringsVar(&f.configExtraDirs)
+	app.Flag("config.extra-dir", "Another directory of configs, repeatable: every NAME.yaml in it is loaded with the NAME.bpf.o beside it, and reloaded as it changes (such as a mounted ConfigMap). A config name may be in one directory only, and each directory given once (not also as --config.dir).").PlaceHolder("DIR").StringsVar(&f.configExtraDirs)
 	app.Flag("config.check", "Load and attach every config, report, detach and exit (0 only if every config loaded and every program attached).").BoolVar(&f.check)
 	app.Flag("config.strict", "Fail instead of continuing when a config fails to load or a program fails to attach.").BoolVar(&f.strict)
 	app.Flag("config.reload", "Reload configs on SIGHUP, POST /-/reload and --config.watch; keeps the capabilities loading needs (--capabilities.keep=auto drops nothing). --no-config.reload: SIGHUP is ignored.").Default("true").BoolVar(&f.reload)
@@ -150,7 +151,8 @@ func (f *flags) sources() []exporter.Source {
 }
 
 // watchedDirs are the directories whose changes reload the configs: the
-// config directories and the one holding --config.names-file.
+// config directories and the one holding --config.names-file, each once
+// however it is spelled (one watch per directory, one reload per change).
 func (f *flags) watchedDirs() []string {
 	dirs := append([]string{f.configDir}, f.configExtraDirs...)
 	if f.configNamesFile != "" {
@@ -160,7 +162,19 @@ func (f *flags) watchedDirs() []string {
 		dirs[i] = filepath.Clean(d)
 	}
 	slices.Sort(dirs)
-	return slices.Compact(dirs)
+	dirs = slices.Compact(dirs)
+	var infos []os.FileInfo
+	return slices.DeleteFunc(dirs, func(d string) bool {
+		info, err := os.Stat(d)
+		if err != nil {
+			return false // watchDir reports it
+		}
+		if slices.ContainsFunc(infos, func(seen os.FileInfo) bool { return os.SameFile(seen, info) }) {
+			return true
+		}
+		infos = append(infos, info)
+		return false
+	})
 }
 
 // checkListenAddress checks --web.listen-address is [HOST]:PORT with a

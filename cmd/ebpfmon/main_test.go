@@ -5,6 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -99,16 +101,29 @@ func TestParseFlags(t *testing.T) {
 }
 
 func TestCheckDirs(t *testing.T) {
-	dir := t.TempDir()
+	dir, other := t.TempDir(), t.TempDir()
+	link := filepath.Join(other, "link")
+	if err := os.Symlink(dir, link); err != nil {
+		t.Fatal(err)
+	}
+	names := filepath.Join(other, "names")
+	writeTestFile(t, names, "timers\n")
 	for _, tc := range []struct {
 		name string
 		f    flags
 		err  string
 	}{
-		{"dirs", flags{configDir: dir, configExtraDirs: []string{dir, "."}}, ""},
+		{"dirs", flags{configDir: dir, configExtraDirs: []string{other, "."}}, ""},
+		{"extra dir twice", flags{configDir: ".", configExtraDirs: []string{dir, dir + "/"}}, "--config.extra-dir " + dir + "/: the same directory as --config.extra-dir " + dir + ": give each directory once"},
+		{"extra dir is the config dir", flags{configDir: dir, configExtraDirs: []string{link}}, "--config.extra-dir " + link + ": the same directory as --config.dir " + dir},
+		{"config dir empty", flags{configDir: ""}, "--config.dir: empty, want the directory"},
+		{"extra dir empty", flags{configDir: dir, configExtraDirs: []string{""}}, "--config.extra-dir: empty, want the directory"},
+		{"names file", flags{configDir: dir, configNamesFile: names}, ""},
+		{"names file missing", flags{configDir: dir, configNamesFile: filepath.Join(other, "missing")}, "--config.names-file: names file: " + filepath.Join(other, "missing") + ": no such file or directory (want a file naming configs of --config.dir " + dir + ", or leave the flag out)"},
+		{"names file is a directory", flags{configDir: dir, configNamesFile: other}, "--config.names-file: names file: " + other + ": not a regular file"},
 		{"config dir is a file", flags{configDir: "main.go"}, "--config.dir main.go: not a directory"},
 		{"config dir missing", flags{configDir: "nonexistent"}, "--config.dir: stat nonexistent: no such file"},
-		{"extra dir is a file", flags{configDir: dir, configExtraDirs: []string{dir, "main.go"}}, "--config.extra-dir main.go: not a directory"},
+		{"extra dir is a file", flags{configDir: dir, configExtraDirs: []string{other, "main.go"}}, "--config.extra-dir main.go: not a directory"},
 		{"extra dir missing", flags{configDir: dir, configExtraDirs: []string{"nonexistent"}}, "--config.extra-dir: stat nonexistent: no such file"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -120,6 +135,13 @@ func TestCheckDirs(t *testing.T) {
 	}
 }
 
+func writeTestFile(t *testing.T, path, text string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestSourcesAndWatchedDirs(t *testing.T) {
 	f := &flags{configDir: "examples", configNamesFile: "/etc/ebpfmon/configs/examples.names", configExtraDirs: []string{"/etc/ebpfmon/configs/", "/more"}}
 	src := f.sources()
@@ -127,6 +149,22 @@ func TestSourcesAndWatchedDirs(t *testing.T) {
 		t.Errorf("sources = %+v", src)
 	}
 	if got, want := f.watchedDirs(), []string{"/etc/ebpfmon/configs", "/more", "examples"}; !slices.Equal(got, want) {
+		t.Errorf("watchedDirs = %q, want %q", got, want)
+	}
+}
+
+// TestWatchedDirsOnce: a directory spelled two ways (a names file given
+// relative to the working directory, in the --config.extra-dir given
+// absolute) is watched once, not reloaded twice for each change.
+func TestWatchedDirsOnce(t *testing.T) {
+	dir := t.TempDir()
+	cm := filepath.Join(dir, "cm")
+	if err := os.Mkdir(cm, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(dir)
+	f := &flags{configDir: dir, configNamesFile: "cm/examples.names", configExtraDirs: []string{cm + "/"}}
+	if got, want := f.watchedDirs(), []string{dir, cm}; !slices.Equal(got, want) {
 		t.Errorf("watchedDirs = %q, want %q", got, want)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/cilium/ebpf/rlimit"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/ebpfmon/ebpfmon/config"
 	"github.com/ebpfmon/ebpfmon/decoder"
 	"github.com/ebpfmon/ebpfmon/exporter"
 	"github.com/ebpfmon/ebpfmon/lifecycle"
@@ -110,21 +111,47 @@ func loadConfigs(ctx context.Context, f *flags, logger *slog.Logger) (*exporter.
 }
 
 // checkDirs checks --config.dir and every --config.extra-dir is a
-// directory.
+// directory, each given once, and that --config.names-file can be read,
+// so that a mistake in them is reported with the flag to fix.
 func checkDirs(f *flags) error {
 	flags := []string{"--config.dir"}
 	dirs := []string{f.configDir}
 	for _, d := range f.configExtraDirs {
 		flags, dirs = append(flags, "--config.extra-dir"), append(dirs, d)
 	}
+	infos := make([]os.FileInfo, len(dirs))
 	for i, dir := range dirs {
-		info, err := os.Stat(dir)
+		info, err := checkDir(flags[i], dir)
 		if err != nil {
-			return fmt.Errorf("%s: %w", flags[i], err)
+			return err
 		}
-		if !info.IsDir() {
-			return fmt.Errorf("%s %s: not a directory, want the directory holding NAME.yaml and NAME.bpf.o", flags[i], dir)
+		for j, seen := range infos[:i] {
+			if os.SameFile(seen, info) {
+				return fmt.Errorf("%s %s: the same directory as %s %s: give each directory once "+
+					"(--config.names-file picks configs of --config.dir; every config of a --config.extra-dir runs)", flags[i], dir, flags[j], dirs[j])
+			}
+		}
+		infos[i] = info
+	}
+	if f.configNamesFile != "" {
+		if _, err := config.ReadNames(f.configNamesFile); err != nil {
+			return fmt.Errorf("--config.names-file: %w (want a file naming configs of --config.dir %s, or leave the flag out)", err, f.configDir)
 		}
 	}
 	return nil
+}
+
+// checkDir checks dir, given with flag, is a directory.
+func checkDir(flag, dir string) (os.FileInfo, error) {
+	if dir == "" {
+		return nil, fmt.Errorf("%s: empty, want the directory holding NAME.yaml and NAME.bpf.o", flag)
+	}
+	info, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", flag, err)
+	}
+	if !info.IsDir() {
+		return nil, fmt.Errorf("%s %s: not a directory, want the directory holding NAME.yaml and NAME.bpf.o", flag, dir)
+	}
+	return info, nil
 }
