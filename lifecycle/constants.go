@@ -91,7 +91,8 @@ func constantNames(spec *ebpf.CollectionSpec) string {
 }
 
 // isVolatile reports whether t, through qualifiers and typedefs, is
-// volatile.
+// volatile; an array is when its elements are (C puts an array's
+// qualifiers on its element type).
 func isVolatile(t btf.Type) bool {
 	for range 64 { // BTF chains are short; a loop is bounded anyway
 		switch q := t.(type) {
@@ -104,6 +105,8 @@ func isVolatile(t btf.Type) bool {
 		case *btf.TypeTag:
 			t = q.Type
 		case *btf.Typedef:
+			t = q.Type
+		case *btf.Array:
 			t = q.Type
 		default:
 			return false

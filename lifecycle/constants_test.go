@@ -149,12 +149,13 @@ func constVar(name, section string, t btf.Type) *ebpf.VariableSpec {
 func TestCheckConstants(t *testing.T) {
 	spec := constSpec(
 		constVar("port", ".rodata", vc(tU16)),
-		constVar("comm", ".rodata", vc(tComm)),
+		constVar("comm", ".rodata", &btf.Array{Type: vc(tChar), Nelems: 16}),
 		constVar("enabled", ".rodata", vc(tCBool)),
 		constVar("mode", ".rodata.cfg", vc(tEnum)),
 		constVar("counter", ".data", tU64),
 		constVar("scratch", ".bss", tU64),
 		constVar("folded", ".rodata", &btf.Const{Type: tU32}),
+		constVar("folded_comm", ".rodata", &btf.Array{Type: &btf.Const{Type: tChar}, Nelems: 16}),
 		constVar("kaddr_vfs_read", ".rodata", vc(tU64)),
 		&ebpf.VariableSpec{Name: "nobtf", SectionName: ".rodata", Value: make([]byte, 4)},
 	)
@@ -176,6 +177,7 @@ func TestCheckConstants(t *testing.T) {
 		config.Constant{Name: "counter", Value: uint64(1)},
 		config.Constant{Name: "scratch", Value: uint64(1)},
 		config.Constant{Name: "folded", Value: uint64(1)},
+		config.Constant{Name: "folded_comm", Value: "x"},
 		config.Constant{Name: "nobtf", Value: uint64(1)},
 		config.Constant{Name: "comm", Value: "a-name-that-is-too-long"},
 	)
@@ -186,10 +188,11 @@ func TestCheckConstants(t *testing.T) {
 	for _, want := range []string{
 		"/etc/ebpfmon/x.yaml does not match /etc/ebpfmon/x.bpf.o",
 		"constants.port: 70000 is out of range: C type __u16 wants an integer from 0 to 65535",
-		`constants.missing: the object has no global missing: declare it in the .bpf.c as "volatile const TYPE missing = DEFAULT;" (its constants: comm, enabled, folded, mode, nobtf, port)`,
+		`constants.missing: the object has no global missing: declare it in the .bpf.c as "volatile const TYPE missing = DEFAULT;" (its constants: comm, enabled, folded, folded_comm, mode, nobtf, port)`,
 		`constants.counter: counter is a writable global in .data, not a constant: declare it "volatile const"`,
 		"constants.scratch: scratch is a writable global in .bss",
 		"constants.folded: folded is declared const but not volatile",
+		"constants.folded_comm: folded_comm is declared const but not volatile",
 		"constants.nobtf: the object has no BTF type for nobtf: build it with clang -g",
 		`constants.comm: "a-name-that-is-too-long" is 23 bytes, but C type char[16] holds at most 15`,
 	} {
