@@ -216,11 +216,11 @@ func encodeEnum(name string, e *btf.Enum, value any) ([]byte, error) {
 		}
 		return raw, nil
 	}
+	if e.Size != 1 && e.Size != 2 && e.Size != 4 && e.Size != 8 {
+		return nil, fmt.Errorf("C type %s is a %d-byte enum: constants can be 1, 2, 4 or 8 bytes; set it in the .bpf.c instead", name, e.Size)
+	}
 	for _, ev := range e.Values {
 		if ev.Name == s {
-			if e.Size != 1 && e.Size != 2 && e.Size != 4 && e.Size != 8 {
-				break
-			}
 			return putUint(e.Size, ev.Value), nil
 		}
 	}
