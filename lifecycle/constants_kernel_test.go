@@ -1,9 +1,7 @@
 package lifecycle
 
 import (
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -13,20 +11,10 @@ import (
 	"github.com/ebpfmon/ebpfmon/internal/testenv"
 )
 
-// compileBPF builds testdata/SRC.bpf.c into dir/NAME.bpf.o with the
-// Makefile's compiler and flags.
+// compileBPF builds testdata/SRC.bpf.c into dir/NAME.bpf.o.
 func compileBPF(t *testing.T, src, dir, name string) {
 	t.Helper()
-	clang, err := exec.LookPath("clang-19")
-	if err != nil {
-		testenv.Unavailable(t, "clang-19 not installed (make setup installs it)")
-	}
-	multiarch := map[string]string{"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}[runtime.GOARCH]
-	out, err := exec.Command(clang, "-target", "bpf", "-O2", "-g", "-mcpu=v3", "-I/usr/include/"+multiarch,
-		"-c", filepath.Join("testdata", src+".bpf.c"), "-o", filepath.Join(dir, name+".bpf.o")).CombinedOutput()
-	if err != nil {
-		t.Fatalf("clang %s: %v\n%s", src, err, out)
-	}
+	testenv.CompileBPF(t, filepath.Join("testdata", src+".bpf.c"), filepath.Join(dir, name+".bpf.o"))
 }
 
 const constsYAML = `metrics:
