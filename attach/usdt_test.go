@@ -7,7 +7,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -69,21 +68,11 @@ func (p testProg) run(t *testing.T, n int) string {
 	return string(out)
 }
 
-// compileBPF builds a BPF C file like the Makefile builds the examples.
+// compileBPF builds the BPF C file src into a temporary object.
 func compileBPF(t *testing.T, src string) string {
 	t.Helper()
-	clang, err := exec.LookPath("clang-19")
-	if err != nil {
-		testenv.Unavailable(t, "clang-19 not installed (make setup installs it)")
-	}
-	arch := map[string]string{"amd64": "x86", "arm64": "arm64"}[runtime.GOARCH]
-	multiarch := map[string]string{"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}[runtime.GOARCH]
 	obj := filepath.Join(t.TempDir(), strings.TrimSuffix(filepath.Base(src), ".c")+".o")
-	out, err := exec.Command(clang, "-target", "bpf", "-O2", "-g", "-mcpu=v3", "-D__TARGET_ARCH_"+arch,
-		"-I", "../include", "-I/usr/include/"+multiarch, "-Wall", "-Werror", "-c", src, "-o", obj).CombinedOutput()
-	if err != nil {
-		t.Fatalf("clang %s: %v\n%s", src, err, out)
-	}
+	testenv.CompileBPF(t, src, obj)
 	return obj
 }
 

@@ -21,6 +21,9 @@ type Config struct {
 	CgroupIDMap *CgroupIDMap `yaml:"cgroup_id_map"`
 	// Tracing, when set, turns ring buffer records into spans.
 	Tracing *Tracing `yaml:"tracing"`
+	// Constants are values for the object's "volatile const" globals, set
+	// before it is loaded (an ebpfmon extension; see Constants).
+	Constants Constants `yaml:"constants"`
 }
 
 // Metrics lists the maps exported as Prometheus metrics.

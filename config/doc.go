@@ -32,6 +32,11 @@
 // lifecycle checks that its map is a one-entry array (key u32 0). Span
 // labels are attribute names (cpu.orig), not Prometheus label names.
 //
+// One section is an ebpfmon extension, not in ebpf_exporter's format:
+// constants (see Constants), values for the object's "volatile const"
+// globals. Here only their names and YAML kinds are checked; package
+// lifecycle checks each against the variable's type in NAME.bpf.o.
+//
 // Numbers are bounded so that no config can make ebpfmon loop or allocate
 // without bound: at most MaxBuckets buckets per histogram whatever its
 // bucket_type, label sizes and paddings at most MaxKeyBytes, bucket keys

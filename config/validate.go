@@ -59,6 +59,11 @@ func (v *validator) add(field, format string, args ...any) {
 	v.errs = append(v.errs, &Error{File: v.file, Field: field, Msg: fmt.Sprintf(format, args...)})
 }
 
+// addLine is add for a problem whose line is known.
+func (v *validator) addLine(line int, field, format string, args ...any) {
+	v.errs = append(v.errs, &Error{File: v.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
 func (v *validator) config(c *Config) {
 	m := c.Metrics
 	if len(m.Counters)+len(m.Histograms) == 0 && c.Tracing == nil {
@@ -77,6 +82,7 @@ func (v *validator) config(c *Config) {
 	}
 	v.seriesClashes(m)
 	v.kaddrs(c.Kaddrs)
+	v.constants(c.Constants)
 	if c.CgroupIDMap != nil {
 		v.cgroupIDMap(*c.CgroupIDMap)
 	}

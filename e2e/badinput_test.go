@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -18,16 +17,7 @@ const callsYAML = "testdata/calls.yaml"
 // compileBPF builds testdata/SRC.bpf.c into dir/NAME.bpf.o.
 func compileBPF(t *testing.T, src, dir, name string) {
 	t.Helper()
-	clang, err := exec.LookPath("clang-19")
-	if err != nil {
-		testenv.Unavailable(t, "clang-19 not installed (make setup installs it)")
-	}
-	multiarch := map[string]string{"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}[runtime.GOARCH]
-	out, err := exec.Command(clang, "-target", "bpf", "-O2", "-g", "-I/usr/include/"+multiarch,
-		"-c", "testdata/"+src+".bpf.c", "-o", filepath.Join(dir, name+".bpf.o")).CombinedOutput()
-	if err != nil {
-		t.Fatalf("clang %s: %v\n%s", src, err, out)
-	}
+	testenv.CompileBPF(t, filepath.Join("testdata", src+".bpf.c"), filepath.Join(dir, name+".bpf.o"))
 }
 
 func writeFile(t *testing.T, path, content string) {

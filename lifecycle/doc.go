@@ -3,11 +3,13 @@
 // earlier ones opened:
 //
 //  1. spec.go        read NAME.bpf.o and check it against the YAML (no
-//     kernel): maps, key layouts, kaddrs constants, cgroup_id_map, program
-//     sections
+//     kernel): maps, key layouts, kaddrs constants, the constants' types
+//     and values, cgroup_id_map, program sections
 //  2. unit.go        build the config's metrics (package series) and their
 //     decoders, still without the kernel
-//  3. kaddrs.go      set the kaddr_SYMBOL constants from /proc/kallsyms
+//  3. kaddrs.go      set the kaddr_SYMBOL constants from /proc/kallsyms;
+//     constants.go   set the constants from the YAML (volatile const
+//     globals: integers, bool, enums, char arrays)
 //  4. load.go        load maps and programs into the kernel (CO-RE, verifier
 //     log)
 //  5. unit.go        bind the metrics to the loaded maps; start the event
@@ -20,10 +22,9 @@
 // tell the collector (package exporter) how it goes, and Close undoes the
 // stages in reverse.
 //
-// Coming stages have their place in this order: constants from the YAML
-// are set with the kaddrs (3); pinned maps are reused or pinned when
-// loading (4); cardinality caps are limits given to the metrics when they
-// are built (2). A hot reload of one config (package exporter's Reload)
+// Coming stages have their place in this order: pinned maps are reused
+// or pinned when loading (4); cardinality caps are limits given to the
+// metrics when they are built (2). A hot reload of one config (package exporter's Reload)
 // opens a new Unit and closes the old one once the new one is attached,
 // so a failed reload leaves the old one running.
 package lifecycle

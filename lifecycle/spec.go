@@ -44,7 +44,8 @@ func LoadSpec(cfg *config.Config) (*ebpf.CollectionSpec, error) {
 // CheckSpec returns every mismatch between cfg and spec: missing maps,
 // key sizes that differ from the labels, non-u64 values, unsupported map
 // types, counters without labels over anything but a one-entry array,
-// span ring buffers that are missing or not ring buffers, program sections
+// span ring buffers that are missing or not ring buffers, constants the
+// object lacks or whose values do not fit their C types, program sections
 // that cannot be attached.
 func CheckSpec(cfg *config.Config, spec *ebpf.CollectionSpec) error {
 	var errs []error
@@ -63,6 +64,7 @@ func CheckSpec(cfg *config.Config, spec *ebpf.CollectionSpec) error {
 		errs = append(errs, checkMap(spec, fmt.Sprintf("metrics.histograms[%d]", i), h.Name, h.Labels, true))
 	}
 	errs = append(errs, checkKaddrs(cfg, spec))
+	errs = append(errs, checkConstants(cfg, spec))
 	if cfg.CgroupIDMap != nil {
 		errs = append(errs, checkCgroupIDMapSpec(spec, cfg.CgroupIDMap))
 	}

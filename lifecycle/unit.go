@@ -87,6 +87,9 @@ func Open(cfg *config.Config, opts Options) (*Unit, error) {
 			return nil, err
 		}
 	}
+	if err := setConstants(cfg, spec); err != nil {
+		return nil, err
+	}
 	coll, err := loadCollection(spec, opts.KernelBTF)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", cfg.BPFPath, err)

@@ -2,9 +2,7 @@ package usdt
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"testing"
 
 	"github.com/cilium/ebpf"
@@ -13,14 +11,9 @@ import (
 	"github.com/ebpfmon/ebpfmon/internal/testenv"
 )
 
-// compileBPF builds C source (a file, or inline text) into a BPF object
-// the way the Makefile builds the examples.
+// compileBPF builds C source (a file, or inline text) into a BPF object.
 func compileBPF(t *testing.T, src string) string {
 	t.Helper()
-	clang, err := exec.LookPath("clang-19")
-	if err != nil {
-		testenv.Unavailable(t, "clang-19 not installed (make setup installs it)")
-	}
 	dir := t.TempDir()
 	if _, err := os.Stat(src); err != nil {
 		file := filepath.Join(dir, "x.bpf.c")
@@ -29,18 +22,8 @@ func compileBPF(t *testing.T, src string) string {
 		}
 		src = file
 	}
-	arch := map[string]string{"amd64": "x86", "arm64": "arm64"}[runtime.GOARCH]
-	multiarch := map[string]string{"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}[runtime.GOARCH]
-	include, err := filepath.Abs("../include")
-	if err != nil {
-		t.Fatal(err)
-	}
 	obj := filepath.Join(dir, "x.bpf.o")
-	out, err := exec.Command(clang, "-target", "bpf", "-O2", "-g", "-mcpu=v3", "-D__TARGET_ARCH_"+arch,
-		"-I", include, "-I/usr/include/"+multiarch, "-Wall", "-Werror", "-c", src, "-o", obj).CombinedOutput()
-	if err != nil {
-		t.Fatalf("clang %s: %v\n%s", src, err, out)
-	}
+	testenv.CompileBPF(t, src, obj)
 	return obj
 }
 

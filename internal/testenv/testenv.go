@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -36,6 +38,26 @@ func Root(tb testing.TB) {
 	tb.Helper()
 	if os.Geteuid() != 0 {
 		Unavailable(tb, "needs root")
+	}
+}
+
+// CompileBPF builds the BPF C file src into obj the way the Makefile
+// builds the examples: clang-19, the repository's include/ and the
+// target's multiarch headers. Without clang-19 the test is Unavailable.
+func CompileBPF(tb testing.TB, src, obj string) {
+	tb.Helper()
+	clang, err := exec.LookPath("clang-19")
+	if err != nil {
+		Unavailable(tb, "clang-19 not installed (make setup installs it)")
+	}
+	_, self, _, _ := runtime.Caller(0)
+	include := filepath.Join(filepath.Dir(self), "..", "..", "include")
+	arch := map[string]string{"amd64": "x86", "arm64": "arm64"}[runtime.GOARCH]
+	multiarch := map[string]string{"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}[runtime.GOARCH]
+	out, err := exec.Command(clang, "-target", "bpf", "-O2", "-g", "-mcpu=v3", "-D__TARGET_ARCH_"+arch,
+		"-I", include, "-I/usr/include/"+multiarch, "-Wall", "-c", src, "-o", obj).CombinedOutput()
+	if err != nil {
+		tb.Fatalf("clang %s: %v\n%s", src, err, out)
 	}
 }
 
