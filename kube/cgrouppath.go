@@ -125,21 +125,20 @@ func normaliseUID(s string) (string, bool) {
 		}
 		return strings.ToLower(s), true
 	case 36:
-		b := []byte(s)
-		for i, c := range b {
-			switch i {
+		for i := range len(s) {
+			switch c := s[i]; i {
 			case 8, 13, 18, 23:
 				if c != '-' && c != '_' {
 					return "", false
 				}
-				b[i] = '-'
 			default:
 				if !isHexByte(c) {
 					return "", false
 				}
 			}
 		}
-		return strings.ToLower(string(b)), true
+		// Allocates only for systemd's underscores or uppercase digits.
+		return strings.ToLower(strings.ReplaceAll(s, "_", "-")), true
 	}
 	return "", false
 }
