@@ -30,13 +30,16 @@ type PodMeta struct {
 // pod is one cache entry; immutable once stored, replaced on update.
 type pod struct {
 	meta       PodMeta
-	peer       string            // namespace/name
-	keys       []string          // the UIDs it is indexed by
-	ips        []netip.Addr      // indexed pod IPs; none for hostNetwork pods
-	containers map[string]string // container id (no runtime scheme) -> container name
-	ended      bool              // phase Succeeded or Failed: its IPs may be reused
-	deleted    time.Time         // zero while in the API
+	peer       string       // namespace/name
+	keys       []string     // the UIDs it is indexed by
+	ips        []netip.Addr // indexed pod IPs; none for hostNetwork pods
+	containers []container  // ids and names of its containers; a few, so a slice, smaller than a map
+	ended      bool         // phase Succeeded or Failed: its IPs may be reused
+	deleted    time.Time    // zero while in the API
 }
+
+// container is a container's id (no runtime scheme) and name.
+type container struct{ id, name string }
 
 // service is a service by ClusterIP.
 type service struct {
@@ -86,7 +89,20 @@ func (c *Pods) Lookup(uid, containerID string) (meta PodMeta, container string, 
 	if p == nil || c.expired(p.deleted) {
 		return PodMeta{}, "", false
 	}
-	return p.meta, p.containers[containerID], true
+	return p.meta, p.containerName(containerID), true
+}
+
+// containerName returns the name of the container with the given id.
+func (p *pod) containerName(id string) string {
+	if id == "" {
+		return ""
+	}
+	for _, c := range p.containers {
+		if c.id == id {
+			return c.name
+		}
+	}
+	return ""
 }
 
 // Peer returns "namespace/name" of the pod or the service that has the
@@ -254,24 +270,24 @@ func newPod(k *corev1.Pod) *pod {
 	return p
 }
 
-// containerNames maps the ids of a pod's containers (init, app and
-// ephemeral; the running and the last terminated instance) to their names.
-func containerNames(s *corev1.PodStatus) map[string]string {
-	names := map[string]string{}
+// containerNames lists the ids and names of a pod's containers (init, app and
+// ephemeral; the running and the last terminated instance).
+func containerNames(s *corev1.PodStatus) []container {
+	var names []container
 	for _, list := range [][]corev1.ContainerStatus{s.InitContainerStatuses, s.ContainerStatuses, s.EphemeralContainerStatuses} {
 		for i := range list {
 			cs := &list[i]
 			if id := containerID(cs.ContainerID); id != "" {
-				names[id] = cs.Name
+				names = append(names, container{id, cs.Name})
 			}
 			if t := cs.LastTerminationState.Terminated; t != nil {
 				if id := containerID(t.ContainerID); id != "" {
-					names[id] = cs.Name
+					names = append(names, container{id, cs.Name})
 				}
 			}
 		}
 	}
-	return names
+	return slices.Clip(names)
 }
 
 // containerID strips the runtime scheme from a status's container id:
