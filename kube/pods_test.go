@@ -3,6 +3,7 @@ package kube
 import (
 	"context"
 	"net/netip"
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -283,5 +284,32 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("%s: not seen within 30 s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestSlimPodKeepsWhatTheCacheReads: the informer's transform drops fields,
+// never one that newPod reads.
+func TestSlimPodKeepsWhatTheCacheReads(t *testing.T) {
+	k := testPod("etcd", uid, "10.88.0.7")
+	k.Annotations = map[string]string{mirrorAnnotation: staticUID, "other": "x"}
+	k.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubelet"}}
+	k.Spec.Containers = []corev1.Container{{Name: "app", Image: "etcd:3"}}
+	k.Status.PodIPs = append(k.Status.PodIPs, corev1.PodIP{IP: "fd00::7"})
+	k.Status.ContainerStatuses[0].LastTerminationState.Terminated = &corev1.ContainerStateTerminated{ContainerID: "containerd://" + nodeID, ExitCode: 1}
+	k.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "init", ContainerID: "containerd://" + nodeID[:60] + "0000", Image: "busybox"}}
+	k.Status.EphemeralContainerStatuses = []corev1.ContainerStatus{{Name: "debug", ContainerID: "containerd://" + cid[:60] + "ffff"}}
+	slim, err := slimPod(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := slim.(*corev1.Pod)
+	if want, got := newPod(k), newPod(s); !reflect.DeepEqual(want, got) {
+		t.Fatalf("slimmed pod gives %+v, want %+v", got, want)
+	}
+	if s.ManagedFields != nil || len(s.Annotations) != 1 || s.Spec.Containers != nil {
+		t.Fatalf("slimPod kept unread fields: %+v", s)
+	}
+	if other, err := slimPod("not a pod"); err != nil || other != "not a pod" {
+		t.Fatalf("slimPod(non-pod) = %v, %v", other, err)
 	}
 }
