@@ -1,0 +1,315 @@
+package kube
+
+import (
+	"context"
+	"net/netip"
+	"reflect"
+	"sync"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
+)
+
+// fakeClock is a clock tests move by hand.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{t: time.Unix(1_700_000_000, 0)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+// testPod returns a running pod on node-a with one container "app" whose
+// runtime id is cid, at the given IP ("" for none).
+func testPod(name, podUID, ip string) *corev1.Pod {
+	k := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{
+			Name: name, Namespace: "shop", UID: types.UID(podUID),
+			Labels: map[string]string{"app": name},
+		},
+		Spec: corev1.PodSpec{NodeName: "node-a"},
+		Status: corev1.PodStatus{
+			Phase: corev1.PodRunning,
+			ContainerStatuses: []corev1.ContainerStatus{
+				{Name: "app", ContainerID: "containerd://" + cid},
+			},
+		},
+	}
+	if ip != "" {
+		k.Status.PodIP = ip
+		k.Status.PodIPs = []corev1.PodIP{{IP: ip}}
+	}
+	return k
+}
+
+func TestPodsLookup(t *testing.T) {
+	const prevID = "aaaa0b5e626f2c5c4c5170e34b10e7654ce36f0fcd532739f4445baabea03376"
+	const initID = "bbbb0b5e626f2c5c4c5170e34b10e7654ce36f0fcd532739f4445baabea03376"
+	k := testPod("web", uid, "10.88.0.7")
+	k.Status.ContainerStatuses[0].LastTerminationState.Terminated = &corev1.ContainerStateTerminated{ContainerID: "cri-o://" + prevID}
+	k.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "setup", ContainerID: "docker://" + initID}}
+	c := NewPods(time.Minute, nil)
+	c.SetPod(k)
+
+	tests := []struct {
+		name, uid, cid string
+		wantOK         bool
+		wantContainer  string
+	}{
+		{"container", uid, cid, true, "app"},
+		{"previous-instance", uid, prevID, true, "app"},
+		{"init-container", uid, initID, true, "setup"},
+		{"pod-level", uid, "", true, ""},
+		{"sandbox", uid, nodeID, true, ""},
+		{"unknown-pod", staticUID, cid, false, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			meta, container, ok := c.Lookup(tt.uid, tt.cid)
+			if ok != tt.wantOK || container != tt.wantContainer {
+				t.Fatalf("Lookup = %+v, %q, %v; want %q, %v", meta, container, ok, tt.wantContainer, tt.wantOK)
+			}
+			if ok && (meta.Namespace != "shop" || meta.Name != "web" || meta.Node != "node-a" || meta.Labels["app"] != "web") {
+				t.Fatalf("meta = %+v", meta)
+			}
+		})
+	}
+}
+
+func TestPodsPeer(t *testing.T) {
+	const uid2 = "0b8c6e1a-0000-4000-8000-000000000002"
+	dual := testPod("dual", uid, "10.88.0.7")
+	dual.Status.PodIPs = append(dual.Status.PodIPs, corev1.PodIP{IP: "fd00::7"})
+	host := testPod("host", uid2, "10.250.0.2")
+	host.Spec.HostNetwork = true
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop"},
+		Spec:       corev1.ServiceSpec{ClusterIP: "10.96.0.10", ClusterIPs: []string{"10.96.0.10", "fd00:96::10"}},
+	}
+	headless := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "shop"},
+		Spec:       corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone},
+	}
+	c := NewPods(time.Minute, nil)
+	c.SetPod(dual)
+	c.SetPod(host)
+	c.SetService(svc)
+	c.SetService(headless)
+
+	tests := []struct {
+		ip     string
+		want   string
+		wantOK bool
+	}{
+		{"10.88.0.7", "shop/dual", true},
+		{"fd00::7", "shop/dual", true},
+		{"::ffff:10.88.0.7", "shop/dual", true},
+		{"10.250.0.2", "", false}, // hostNetwork: the node's address, not the pod's
+		{"10.96.0.10", "shop/api", true},
+		{"fd00:96::10", "shop/api", true},
+		{"1.1.1.1", "", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.ip, func(t *testing.T) {
+			got, ok := c.Peer(netip.MustParseAddr(tt.ip))
+			if got != tt.want || ok != tt.wantOK {
+				t.Fatalf("Peer(%s) = %q, %v; want %q, %v", tt.ip, got, ok, tt.want, tt.wantOK)
+			}
+		})
+	}
+}
+
+func TestPodsIPReuse(t *testing.T) {
+	const uid2 = "0b8c6e1a-0000-4000-8000-000000000002"
+	ip := netip.MustParseAddr("10.88.0.7")
+	clock := newFakeClock()
+	c := NewPods(time.Minute, clock.Now)
+
+	done := testPod("job", uid, "10.88.0.7")
+	c.SetPod(done)
+	done = done.DeepCopy()
+	done.Status.Phase = corev1.PodSucceeded
+	c.SetPod(done)
+	if got, _ := c.Peer(ip); got != "shop/job" {
+		t.Fatalf("ended pod before reuse: Peer = %q, want shop/job", got)
+	}
+	c.SetPod(testPod("web", uid2, "10.88.0.7"))
+	c.SetPod(done) // a later update of the ended pod must not take the IP back
+	if got, _ := c.Peer(ip); got != "shop/web" {
+		t.Fatalf("after reuse: Peer = %q, want shop/web", got)
+	}
+	c.DeletePod(done)
+	clock.Add(2 * time.Minute)
+	c.Sweep() // expiring the old pod must not drop the new one's IP
+	if got, _ := c.Peer(ip); got != "shop/web" {
+		t.Fatalf("after sweep: Peer = %q, want shop/web", got)
+	}
+}
+
+func TestPodsMirror(t *testing.T) {
+	k := testPod("etcd-node-a", uid, "")
+	k.Annotations = map[string]string{mirrorAnnotation: staticUID}
+	c := NewPods(time.Minute, nil)
+	c.SetPod(k)
+	for _, key := range []string{uid, staticUID} {
+		if meta, _, ok := c.Lookup(key, ""); !ok || meta.Name != "etcd-node-a" || meta.UID != uid {
+			t.Errorf("Lookup(%s) = %+v, %v", key, meta, ok)
+		}
+	}
+	if n := c.Len(); n != 1 {
+		t.Errorf("Len = %d, want 1", n)
+	}
+}
+
+func TestPodsServiceGrace(t *testing.T) {
+	clock := newFakeClock()
+	c := NewPods(time.Minute, clock.Now)
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop"},
+		Spec:       corev1.ServiceSpec{ClusterIP: "10.96.0.10"},
+	}
+	ip := netip.MustParseAddr("10.96.0.10")
+	c.SetService(svc)
+	c.DeleteService(svc)
+	clock.Add(59 * time.Second)
+	if _, ok := c.Peer(ip); !ok {
+		t.Fatal("deleted service stopped resolving inside the grace period")
+	}
+	clock.Add(time.Second)
+	if _, ok := c.Peer(ip); ok {
+		t.Fatal("deleted service still resolves after the grace period")
+	}
+}
+
+// TestWatchPods runs the informer against a fake clientset: a pod is added,
+// gets its container, is deleted, resolves through the grace period, then
+// not, and the informer made one list and one watch, both node-scoped.
+func TestWatchPods(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	client := fake.NewClientset()
+	clock := newFakeClock()
+	c := NewPods(5*time.Minute, clock.Now)
+	synced, err := watchPods(ctx, client, "node-a", false, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "sync", synced)
+
+	k := testPod("web", uid, "10.88.0.7")
+	k.Status.ContainerStatuses = nil // not started yet
+	k, err = client.CoreV1().Pods("shop").Create(ctx, k, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "add", func() bool { _, _, ok := c.Lookup(uid, ""); return ok })
+
+	k.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", ContainerID: "containerd://" + cid}}
+	if _, err := client.CoreV1().Pods("shop").UpdateStatus(ctx, k, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "update", func() bool { _, name, _ := c.Lookup(uid, cid); return name == "app" })
+
+	if err := client.CoreV1().Pods("shop").Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "delete", func() bool { return deletedAt(c, uid) })
+	clock.Add(5*time.Minute - time.Second)
+	if _, name, ok := c.Lookup(uid, cid); !ok || name != "app" {
+		t.Fatalf("deleted pod inside the grace period: %q, %v", name, ok)
+	}
+	if _, ok := c.Peer(netip.MustParseAddr("10.88.0.7")); !ok {
+		t.Fatal("deleted pod's IP stopped resolving inside the grace period")
+	}
+	clock.Add(time.Second)
+	if _, _, ok := c.Lookup(uid, cid); ok {
+		t.Fatal("deleted pod still resolves after the grace period")
+	}
+	c.Sweep()
+	if n := c.Len(); n != 0 {
+		t.Fatalf("after Sweep: Len = %d, want 0", n)
+	}
+
+	lists, watches := 0, 0
+	for _, a := range client.Actions() {
+		switch a := a.(type) {
+		case k8stesting.ListAction:
+			lists++
+			if f := a.GetListRestrictions().Fields.String(); f != "spec.nodeName=node-a" {
+				t.Errorf("list field selector %q", f)
+			}
+		case k8stesting.WatchAction:
+			watches++
+			if f := a.GetWatchRestrictions().Fields.String(); f != "spec.nodeName=node-a" {
+				t.Errorf("watch field selector %q", f)
+			}
+		}
+	}
+	if lists != 1 || watches != 1 {
+		t.Errorf("%d lists and %d watches of pods, want 1 and 1", lists, watches)
+	}
+}
+
+// deletedAt reports whether the cache holds uid as deleted.
+func deletedAt(c *Pods, uid string) bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	p := c.byUID[uid]
+	return p != nil && !p.deleted.IsZero()
+}
+
+// waitFor polls cond until it holds; the informer delivers events on its own
+// goroutine. It fails after 30 s rather than hang.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not seen within 30 s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// TestSlimPodKeepsWhatTheCacheReads: the informer's transform drops fields,
+// never one that newPod reads.
+func TestSlimPodKeepsWhatTheCacheReads(t *testing.T) {
+	k := testPod("etcd", uid, "10.88.0.7")
+	k.Annotations = map[string]string{mirrorAnnotation: staticUID, "other": "x"}
+	k.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubelet"}}
+	k.Spec.Containers = []corev1.Container{{Name: "app", Image: "etcd:3"}}
+	k.Status.PodIPs = append(k.Status.PodIPs, corev1.PodIP{IP: "fd00::7"})
+	k.Status.ContainerStatuses[0].LastTerminationState.Terminated = &corev1.ContainerStateTerminated{ContainerID: "containerd://" + nodeID, ExitCode: 1}
+	k.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "init", ContainerID: "containerd://" + nodeID[:60] + "0000", Image: "busybox"}}
+	k.Status.EphemeralContainerStatuses = []corev1.ContainerStatus{{Name: "debug", ContainerID: "containerd://" + cid[:60] + "ffff"}}
+	slim, err := slimPod(k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := slim.(*corev1.Pod)
+	if want, got := newPod(k), newPod(s); !reflect.DeepEqual(want, got) {
+		t.Fatalf("slimmed pod gives %+v, want %+v", got, want)
+	}
+	if s.ManagedFields != nil || len(s.Annotations) != 1 || s.Spec.Containers != nil {
+		t.Fatalf("slimPod kept unread fields: %+v", s)
+	}
+	if other, err := slimPod("not a pod"); err != nil || other != "not a pod" {
+		t.Fatalf("slimPod(non-pod) = %v, %v", other, err)
+	}
+}

@@ -1,0 +1,158 @@
+package kube
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"os"
+	"time"
+
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+)
+
+// NodeNameEnv is the environment variable that names the node to watch when
+// [Options.Node] is empty; a DaemonSet sets it from the downward API
+// (fieldRef: spec.nodeName).
+const NodeNameEnv = "NODE_NAME"
+
+// Options configure [NewResolver].
+type Options struct {
+	// Node is the node whose pods are watched; "" reads $NODE_NAME.
+	Node string
+	// Services also watches services, cluster-wide, so that Peer names
+	// ClusterIPs.
+	Services bool
+	// Grace is how long a deleted pod keeps resolving: 0 is DefaultGrace,
+	// a negative value none.
+	Grace time.Duration
+	// Client is the API client; nil uses the in-cluster config (the pod's
+	// service account, KUBERNETES_SERVICE_HOST and _PORT).
+	Client kubernetes.Interface
+	// Logger receives the one warning about missing API access; nil
+	// discards it.
+	Logger *slog.Logger
+	// Now is the clock of the grace period; nil is time.Now.
+	Now func() time.Time
+}
+
+// PodInfo is what a cgroup path resolves to.
+type PodInfo struct {
+	// Ref is what the path itself says: pod UID, container id, runtime.
+	Ref CgroupRef
+	// Known reports whether the pod is in the cache; without it Meta is
+	// zero and only Ref is known.
+	Known bool
+	// Meta is the pod's namespace, name, node and labels.
+	Meta PodMeta
+	// Container is the container's name; "" for a pod-level cgroup, CRI-O's
+	// conmon, the pod's sandbox (pause) container, or an unknown pod.
+	Container string
+}
+
+// Resolver resolves cgroup paths to pods and IPs to pods or services. It is
+// safe for concurrent use; lookups take one read lock.
+type Resolver struct {
+	pods   *Pods       // nil without API access
+	synced func() bool // nil without API access
+}
+
+// NewResolver returns a Resolver fed by a node-scoped pod informer that runs
+// until ctx ends. Without API access (no client and no in-cluster config) it
+// logs one warning and returns a Resolver that resolves from the cgroup path
+// alone. With API access, an unset node is an error: watching every pod of
+// the cluster from every node is what the node scope avoids.
+func NewResolver(ctx context.Context, opts Options) (*Resolver, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	client := opts.Client
+	if client == nil {
+		var err error
+		client, err = inClusterClient()
+		if err != nil {
+			logger.Warn("no Kubernetes API access: pod decoders give the pod UID and container id from the cgroup path, and peers stay unresolved",
+				"reason", err)
+			return &Resolver{}, nil
+		}
+	}
+	node := opts.Node
+	if node == "" {
+		node = os.Getenv(NodeNameEnv)
+	}
+	if node == "" {
+		return nil, fmt.Errorf("kube: the node to watch is unknown: set %s from the downward API (env valueFrom fieldRef fieldPath: spec.nodeName)", NodeNameEnv)
+	}
+	grace := opts.Grace
+	if grace == 0 {
+		grace = DefaultGrace
+	}
+	pods := NewPods(grace, opts.Now)
+	synced, err := watchPods(ctx, client, node, opts.Services, pods)
+	if err != nil {
+		return nil, err
+	}
+	go sweepEvery(ctx, pods, max(grace/2, 10*time.Second))
+	return &Resolver{pods: pods, synced: synced}, nil
+}
+
+// inClusterClient returns a client from the pod's service account.
+func inClusterClient() (kubernetes.Interface, error) {
+	cfg, err := rest.InClusterConfig()
+	if errors.Is(err, rest.ErrNotInCluster) {
+		return nil, errors.New("not in a cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are unset")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("in-cluster config: %w", err)
+	}
+	client, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("in-cluster client: %w", err)
+	}
+	return client, nil
+}
+
+// Online reports whether the Resolver has API access.
+func (r *Resolver) Online() bool { return r.pods != nil }
+
+// Synced reports whether the informers have listed every pod (and service)
+// once; before, lookups of existing pods may miss. Without API access it is
+// true.
+func (r *Resolver) Synced() bool { return r.synced == nil || r.synced() }
+
+// Pod resolves a cgroup path (see [ParseCgroupPath] for the forms). It
+// returns false for a cgroup outside every pod. A pod the cache does not know
+// (no API access, not synced yet, gone longer than the grace period) gives
+// Known false and only what the path says.
+func (r *Resolver) Pod(cgroupPath string) (PodInfo, bool) {
+	ref, ok := ParseCgroupPath(cgroupPath)
+	if !ok {
+		return PodInfo{}, false
+	}
+	info := PodInfo{Ref: ref}
+	if r.pods == nil {
+		return info, true
+	}
+	meta, container, known := r.pods.Lookup(ref.PodUID, ref.ContainerID)
+	if !known {
+		return info, true
+	}
+	info.Known, info.Meta = true, meta
+	if ref.Kind == ContainerCgroup {
+		info.Container = container
+	}
+	return info, true
+}
+
+// Peer returns "namespace/name" of the pod (or, when services are watched,
+// the service) with the address; false for an address the cache does not
+// know and always without API access.
+func (r *Resolver) Peer(ip netip.Addr) (string, bool) {
+	if r.pods == nil {
+		return "", false
+	}
+	return r.pods.Peer(ip)
+}
