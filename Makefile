@@ -117,6 +117,10 @@ manifests-check: ## Fail if deploy/kubernetes/ differs from a fresh `make manife
 	$(MAKE) -s manifests MANIFESTS="$$tmp" HELM="$(HELM)" && \
 	diff -ru $(MANIFESTS) "$$tmp" || { echo "deploy/kubernetes/ is stale: run make manifests"; exit 1; }
 
+.PHONY: chart-check
+chart-check: ## Check the Helm chart offline (helm template): bad values refused with a clear error, names, checksum (HELM=path/to/helm)
+	HELM="$(HELM)" bash test/k8s/chart-check.sh
+
 # The custom config test/k8s/e2e.sh adds to a running pod, built like the examples.
 test/k8s/testdata/%.bpf.o: test/k8s/testdata/%.bpf.c $(BPF_HEADERS)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@

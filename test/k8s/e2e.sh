@@ -4,6 +4,7 @@
 #
 #  1. make image; import build/ebpfmon-image.tar into the lab's containerd
 #  2. helm lint --strict; deploy/kubernetes/ equals a fresh render (make manifests-check);
+#     bad values are refused (make chart-check: test/k8s/chart-check.sh);
 #     kubectl apply --dry-run=server of deploy/kubernetes/
 #  3. without any one of the capabilities the chart adds, some default config fails to load
 #  4. helm install (test/k8s/values-lab.yaml: pull policy Never, the API server's address);
@@ -146,6 +147,7 @@ timeout 30 "$X" ctr images ls -q | grep -xF "$REF" >/dev/null || fail "$REF not 
 hm lint --strict "$CHART" >/dev/null
 hm lint --strict "$CHART" -f "$VALUES" >/dev/null
 make -s manifests-check HELM="timeout 120 $X helm"
+timeout 300 make -s chart-check HELM="timeout 60 $X helm"
 # The namespace for real first: the API server refuses objects in a namespace it does not
 # have, even in a dry run (a plain apply creates it first, from the same file).
 kc create namespace "$NS" >/dev/null
@@ -158,7 +160,7 @@ if kc get crd podmonitors.monitoring.coreos.com >/dev/null 2>&1; then
 else
 	say "no PodMonitor CRD in the cluster: deploy/kubernetes/optional/ not applied"
 fi
-say "lint, manifests check, server dry run: ok"
+say "lint, manifests check, chart check, server dry run: ok"
 
 # ---- 3. least privilege: each capability the chart adds is needed ----------------------------
 # A throw-away release without one of them, on another port: some default config must fail.
@@ -368,7 +370,8 @@ mapfile -t PROGS < <(grep -h '^prog_id:' /proc/"$PID"/fdinfo/* 2>/dev/null | awk
 mapfile -t METRIC_PROGS < <(grep '^ebpfmon_ebpf_program_info{' <<<"$A" | sed -E 's/.*[{,]id="([0-9]+)".*/\1/' | sort -nu)
 ((${#PROGS[@]} >= 11)) || fail "only ${#PROGS[@]} BPF programs held by PID $PID before the uninstall, want 11 (10 of the default configs but oomkill, 1 of forks)"
 [ "${PROGS[*]}" = "${METRIC_PROGS[*]}" ] || fail "programs held by PID $PID (${PROGS[*]}) are not those ebpfmon_ebpf_program_info lists (${METRIC_PROGS[*]})"
-mapfile -t live < <(bpftool prog show -j | jq '.[].id')
+ids=$(bpftool prog show -j | jq '.[].id')
+mapfile -t live <<<"$ids"
 for id in "${PROGS[@]}"; do
 	printf '%s\n' "${live[@]}" | grep -x "$id" >/dev/null || fail "program $id of PID $PID not in bpftool prog show"
 done
@@ -378,7 +381,9 @@ hm uninstall "$REL" -n "$NS" --wait --timeout 120s >/dev/null
 kc -n "$NS" wait --for=delete "pod/$POD" --timeout=120s >/dev/null 2>&1 || true
 left=()
 for _ in $(seq 1 30); do
-	mapfile -t live < <(bpftool prog show -j | jq '.[].id')
+	# Not mapfile < <(...): a failing bpftool would give an empty list, "nothing left".
+	ids=$(bpftool prog show -j | jq '.[].id')
+	mapfile -t live <<<"$ids"
 	left=()
 	for id in "${PROGS[@]}"; do
 		printf '%s\n' "${live[@]}" | grep -x "$id" >/dev/null && left+=("$id")

@@ -1,19 +1,25 @@
 {{/* The chart name, or nameOverride. */}}
 {{- define "ebpfmon.name" -}}
-{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- include "ebpfmon.trimName" (list (default .Chart.Name .Values.nameOverride) 63) }}
+{{- end }}
+
+{{/* trimName (list NAME N): NAME cut to N characters, without the "-" or "." it may then
+end with (a DNS label ends with a letter or digit). */}}
+{{- define "ebpfmon.trimName" -}}
+{{- regexReplaceAll "[-.]+$" (trunc (index . 1) (toString (index . 0))) "" }}
 {{- end }}
 
 {{/* Object names: fullnameOverride, else the release name (when it contains the chart
 name), else release-chart. At most 52 characters, so "-configs" still fits in 63. */}}
 {{- define "ebpfmon.fullname" -}}
 {{- if .Values.fullnameOverride }}
-{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" }}
+{{- include "ebpfmon.trimName" (list .Values.fullnameOverride 52) }}
 {{- else }}
 {{- $name := default .Chart.Name .Values.nameOverride }}
 {{- if contains $name .Release.Name }}
-{{- .Release.Name | trunc 52 | trimSuffix "-" }}
+{{- include "ebpfmon.trimName" (list .Release.Name 52) }}
 {{- else }}
-{{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" }}
+{{- include "ebpfmon.trimName" (list (printf "%s-%s" .Release.Name $name) 52) }}
 {{- end }}
 {{- end }}
 {{- end }}
@@ -56,7 +62,13 @@ helm.sh/chart: {{ include "ebpfmon.chart" . }}
 
 {{/* The image reference: repository@digest when a digest is set, else repository:tag. */}}
 {{- define "ebpfmon.image" -}}
+{{- if not .Values.image.repository }}
+{{- fail "image.repository: empty; give the image's name, such as ebpfmon (what `make image` tags) or your registry's copy of it" }}
+{{- end }}
 {{- if .Values.image.digest }}
+{{- if not (regexMatch "^[a-z0-9]+([+._-][a-z0-9]+)*:[a-fA-F0-9]{32,}$" (toString .Values.image.digest)) }}
+{{- fail (printf "image.digest: %q is not a digest (want sha256:<64 hex digits>, or leave it empty to use image.tag)" (toString .Values.image.digest)) }}
+{{- end }}
 {{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
 {{- else }}
 {{- printf "%s:%s" .Values.image.repository (include "ebpfmon.tag" .) }}
@@ -81,4 +93,26 @@ capability table, measured). */}}
   "DAC_READ_SEARCH" "tracefs (mode 0700, owned by root) for a non-root uid; root, the owner, does not need it"
 }}
 {{- get $why (upper (trimPrefix "CAP_" (upper .))) | default "added by securityContext.capabilities.add" }}
+{{- end }}
+
+{{/* extraArgs, checked: a flag the chart gives already cannot be repeated (ebpfmon would
+exit at start, "flag ... cannot be repeated", and the pod crash-loop); each names the value
+to set instead. */}}
+{{- define "ebpfmon.extraArgs" -}}
+{{- $owned := dict
+  "config.dir" "the chart runs the bundled examples from /examples (config.names) and config.custom from /etc/ebpfmon/configs; for configs in a directory of your own, give --config.extra-dir=DIR with extraVolumes and extraVolumeMounts"
+  "config.names" "set config.names"
+  "config.names-file" "set config.names"
+  "web.listen-address" "set service.port"
+  "log.format" "the chart logs JSON"
+}}
+{{- range .Values.extraArgs }}
+{{- $arg := toString . }}
+{{- range $flag, $instead := $owned }}
+{{- if or (eq $arg (printf "--%s" $flag)) (hasPrefix (printf "--%s=" $flag) $arg) }}
+{{- fail (printf "extraArgs: %q: the chart gives --%s itself (ebpfmon would refuse it twice and the pod crash-loop): %s" $arg $flag $instead) }}
+{{- end }}
+{{- end }}
+- {{ $arg | quote }}
+{{- end }}
 {{- end }}
