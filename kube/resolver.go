@@ -99,6 +99,12 @@ func NewResolver(ctx context.Context, opts Options) (*Resolver, error) {
 	return &Resolver{pods: pods, synced: synced}, nil
 }
 
+// NewResolverWith returns a Resolver over a cache that the caller feeds
+// (tests, or the caller's own informer), synced from the start. A nil
+// cache gives a Resolver without API access, as [NewResolver] does when it
+// finds none.
+func NewResolverWith(pods *Pods) *Resolver { return &Resolver{pods: pods} }
+
 // inClusterClient returns a client from the pod's service account.
 func inClusterClient() (kubernetes.Interface, error) {
 	cfg, err := rest.InClusterConfig()
