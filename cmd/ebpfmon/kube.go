@@ -19,6 +19,7 @@ import (
 type kubeFlags struct {
 	node, kubeconfig string
 	grace            time.Duration
+	services         bool
 }
 
 // addKubeFlags declares the --kube.* flags.
@@ -33,6 +34,9 @@ func addKubeFlags(app *kingpin.Application, f *kubeFlags) {
 	app.Flag("kube.pod-grace", "How long a deleted pod (and its IP, and a deleted service's ClusterIP) keeps resolving, "+
 		"so that the last counts of its series keep their labels; 0: not at all.").
 		Default(kube.DefaultGrace.String()).SetValue(durationValue("kube.pod-grace", &f.grace))
+	app.Flag("kube.services", "Also watch services, cluster-wide, so that peer_pod names ClusterIPs \"namespace/service\" "+
+		"(needs list and watch on services); --no-kube.services: only pods, ClusterIPs are unknown peers.").
+		Default("true").BoolVar(&f.services)
 }
 
 // validate checks the --kube.* values.
@@ -48,7 +52,7 @@ func (f *kubeFlags) validate() error {
 // ctx ends. It reads --kube.kubeconfig now, so that a bad file is reported
 // at start; that makes no API request.
 func (f *kubeFlags) envOption(ctx context.Context, logger *slog.Logger) (decoder.Option, error) {
-	opts := kube.Options{Node: f.node, Grace: f.grace, Services: true, Logger: logger.With("component", "kube")}
+	opts := kube.Options{Node: f.node, Grace: f.grace, Services: f.services, Logger: logger.With("component", "kube")}
 	if f.grace == 0 {
 		opts.Grace = -1 // kube's "none"; its 0 is the default
 	}

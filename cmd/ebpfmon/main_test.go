@@ -79,9 +79,11 @@ func TestParseFlags(t *testing.T) {
 		{name: "scrape timeout huge", args: []string{"--web.scrape-timeout=2562047h"}, err: "--web.scrape-timeout 2562047h0m0s: want at most 1h0m0s"},
 		{name: "bad cgroup paths", args: []string{"--decoder.cgroup-paths=abs"}, err: `--decoder.cgroup-paths: unknown "abs", want relative|mount`},
 		{name: "mount cgroup paths", args: []string{"--decoder.cgroup-paths=mount"}, check: func(f *flags) bool { return f.cgroupPaths == "mount" }},
-		{name: "kube defaults", check: func(f *flags) bool { return f.kube.grace == kube.DefaultGrace && f.kube.kubeconfig == "" }},
-		{name: "kube flags", args: []string{"--kube.node-name=n1", "--kube.kubeconfig=/k", "--kube.pod-grace=0"}, check: func(f *flags) bool {
-			return f.kube == kubeFlags{node: "n1", kubeconfig: "/k", grace: 0}
+		{name: "kube defaults", check: func(f *flags) bool {
+			return f.kube.grace == kube.DefaultGrace && f.kube.kubeconfig == "" && f.kube.services
+		}},
+		{name: "kube flags", args: []string{"--kube.node-name=n1", "--kube.kubeconfig=/k", "--kube.pod-grace=0", "--no-kube.services"}, check: func(f *flags) bool {
+			return f.kube == kubeFlags{node: "n1", kubeconfig: "/k", grace: 0, services: false}
 		}},
 		{name: "negative pod grace", args: []string{"--kube.pod-grace=-1s"}, err: "--kube.pod-grace -1s: want a duration >= 0"},
 		{name: "pod grace not a duration", args: []string{"--kube.pod-grace=5"}, err: `--kube.pod-grace "5": want a duration`},
