@@ -7,10 +7,9 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/rest"
 
 	"github.com/ebpfmon/ebpfmon/config"
 	"github.com/ebpfmon/ebpfmon/kube"
@@ -50,18 +49,18 @@ var (
 
 // k8sPod returns a running pod with the given containers (name, id pairs)
 // and addresses.
-func k8sPod(ns, name, uid string, ips []string, containers ...string) *corev1.Pod {
-	k := &corev1.Pod{
+func k8sPod(ns, name, uid string, ips []string, containers ...string) *kube.Pod {
+	k := &kube.Pod{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID(uid)},
-		Spec:       corev1.PodSpec{NodeName: "node-a"},
-		Status:     corev1.PodStatus{Phase: corev1.PodRunning},
+		Spec:       kube.PodSpec{NodeName: "node-a"},
+		Status:     kube.PodStatus{Phase: "Running"},
 	}
 	for i := 0; i+1 < len(containers); i += 2 {
 		k.Status.ContainerStatuses = append(k.Status.ContainerStatuses,
-			corev1.ContainerStatus{Name: containers[i], ContainerID: "containerd://" + containers[i+1]})
+			kube.ContainerStatus{Name: containers[i], ContainerID: "containerd://" + containers[i+1]})
 	}
 	for _, ip := range ips {
-		k.Status.PodIPs = append(k.Status.PodIPs, corev1.PodIP{IP: ip})
+		k.Status.PodIPs = append(k.Status.PodIPs, kube.PodIP{IP: ip})
 	}
 	return k
 }
@@ -77,9 +76,9 @@ func testPods(tb testing.TB) (*kube.Pods, *time.Time) {
 	gone := k8sPod("shop", "gone", goneUID, []string{"10.1.0.7"}, "worker", goneCID)
 	pods.SetPod(gone)
 	pods.DeletePod(gone)
-	pods.SetService(&corev1.Service{
+	pods.SetService(&kube.Service{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "bank", Name: "api"},
-		Spec:       corev1.ServiceSpec{ClusterIP: "10.96.0.10", ClusterIPs: []string{"10.96.0.10", "fd00:96::a"}},
+		Spec:       kube.ServiceSpec{ClusterIP: "10.96.0.10", ClusterIPs: []string{"10.96.0.10", "fd00:96::a"}},
 	})
 	return pods, &now
 }
@@ -298,7 +297,7 @@ func TestKubeResolverLazy(t *testing.T) {
 // decoder's build, saying how to fix it.
 func TestKubeWithoutNode(t *testing.T) {
 	t.Setenv(kube.NodeNameEnv, "")
-	env := NewEnv(WithKube(t.Context(), kube.Options{Client: fake.NewClientset()}))
+	env := NewEnv(WithKube(t.Context(), kube.Options{Config: &rest.Config{Host: "http://127.0.0.1:1"}}))
 	_, err := New(config.Decoder{Name: "pod"}, env)
 	if err == nil || !strings.Contains(err.Error(), `decoder "pod": kube: the node to watch is unknown: set NODE_NAME`) {
 		t.Fatalf("New(pod) error = %v", err)

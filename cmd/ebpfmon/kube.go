@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/alecthomas/kingpin/v2"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
@@ -61,9 +60,7 @@ func (f *kubeFlags) envOption(ctx context.Context, logger *slog.Logger) (decoder
 		if err != nil {
 			return nil, fmt.Errorf("--kube.kubeconfig: %w", err)
 		}
-		if opts.Client, err = kubernetes.NewForConfig(cfg); err != nil {
-			return nil, fmt.Errorf("--kube.kubeconfig %s: %w", f.kubeconfig, err)
-		}
+		opts.Config = cfg
 	}
 	// client-go logs through klog: route it to our logger, one format.
 	klog.SetSlogLogger(logger.With("component", "client-go"))
