@@ -1,0 +1,84 @@
+{{/* The chart name, or nameOverride. */}}
+{{- define "ebpfmon.name" -}}
+{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Object names: fullnameOverride, else the release name (when it contains the chart
+name), else release-chart. At most 52 characters, so "-configs" still fits in 63. */}}
+{{- define "ebpfmon.fullname" -}}
+{{- if .Values.fullnameOverride }}
+{{- .Values.fullnameOverride | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- $name := default .Chart.Name .Values.nameOverride }}
+{{- if contains $name .Release.Name }}
+{{- .Release.Name | trunc 52 | trimSuffix "-" }}
+{{- else }}
+{{- printf "%s-%s" .Release.Name $name | trunc 52 | trimSuffix "-" }}
+{{- end }}
+{{- end }}
+{{- end }}
+
+{{- define "ebpfmon.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
+{{/* Selector labels: name and instance only (a selector cannot change later). */}}
+{{- define "ebpfmon.selectorLabels" -}}
+app.kubernetes.io/name: {{ include "ebpfmon.name" . }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+{{- end }}
+
+{{/* The standard labels, on every object. */}}
+{{- define "ebpfmon.labels" -}}
+{{ include "ebpfmon.selectorLabels" . }}
+app.kubernetes.io/version: {{ include "ebpfmon.tag" . | replace "+" "_" | trunc 63 | trimSuffix "-" | quote }}
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+app.kubernetes.io/component: exporter
+helm.sh/chart: {{ include "ebpfmon.chart" . }}
+{{- end }}
+
+{{- define "ebpfmon.serviceAccountName" -}}
+{{- if .Values.serviceAccount.create }}
+{{- default (include "ebpfmon.fullname" .) .Values.serviceAccount.name }}
+{{- else }}
+{{- default "default" .Values.serviceAccount.name }}
+{{- end }}
+{{- end }}
+
+{{/* The image tag: image.tag, else the chart's appVersion; never latest. */}}
+{{- define "ebpfmon.tag" -}}
+{{- $tag := toString (default .Chart.AppVersion .Values.image.tag) }}
+{{- if eq $tag "latest" }}
+{{- fail "image.tag: \"latest\" is not allowed (it implies pulling on every start); give a fixed version such as the one `make image` tags" }}
+{{- end }}
+{{- $tag }}
+{{- end }}
+
+{{/* The image reference: repository@digest when a digest is set, else repository:tag. */}}
+{{- define "ebpfmon.image" -}}
+{{- if .Values.image.digest }}
+{{- printf "%s@%s" .Values.image.repository .Values.image.digest }}
+{{- else }}
+{{- printf "%s:%s" .Values.image.repository (include "ebpfmon.tag" .) }}
+{{- end }}
+{{- end }}
+
+{{/* The configs' ConfigMap, mounted at /etc/ebpfmon/configs. */}}
+{{- define "ebpfmon.configsName" -}}
+{{- printf "%s-configs" (include "ebpfmon.fullname" .) }}
+{{- end }}
+
+{{/* Why ebpfmon needs a capability: the comment beside it in the pod spec (README's
+capability table, measured). */}}
+{{- define "ebpfmon.capabilityReason" -}}
+{{- $why := dict
+  "BPF" "the bpf() syscall: load programs, create and read maps"
+  "PERFMON" "tracing programs (tracepoint, raw_tp, tp_btf, perf_event, kprobe, uprobe): load and attach"
+  "SYSLOG" "real addresses in /proc/kallsyms: ksym and kstack decoders, kaddrs (timers example)"
+  "NET_ADMIN" "xdp/ programs"
+  "SYS_ADMIN" "uprobe/ and usdt/ on Linux 6.16+; mounting tracefs; kernels before 5.8"
+  "SYS_RESOURCE" "kernels before 5.11: RLIMIT_MEMLOCK for maps"
+  "DAC_READ_SEARCH" "tracefs (mode 0700, owned by root) for a non-root uid; root, the owner, does not need it"
+}}
+{{- get $why (upper (trimPrefix "CAP_" (upper .))) | default "added by securityContext.capabilities.add" }}
+{{- end }}
