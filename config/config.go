@@ -104,6 +104,13 @@ type Label struct {
 	Size uint `yaml:"size"`
 	// Padding is the number of bytes skipped after this label's bytes.
 	Padding uint `yaml:"padding"`
+	// BytesOf, an ebpfmon extension, names an earlier label whose key bytes
+	// this label decodes too, with its own decoders: one key field (a
+	// cgroup id) then gives several labels (pod, namespace, container).
+	// Such a label takes no key bytes of its own: its Size and Padding
+	// stay 0. It may name a label that is itself a BytesOf label: both
+	// decode the same bytes.
+	BytesOf string `yaml:"bytes_of"`
 	// Decoders turn the bytes into the label value, applied in order.
 	Decoders []Decoder `yaml:"decoders"`
 }
@@ -117,11 +124,11 @@ type Label struct {
 // the last label of a counter, or the label just before the bucket label of
 // a histogram.
 func (l Label) PerCPU() bool {
-	return l.Name == "cpu" && l.Size == 0
+	return l.Name == "cpu" && l.Size == 0 && l.BytesOf == ""
 }
 
 // KeySize is the number of key bytes labels describe: the sum of their sizes
-// and paddings. The per-CPU label adds nothing.
+// and paddings. The per-CPU label and bytes_of labels add nothing.
 func KeySize(labels []Label) uint {
 	var n uint
 	for _, l := range labels {
@@ -141,7 +148,39 @@ type Decoder struct {
 	// AllowUnknown passes input missing from StaticMap through unchanged
 	// instead of "unknown:INPUT" (static_map decoder only).
 	AllowUnknown bool `yaml:"allow_unknown"`
+	// NotPod is what a cgroup outside every pod decodes to: NotPodEmpty
+	// (the default), NotPodPath or NotPodSkip (pod, pod_namespace and
+	// container decoders only).
+	NotPod string `yaml:"not_pod"`
+	// UnknownPeer is what an address of no known pod or service decodes
+	// to: PeerExternal (the default), PeerIP or PeerSkip (peer_pod decoder
+	// only).
+	UnknownPeer string `yaml:"unknown_peer"`
 }
+
+// Values of Decoder.NotPod.
+const (
+	// NotPodEmpty: an empty label value.
+	NotPodEmpty = "empty"
+	// NotPodPath: the cgroup path itself.
+	NotPodPath = "path"
+	// NotPodSkip: the series is left out.
+	NotPodSkip = "skip"
+)
+
+// Values of Decoder.UnknownPeer.
+const (
+	// PeerExternal: the value "external".
+	PeerExternal = "external"
+	// PeerIP: the address itself.
+	PeerIP = "ip"
+	// PeerSkip: the series is left out.
+	PeerSkip = "skip"
+)
+
+// PodDecoders are the decoders that take a cgroup path and resolve it
+// to a pod; they take the not_pod option.
+func PodDecoders() []string { return []string{"pod", "pod_namespace", "container"} }
 
 // CgroupIDMap names a map the BPF side reads to filter by cgroup; ebpfmon fills it
 // with the ids of cgroups whose path matches one of Regexps.

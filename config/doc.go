@@ -37,6 +37,14 @@
 // globals. Here only their names and YAML kinds are checked; package
 // lifecycle checks each against the variable's type in NAME.bpf.o.
 //
+// One label field is an extension too: bytes_of (Label.BytesOf) makes a
+// label decode the key bytes of an earlier label, with its own decoders,
+// taking none of its own (no size, no padding), so that one cgroup id field
+// gives a cgroup, a pod, a namespace and a container label. It may name
+// another bytes_of label (both read the same bytes), not a later label, the
+// per-CPU label, nor be a histogram's bucket label. The pod decoders' not_pod
+// and peer_pod's unknown_peer options are the other extensions.
+//
 // Numbers are bounded so that no config can make ebpfmon loop or allocate
 // without bound: at most MaxBuckets buckets per histogram whatever its
 // bucket_type, label sizes and paddings at most MaxKeyBytes, bucket keys

@@ -17,6 +17,7 @@ func DecoderNames() []string {
 		"uint", "hex", "string", "static_map", "regexp", "ksym", "kstack", "inet_ip",
 		"cgroup", "errno", "syscall", "majorminor", "ifname", "dname",
 		"pci_vendor", "pci_device", "pci_class", "pci_subclass",
+		"pod", "pod_namespace", "container", "peer_pod",
 	}
 }
 
@@ -316,7 +317,11 @@ func (v *validator) labels(p string, labels []Label, rules labelRules) {
 		lp := fmt.Sprintf("%s.labels[%d]", p, i)
 		v.labelName(lp, l.Name, rules, i == rules.bucketAt)
 		v.unique(seen, lp+".name", l.Name)
-		v.labelSize(lp, l, i == rules.cpuAt)
+		if l.BytesOf != "" {
+			v.bytesOf(lp, labels, i, rules)
+		} else {
+			v.labelSize(lp, l, i == rules.cpuAt)
+		}
 		v.decoders(lp, l.Decoders)
 		if total <= MaxKeyBytes && l.Size <= MaxKeyBytes && l.Padding <= MaxKeyBytes { // cannot overflow
 			total += uint64(l.Size) + uint64(l.Padding)
@@ -360,6 +365,46 @@ func (v *validator) labelSize(lp string, l Label, cpuOK bool) {
 	}
 }
 
+// bytesOf checks labels[i], a bytes_of label: it names an earlier label
+// that has key bytes (its own, or those of the label it names in turn),
+// has no size or padding of its own, and is not a histogram's bucket label.
+func (v *validator) bytesOf(lp string, labels []Label, i int, rules labelRules) {
+	l := labels[i]
+	if l.Size != 0 {
+		v.add(lp+".size", "%d given with bytes_of: remove it, the label decodes the bytes of label %q", l.Size, l.BytesOf)
+	}
+	if l.Padding != 0 {
+		v.add(lp+".padding", "%d given with bytes_of: remove it, the label takes no key bytes of its own", l.Padding)
+	}
+	if i == rules.bucketAt {
+		v.add(lp+".bytes_of", "the bucket label needs key bytes of its own: remove bytes_of and give its size")
+		return
+	}
+	j := slices.IndexFunc(labels, func(o Label) bool { return o.Name == l.BytesOf })
+	earlier := make([]string, 0, i)
+	for _, o := range labels[:i] {
+		earlier = append(earlier, o.Name)
+	}
+	switch {
+	case j == i:
+		v.add(lp+".bytes_of", "%q is this label itself, want the name of an earlier label (%s)", l.BytesOf, orNone(earlier))
+	case j < 0:
+		v.add(lp+".bytes_of", "no label %q in this metric, want the name of an earlier label (%s)", l.BytesOf, orNone(earlier))
+	case j > i:
+		v.add(lp+".bytes_of", "label %q is labels[%d], after this one: move this label below it", l.BytesOf, j)
+	case labels[j].PerCPU():
+		v.add(lp+".bytes_of", "label %q is the per-CPU label, which has no key bytes: name a label with a size", l.BytesOf)
+	}
+}
+
+// orNone joins names with ", ", or says there are none.
+func orNone(names []string) string {
+	if len(names) == 0 {
+		return "there is none: bytes_of labels come after the label they name"
+	}
+	return strings.Join(names, ", ")
+}
+
 func (v *validator) decoders(lp string, decoders []Decoder) {
 	if len(decoders) == 0 {
 		v.add(lp+".decoders", "empty, want at least one decoder, such as {name: uint}")
@@ -392,6 +437,25 @@ func (v *validator) decoder(dp string, d Decoder) {
 		v.regexps(dp+".regexps", d.Regexps, "want at least one regexp; label sets matching none are skipped")
 	} else if d.Regexps != nil {
 		v.add(dp+".regexps", "only used by the regexp decoder, remove it")
+	}
+	v.kubeOptions(dp, d)
+}
+
+// kubeOptions checks the options of the pod and peer_pod decoders.
+func (v *validator) kubeOptions(dp string, d Decoder) {
+	switch {
+	case d.NotPod == "":
+	case !slices.Contains(PodDecoders(), d.Name):
+		v.add(dp+".not_pod", "only used by the %s decoders, remove it", strings.Join(PodDecoders(), ", "))
+	case !slices.Contains([]string{NotPodEmpty, NotPodPath, NotPodSkip}, d.NotPod):
+		v.add(dp+".not_pod", "unknown %q, want %s|%s|%s (what a cgroup outside every pod decodes to)", d.NotPod, NotPodEmpty, NotPodPath, NotPodSkip)
+	}
+	switch {
+	case d.UnknownPeer == "":
+	case d.Name != "peer_pod":
+		v.add(dp+".unknown_peer", "only used by the peer_pod decoder, remove it")
+	case !slices.Contains([]string{PeerExternal, PeerIP, PeerSkip}, d.UnknownPeer):
+		v.add(dp+".unknown_peer", "unknown %q, want %s|%s|%s (what an address of no known pod or service decodes to)", d.UnknownPeer, PeerExternal, PeerIP, PeerSkip)
 	}
 }
 

@@ -34,6 +34,8 @@ const (
 	optStaticMap options = 1 << iota
 	optAllowUnknown
 	optRegexps
+	optNotPod
+	optUnknownPeer
 )
 
 // constructor builds a decoder from its validated config.
@@ -104,6 +106,16 @@ func textOnly(uint) error {
 	return errors.New("takes text, not raw key bytes (put uint or string before it)")
 }
 
+// cgroupPath rejects raw input: pod decoders take a cgroup path.
+func cgroupPath(uint) error {
+	return errors.New("takes a cgroup path, not raw key bytes (put uint and cgroup before it)")
+}
+
+// ipText rejects raw input: peer_pod takes an address as text.
+func ipText(uint) error {
+	return errors.New("takes an IP address as text, not raw key bytes (put inet_ip before it)")
+}
+
 // decimal is the output form of uint.
 func decimal(config.Decoder, form) form { return formDecimal }
 
@@ -134,24 +146,28 @@ func staticMapOut(conf config.Decoder, in form) form {
 // takes later in a chain and the form of its output.
 func registry() map[string]entry {
 	return map[string]entry{
-		"cgroup":       {build: newCgroup, raw: decimalText, text: formDecimal},
-		"dname":        {build: newDname, text: formText},
-		"errno":        {build: newErrno, raw: decimalText, text: formDecimal},
-		"hex":          {build: newHex, text: formText},
-		"ifname":       {build: newIfname, raw: sizes("4 bytes", oneOf(4))},
-		"inet_ip":      {build: newInetIP, raw: sizes("4 or 16 bytes", oneOf(4, 16))},
-		"kstack":       {build: newKstack, raw: sizes("a multiple of 8 bytes", func(n uint) bool { return n%8 == 0 })},
-		"ksym":         {build: newKsym, raw: sizes("8 bytes", oneOf(8))},
-		"majorminor":   {build: newMajorMinor, raw: sizes("4 bytes", oneOf(4))},
-		"pci_class":    {build: newPCIClass, raw: decimalText, text: formDecimal},
-		"pci_device":   {build: newPCIDevice, raw: decimalText, text: formDecimal},
-		"pci_subclass": {build: newPCISubclass, raw: decimalText, text: formDecimal},
-		"pci_vendor":   {build: newPCIVendor, raw: decimalText, text: formDecimal},
-		"regexp":       {build: newRegexp, opts: optRegexps, raw: textOnly, text: formText},
-		"static_map":   {build: newStaticMap, opts: optStaticMap | optAllowUnknown, raw: textOnly, text: formText, out: staticMapOut},
-		"string":       {build: newString, text: formText, out: same},
-		"syscall":      {build: newSyscall, raw: decimalText, text: formDecimal},
-		"uint":         {build: newUint, raw: sizes("1, 2, 4 or 8 bytes", oneOf(1, 2, 4, 8)), out: decimal},
+		"cgroup":        {build: newCgroup, raw: decimalText, text: formDecimal},
+		"container":     {build: newContainer, opts: optNotPod, raw: cgroupPath, text: formText},
+		"dname":         {build: newDname, text: formText},
+		"errno":         {build: newErrno, raw: decimalText, text: formDecimal},
+		"hex":           {build: newHex, text: formText},
+		"ifname":        {build: newIfname, raw: sizes("4 bytes", oneOf(4))},
+		"inet_ip":       {build: newInetIP, raw: sizes("4 or 16 bytes", oneOf(4, 16))},
+		"kstack":        {build: newKstack, raw: sizes("a multiple of 8 bytes", func(n uint) bool { return n%8 == 0 })},
+		"ksym":          {build: newKsym, raw: sizes("8 bytes", oneOf(8))},
+		"majorminor":    {build: newMajorMinor, raw: sizes("4 bytes", oneOf(4))},
+		"peer_pod":      {build: newPeerPod, opts: optUnknownPeer, raw: ipText, text: formText},
+		"pod":           {build: newPod, opts: optNotPod, raw: cgroupPath, text: formText},
+		"pod_namespace": {build: newPodNamespace, opts: optNotPod, raw: cgroupPath, text: formText},
+		"pci_class":     {build: newPCIClass, raw: decimalText, text: formDecimal},
+		"pci_device":    {build: newPCIDevice, raw: decimalText, text: formDecimal},
+		"pci_subclass":  {build: newPCISubclass, raw: decimalText, text: formDecimal},
+		"pci_vendor":    {build: newPCIVendor, raw: decimalText, text: formDecimal},
+		"regexp":        {build: newRegexp, opts: optRegexps, raw: textOnly, text: formText},
+		"static_map":    {build: newStaticMap, opts: optStaticMap | optAllowUnknown, raw: textOnly, text: formText, out: staticMapOut},
+		"string":        {build: newString, text: formText, out: same},
+		"syscall":       {build: newSyscall, raw: decimalText, text: formDecimal},
+		"uint":          {build: newUint, raw: sizes("1, 2, 4 or 8 bytes", oneOf(1, 2, 4, 8)), out: decimal},
 	}
 }
 
@@ -192,6 +208,12 @@ func checkOptions(conf config.Decoder, allowed options) error {
 	}
 	if conf.Regexps != nil && allowed&optRegexps == 0 {
 		bad = append(bad, "regexps")
+	}
+	if conf.NotPod != "" && allowed&optNotPod == 0 {
+		bad = append(bad, "not_pod")
+	}
+	if conf.UnknownPeer != "" && allowed&optUnknownPeer == 0 {
+		bad = append(bad, "unknown_peer")
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("option %s not supported", strings.Join(bad, ", "))

@@ -11,8 +11,9 @@ import (
 
 func TestNames(t *testing.T) {
 	want := []string{
-		"cgroup", "dname", "errno", "hex", "ifname", "inet_ip", "kstack", "ksym", "majorminor",
-		"pci_class", "pci_device", "pci_subclass", "pci_vendor", "regexp", "static_map", "string", "syscall", "uint",
+		"cgroup", "container", "dname", "errno", "hex", "ifname", "inet_ip", "kstack", "ksym", "majorminor",
+		"pci_class", "pci_device", "pci_subclass", "pci_vendor", "peer_pod", "pod", "pod_namespace",
+		"regexp", "static_map", "string", "syscall", "uint",
 	}
 	if got := Names(); !slices.Equal(got, want) {
 		t.Errorf("Names() = %v, want %v", got, want)
@@ -27,7 +28,7 @@ func TestNewErrors(t *testing.T) {
 		env     *Env
 		wantErr []string
 	}{
-		{"unknown name lists known ones", config.Decoder{Name: "uint64"}, env, []string{`unknown decoder "uint64"`, "cgroup|dname|", "|uint"}},
+		{"unknown name lists known ones", config.Decoder{Name: "uint64"}, env, []string{`unknown decoder "uint64"`, "cgroup|container|dname|", "|uint"}},
 		{"empty name", config.Decoder{}, env, []string{`unknown decoder ""`}},
 		{"nil env", config.Decoder{Name: "uint"}, nil, []string{`decoder "uint": nil Env`}},
 		{"bad regexp names decoder and index", config.Decoder{Name: "regexp", Regexps: []string{"^ok$", "("}}, env, []string{`decoder "regexp"`, "regexps[1]", "missing closing )"}},
@@ -36,6 +37,10 @@ func TestNewErrors(t *testing.T) {
 		{"misplaced regexps", config.Decoder{Name: "uint", Regexps: []string{"x"}}, env, []string{`decoder "uint": option regexps not supported`}},
 		{"misplaced static_map and allow_unknown", config.Decoder{Name: "string", StaticMap: map[string]string{"a": "b"}, AllowUnknown: true}, env, []string{"option static_map, allow_unknown not supported"}},
 		{"allow_unknown on regexp", config.Decoder{Name: "regexp", Regexps: []string{"x"}, AllowUnknown: true}, env, []string{"option allow_unknown not supported"}},
+		{"not_pod on cgroup", config.Decoder{Name: "cgroup", NotPod: "skip"}, env, []string{`decoder "cgroup": option not_pod not supported`}},
+		{"unknown_peer on pod", config.Decoder{Name: "pod", UnknownPeer: "ip"}, env, []string{`decoder "pod": option unknown_peer not supported`}},
+		{"unknown not_pod", config.Decoder{Name: "container", NotPod: "drop"}, env, []string{`decoder "container": not_pod: unknown "drop", want empty|path|skip`}},
+		{"unknown unknown_peer", config.Decoder{Name: "peer_pod", UnknownPeer: "drop"}, env, []string{`decoder "peer_pod": unknown_peer: unknown "drop", want external|ip|skip`}},
 		{"syscall arch without table", config.Decoder{Name: "syscall"}, testEnv(t, WithSyscallArch("riscv64")), []string{`no syscall table for GOARCH "riscv64"`}},
 	}
 	for _, tt := range tests {

@@ -41,5 +41,21 @@
 //	pci_class    class -> name from pci.ids
 //	pci_subclass class<<8|subclass -> name from pci.ids
 //
+// Kubernetes decoders take the output of cgroup (a cgroup path) or inet_ip
+// (an address), and resolve through the Env's [kube.Resolver], made when
+// the first of them is built ([Env.Kube]):
+//
+//	pod           cgroup path -> pod name; without API access the pod UID
+//	pod_namespace cgroup path -> pod namespace; without API access ""
+//	container     cgroup path -> container name; without API access the container id
+//	peer_pod      IP text     -> "namespace/pod", "namespace/service" for a ClusterIP, else "external"
+//
+// A cgroup of no pod gives "" (not_pod: empty), the path (path) or skips
+// the label set (skip); an unknown address gives "external" (unknown_peer:
+// external), the address (ip) or skips (skip).
+//
+// A label with bytes_of decodes the key bytes of an earlier label instead
+// of its own, so several labels (cgroup, pod, pod_namespace, container) can
+// come from one key field; see [NewLabelSet].
 // Each decoder's doc comment, in its own file, gives the details.
 package decoder

@@ -1,6 +1,7 @@
 package decoder
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -8,9 +9,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ebpfmon/ebpfmon/cgroup"
 	"github.com/ebpfmon/ebpfmon/kallsyms"
+	"github.com/ebpfmon/ebpfmon/kube"
 )
 
 // Env holds the system lookups decoders share: the kernel symbol table, the
@@ -29,9 +32,15 @@ type Env struct {
 	cgroupMount bool
 	syscallArch string
 
-	ksyms   *kallsyms.Table
-	cgroups func() (*cgroup.Resolver, error)
-	pci     func() (*pciDB, error)
+	kubeCtx  context.Context
+	kubeOpts kube.Options
+	kubeSet  *kube.Resolver // WithKubeResolver's, else nil
+
+	ksyms    *kallsyms.Table
+	cgroups  func() (*cgroup.Resolver, error)
+	pci      func() (*pciDB, error)
+	kube     func() (*kube.Resolver, error)
+	kubeMade atomic.Pointer[kube.Resolver] // what kube returned, once it has
 }
 
 // Option configures an [Env].
@@ -68,6 +77,18 @@ func WithCgroupMountPaths() Option { return func(e *Env) { e.cgroupMount = true 
 // "arm64") instead of runtime.GOARCH.
 func WithSyscallArch(goarch string) Option { return func(e *Env) { e.syscallArch = goarch } }
 
+// WithKube sets how the pod and peer_pod decoders' [kube.Resolver] is
+// made, when the first of them is built: its informers run until ctx
+// ends. Without it the Resolver uses kube's defaults (in-cluster API
+// access, the node from $NODE_NAME) and runs for the life of the process.
+func WithKube(ctx context.Context, opts kube.Options) Option {
+	return func(e *Env) { e.kubeCtx, e.kubeOpts = ctx, opts }
+}
+
+// WithKubeResolver makes the pod and peer_pod decoders use r (for tests:
+// see [kube.NewResolverWith]) instead of making one.
+func WithKubeResolver(r *kube.Resolver) Option { return func(e *Env) { e.kubeSet = r } }
+
 // NewEnv returns an Env reading the real system (/proc, /sys, the cgroup2
 // mount, the system pci.ids), changed by opts.
 func NewEnv(opts ...Option) *Env {
@@ -76,6 +97,7 @@ func NewEnv(opts ...Option) *Env {
 		sysRoot:     "/sys",
 		pciIDsPaths: []string{"/usr/share/misc/pci.ids", "/usr/share/hwdata/pci.ids"},
 		syscallArch: runtime.GOARCH,
+		kubeCtx:     context.Background(),
 	}
 	for _, opt := range opts {
 		opt(e)
@@ -83,6 +105,7 @@ func NewEnv(opts ...Option) *Env {
 	e.ksyms = kallsyms.New(filepath.Join(e.procRoot, "kallsyms"))
 	e.cgroups = sync.OnceValues(e.newCgroupResolver)
 	e.pci = sync.OnceValues(e.loadPCIDB)
+	e.kube = sync.OnceValues(e.newKube)
 	return e
 }
 
@@ -121,6 +144,29 @@ func (e *Env) newCgroupResolver() (*cgroup.Resolver, error) {
 		return nil, fmt.Errorf("cgroup root %s: not a directory", root)
 	}
 	return cgroup.NewResolver(root, cgroup.DefaultMinRefresh), nil
+}
+
+// Kube returns the Kubernetes resolver of the pod and peer_pod decoders,
+// made on the first call (the first such decoder built), so that a host
+// whose configs use none makes no API traffic. Without API access it is a
+// Resolver that resolves from the cgroup path alone (kube logs that once);
+// with access but no node name it is an error.
+func (e *Env) Kube() (*kube.Resolver, error) { return e.kube() }
+
+// KubeResolver returns the Resolver [Env.Kube] made, or nil if no decoder
+// has needed one yet; it never makes one.
+func (e *Env) KubeResolver() *kube.Resolver { return e.kubeMade.Load() }
+
+func (e *Env) newKube() (*kube.Resolver, error) {
+	r := e.kubeSet
+	if r == nil {
+		var err error
+		if r, err = kube.NewResolver(e.kubeCtx, e.kubeOpts); err != nil {
+			return nil, err
+		}
+	}
+	e.kubeMade.Store(r)
+	return r, nil
 }
 
 // loadPCIDB parses the first pci.ids that exists, when the first pci

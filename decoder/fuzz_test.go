@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/ebpfmon/ebpfmon/config"
+	"github.com/ebpfmon/ebpfmon/kube"
 )
 
 // fuzzChain is a decoder chain and the label sizes its first decoder takes
@@ -45,23 +46,30 @@ func fuzzChains() []fuzzChain {
 		{ints, withUint(config.Decoder{Name: "pci_device"})},
 		{ints, withUint(config.Decoder{Name: "pci_class"})},
 		{ints, withUint(config.Decoder{Name: "pci_subclass"})},
-		{nil, []config.Decoder{{Name: "string"}, {Name: "errno"}}},
 	}
 }
 
 // fuzzLabels turns spec bytes into up to 8 labels: per 3 bytes, a size the
-// chain takes (1-24 if any), a padding of 0-3 and a chain from fuzzChains.
+// chain takes (1-24 if any), a padding of 0-3 and a chain from fuzzChains;
+// or, when the padding byte's top bit is set and a label came before, a
+// bytes_of label decoding an earlier label's bytes as hex.
 func fuzzLabels(spec []byte) []config.Label {
 	chains := fuzzChains()
 	var labels []config.Label
 	for i := 0; i+2 < len(spec) && len(labels) < 8; i += 3 {
+		name := "l" + strconv.Itoa(len(labels))
+		if spec[i+1]&0x80 != 0 && len(labels) > 0 {
+			from := labels[int(spec[i])%len(labels)].Name
+			labels = append(labels, config.Label{Name: name, BytesOf: from, Decoders: one("hex")})
+			continue
+		}
 		c := chains[int(spec[i+2])%len(chains)]
 		size := 1 + uint(spec[i])%24
 		if c.sizes != nil {
 			size = c.sizes[int(spec[i])%len(c.sizes)]
 		}
 		labels = append(labels, config.Label{
-			Name:     "l" + strconv.Itoa(len(labels)),
+			Name:     name,
 			Size:     size,
 			Padding:  uint(spec[i+1]) % 4,
 			Decoders: c.decoders,
@@ -75,6 +83,7 @@ func FuzzLabelSetDecode(f *testing.F) {
 	f.Add([]byte{7, 0, 7, 15, 0, 3}, bytes.Repeat([]byte{0xff}, 24), false)
 	f.Add([]byte{3, 0, 4, 15, 0, 4, 0, 0, 9}, []byte("\x0a\x00\x00\x01kswapd0"), true)
 	f.Add([]byte{}, []byte{}, false)
+	f.Add([]byte{3, 0, 1, 0, 0x80, 0, 7, 0, 1, 1, 0x81, 0}, []byte("0123456789ab"), true)
 	env := testEnv(f)
 	f.Fuzz(func(t *testing.T, spec, key []byte, fit bool) {
 		labels := fuzzLabels(spec)
@@ -197,13 +206,19 @@ func FuzzTextDecoders(f *testing.F) {
 	f.Add([]byte("2"), uint8(0))
 	f.Add([]byte("18446744073709551616"), uint8(1))
 	f.Add([]byte("\xff1"), uint8(2))
-	env := testEnv(f)
+	f.Add([]byte(ledgerPath), uint8(9))
+	f.Add([]byte(webMount), uint8(11))
+	f.Add([]byte("fd00::6"), uint8(12))
+	pods, _ := testPods(f)
+	env := testEnv(f, WithKubeResolver(kube.NewResolverWith(pods)))
 	var chains []Chain
 	for _, conf := range []config.Decoder{
 		{Name: "static_map", StaticMap: map[string]string{"2": "two"}},
 		{Name: "regexp", Regexps: []string{`^(\d+)$`, `x`}},
 		{Name: "errno"}, {Name: "syscall"}, {Name: "cgroup"},
 		{Name: "pci_vendor"}, {Name: "pci_device"}, {Name: "pci_class"}, {Name: "pci_subclass"},
+		{Name: "pod"}, {Name: "pod_namespace", NotPod: "path"}, {Name: "container", NotPod: "skip"},
+		{Name: "peer_pod"}, {Name: "peer_pod", UnknownPeer: "ip"},
 	} {
 		c, err := NewChain([]config.Decoder{conf}, env)
 		if err != nil {

@@ -10,11 +10,12 @@ import (
 	"unicode/utf8"
 
 	"github.com/ebpfmon/ebpfmon/config"
+	"github.com/ebpfmon/ebpfmon/kube"
 )
 
 // testEnv returns an Env that reads only fixtures: testdata/proc for
 // kallsyms and partitions, an empty sys tree, testdata/pci.ids and an empty
-// cgroup tree. opts override these.
+// cgroup tree, and no Kubernetes API access. opts override these.
 func testEnv(tb testing.TB, opts ...Option) *Env {
 	tb.Helper()
 	base := []Option{
@@ -23,6 +24,7 @@ func testEnv(tb testing.TB, opts ...Option) *Env {
 		WithPCIIDs("testdata/pci.ids"),
 		WithCgroupRoot(tb.TempDir()),
 		WithSyscallArch("amd64"),
+		WithKubeResolver(kube.NewResolverWith(nil)),
 	}
 	return NewEnv(append(base, opts...)...)
 }

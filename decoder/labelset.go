@@ -26,10 +26,10 @@ type LabelSet struct {
 
 // field is one label: where its bytes are in the key and how to decode them.
 type field struct {
-	name    string
-	size    int
-	padding int
-	chain   Chain
+	name   string
+	offset int
+	size   int
+	chain  Chain
 }
 
 // NewLabelSet builds the decoders of every label. A label of size zero, a
@@ -42,33 +42,56 @@ type field struct {
 // env. A label with no decoders outputs its raw bytes, made valid UTF-8
 // (config validation is expected to require decoders; this only keeps a
 // LabelSet from failing on such a label).
+//
+// A label with BytesOf decodes the bytes of the earlier label it names
+// (through that label's BytesOf, if it has one) and takes no key bytes of
+// its own; naming an unknown or a later label is an error.
 func NewLabelSet(labels []config.Label, env *Env) (*LabelSet, error) {
 	ls := &LabelSet{fields: make([]field, 0, len(labels)), names: make([]string, 0, len(labels))}
 	total := uint64(0)
 	for i, l := range labels {
-		if l.Size == 0 {
-			return nil, fmt.Errorf("labels[%d] %q: size is zero", i, l.Name)
+		f, err := place(l, ls.fields, total)
+		if err != nil {
+			return nil, fmt.Errorf("labels[%d] %q: %w", i, l.Name, err)
 		}
 		total += uint64(l.Size) + uint64(l.Padding)
 		if uint64(l.Size) > maxKeySize || uint64(l.Padding) > maxKeySize || total > maxKeySize {
 			return nil, fmt.Errorf("labels[%d] %q: key size over %d bytes", i, l.Name, maxKeySize)
 		}
-		if err := checkChain(l.Decoders, l.Size); err != nil {
+		if err := checkChain(l.Decoders, uint(f.size)); err != nil {
 			return nil, fmt.Errorf("labels[%d] %q: %w", i, l.Name, err)
 		}
-		chain, err := NewChain(l.Decoders, env)
-		if err != nil {
+		if f.chain, err = NewChain(l.Decoders, env); err != nil {
 			return nil, fmt.Errorf("labels[%d] %q: %w", i, l.Name, err)
 		}
-		ls.fields = append(ls.fields, field{name: l.Name, size: int(l.Size), padding: int(l.Padding), chain: chain})
+		ls.fields = append(ls.fields, f)
 		ls.names = append(ls.names, l.Name)
 	}
 	ls.keySize = int(total)
 	return ls, nil
 }
 
+// place returns where label l's bytes are: at offset, or, for a bytes_of
+// label, where those of the earlier field it names are.
+func place(l config.Label, earlier []field, offset uint64) (field, error) {
+	if l.BytesOf == "" {
+		if l.Size == 0 {
+			return field{}, errors.New("size is zero")
+		}
+		return field{name: l.Name, offset: int(offset), size: int(l.Size)}, nil
+	}
+	if l.Size != 0 || l.Padding != 0 {
+		return field{}, fmt.Errorf("size or padding given with bytes_of %q", l.BytesOf)
+	}
+	i := slices.IndexFunc(earlier, func(f field) bool { return f.name == l.BytesOf })
+	if i < 0 {
+		return field{}, fmt.Errorf("bytes_of %q: no such label before it", l.BytesOf)
+	}
+	return field{name: l.Name, offset: earlier[i].offset, size: earlier[i].size}, nil
+}
+
 // KeySize returns the key length the labels describe: the sum of every
-// label's size and padding.
+// label's size and padding (bytes_of labels have neither).
 func (ls *LabelSet) KeySize() int { return ls.keySize }
 
 // Names returns the label names, in key order.
@@ -84,14 +107,12 @@ func (ls *LabelSet) Decode(key []byte, out []string) ([]string, error) {
 		return out, fmt.Errorf("%w: key is %d bytes, labels %v want %d", ErrKeySize, len(key), ls.names, ls.keySize)
 	}
 	n := len(out)
-	off := 0
 	for _, f := range ls.fields {
-		value, err := f.chain.Decode(key[off : off+f.size])
+		value, err := f.chain.Decode(key[f.offset : f.offset+f.size])
 		if err != nil {
 			return out[:n], fmt.Errorf("label %q: %w", f.name, err)
 		}
 		out = append(out, value)
-		off += f.size + f.padding
 	}
 	return out, nil
 }

@@ -64,6 +64,49 @@ func TestLabelSetDecode(t *testing.T) {
 	}
 }
 
+// TestLabelSetBytesOf checks that bytes_of labels decode the bytes of the
+// label they name, with their own chains, and take no key bytes.
+func TestLabelSetBytesOf(t *testing.T) {
+	labels := []config.Label{
+		{Name: "op", Size: 1, Padding: 3, Decoders: one("uint")},
+		{Name: "id", Size: 4, Decoders: one("hex")},
+		{Name: "id_dec", BytesOf: "id", Decoders: one("uint")},
+		{Name: "op_name", BytesOf: "op", Decoders: withUint(config.Decoder{Name: "static_map", StaticMap: map[string]string{"1": "write"}})},
+		{Name: "id_again", BytesOf: "id_dec", Decoders: one("uint")}, // a bytes_of of a bytes_of
+		{Name: "bucket", Size: 2, Decoders: one("uint")},
+	}
+	ls, err := NewLabelSet(labels, testEnv(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ls.KeySize() != 10 {
+		t.Errorf("KeySize() = %d, want 10", ls.KeySize())
+	}
+	key := slices.Concat([]byte{1, 0xaa, 0xbb, 0xcc}, u32(258), u16(7))
+	got, err := ls.Decode(key, nil)
+	want := []string{"1", "02010000", "258", "write", "258", "7"}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("Decode = %q, %v; want %q", got, err, want)
+	}
+	for _, tt := range []struct {
+		name  string
+		label config.Label
+		want  string
+	}{
+		{"unknown", config.Label{Name: "x", BytesOf: "nope", Decoders: one("uint")}, `labels[1] "x": bytes_of "nope": no such label before it`},
+		{"itself", config.Label{Name: "x", BytesOf: "x", Decoders: one("uint")}, `bytes_of "x": no such label before it`},
+		{"with size", config.Label{Name: "x", BytesOf: "a", Size: 4, Decoders: one("uint")}, `size or padding given with bytes_of "a"`},
+		{"chain checked on the source's size", config.Label{Name: "x", BytesOf: "a", Decoders: one("ksym")}, "decoder ksym takes 8 bytes, the label has 4"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := NewLabelSet([]config.Label{{Name: "a", Size: 4, Decoders: one("uint")}, tt.label}, testEnv(t))
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("NewLabelSet error = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
 func TestLabelSetErrors(t *testing.T) {
 	env := testEnv(t)
 	labels := []config.Label{
@@ -158,6 +201,12 @@ func TestNewLabelSetRawSizes(t *testing.T) {
 		{one("pci_device"), 4, "decoder pci_device takes decimal text"},
 		{one("pci_class"), 1, "decoder pci_class takes decimal text"},
 		{one("pci_subclass"), 2, "decoder pci_subclass takes decimal text"},
+		{one("pod"), 8, "decoder pod takes a cgroup path, not raw key bytes (put uint and cgroup before it)"},
+		{one("pod_namespace"), 8, "decoder pod_namespace takes a cgroup path"},
+		{one("container"), 8, "decoder container takes a cgroup path"},
+		{one("peer_pod"), 4, "decoder peer_pod takes an IP address as text, not raw key bytes (put inet_ip before it)"},
+		{[]config.Decoder{{Name: "uint"}, {Name: "cgroup"}, {Name: "pod"}}, 8, ""},
+		{[]config.Decoder{{Name: "inet_ip"}, {Name: "peer_pod"}}, 16, ""},
 		{withUint(config.Decoder{Name: "errno"}), 4, ""},
 		{withUint(config.Decoder{Name: "errno"}), 3, "decoder uint takes 1, 2, 4 or 8 bytes, the label has 3"},
 		{[]config.Decoder{{Name: "string"}, {Name: "errno"}}, 3, "decoders[1] errno takes decimal text, but decoders[0] string outputs text (put uint before it, first in the chain)"},

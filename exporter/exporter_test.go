@@ -8,6 +8,9 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/ebpfmon/ebpfmon/config"
+	"github.com/ebpfmon/ebpfmon/decoder"
+	"github.com/ebpfmon/ebpfmon/kube"
 	"github.com/ebpfmon/ebpfmon/lifecycle"
 )
 
@@ -93,4 +96,38 @@ func TestProgramMetrics(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestKubeAPIAvailable checks ebpfmon_kube_api_available: absent until a
+// pod decoder is built (the Resolver is made then), then 1 with API access
+// and 0 without.
+func TestKubeAPIAvailable(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		r    *kube.Resolver
+		want string
+	}{
+		{"online", kube.NewResolverWith(kube.NewPods(0, nil)), "1"},
+		{"offline", kube.NewResolverWith(nil), "0"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := decoder.NewEnv(decoder.WithKubeResolver(tc.r))
+			e := New(lifecycle.Options{Namespace: "ebpfmon", Env: env})
+			if n := testutil.CollectAndCount(e, "ebpfmon_kube_api_available"); n != 0 {
+				t.Fatalf("before any pod decoder: %d series, want none", n)
+			}
+			if _, err := decoder.New(config.Decoder{Name: "pod"}, env); err != nil {
+				t.Fatal(err)
+			}
+			if err := testutil.CollectAndCompare(e, strings.NewReader(kubeExposition(tc.want)), "ebpfmon_kube_api_available"); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+}
+
+func kubeExposition(value string) string {
+	return "# HELP ebpfmon_kube_api_available Whether the pod, pod_namespace, container and peer_pod decoders have Kubernetes API access (1), or resolve from cgroup paths alone (0: pod UIDs and container ids, empty namespaces, every peer unknown). Absent until a config uses one of these decoders.\n" +
+		"# TYPE ebpfmon_kube_api_available gauge\n" +
+		"ebpfmon_kube_api_available " + value + "\n"
 }

@@ -6,18 +6,17 @@ import (
 	"runtime"
 	"testing"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
 
 // syntheticPods returns n pods shaped like a typical workload's: five labels,
 // two containers (one restarted), one init container, one IP each.
-func syntheticPods(n int) []*corev1.Pod {
-	pods := make([]*corev1.Pod, n)
+func syntheticPods(n int) []*Pod {
+	pods := make([]*Pod, n)
 	for i := range pods {
 		id := func(k int) string { return fmt.Sprintf("containerd://%056x%08x", i, k) }
-		pods[i] = &corev1.Pod{
+		pods[i] = &Pod{
 			ObjectMeta: metav1.ObjectMeta{
 				Name:      fmt.Sprintf("checkout-7d9f8b6c5d-%05d", i),
 				Namespace: fmt.Sprintf("team-%02d", i%50),
@@ -30,17 +29,17 @@ func syntheticPods(n int) []*corev1.Pod {
 					"pod-template-hash":           "7d9f8b6c5d",
 				},
 			},
-			Spec: corev1.PodSpec{NodeName: "node-a"},
-			Status: corev1.PodStatus{
-				Phase:  corev1.PodRunning,
+			Spec: PodSpec{NodeName: "node-a"},
+			Status: PodStatus{
+				Phase:  "Running",
 				PodIP:  netip.AddrFrom4([4]byte{10, 88, byte(i >> 8), byte(i)}).String(),
-				PodIPs: []corev1.PodIP{{IP: netip.AddrFrom4([4]byte{10, 88, byte(i >> 8), byte(i)}).String()}},
-				InitContainerStatuses: []corev1.ContainerStatus{
+				PodIPs: []PodIP{{IP: netip.AddrFrom4([4]byte{10, 88, byte(i >> 8), byte(i)}).String()}},
+				InitContainerStatuses: []ContainerStatus{
 					{Name: "migrate", ContainerID: id(0)},
 				},
-				ContainerStatuses: []corev1.ContainerStatus{
-					{Name: "app", ContainerID: id(1), LastTerminationState: corev1.ContainerState{
-						Terminated: &corev1.ContainerStateTerminated{ContainerID: id(2)},
+				ContainerStatuses: []ContainerStatus{
+					{Name: "app", ContainerID: id(1), LastState: ContainerState{
+						Terminated: &ContainerStateTerminated{ContainerID: id(2)},
 					}},
 					{Name: "envoy", ContainerID: id(3)},
 				},
@@ -62,7 +61,7 @@ func BenchmarkPodsLoad(b *testing.B) {
 			for b.Loop() {
 				before := heapInUse()
 				pods := syntheticPods(n)
-				store := make([]*corev1.Pod, n)
+				store := make([]*Pod, n)
 				c := NewPods(DefaultGrace, nil)
 				for i, k := range pods {
 					store[i] = slimmed(k)
@@ -81,10 +80,10 @@ func BenchmarkPodsLoad(b *testing.B) {
 	}
 }
 
-// slimmed is what the informer hands the cache: the pod after slimPod.
-func slimmed(k *corev1.Pod) *corev1.Pod {
-	s, _ := slimPod(k.DeepCopy())
-	return s.(*corev1.Pod)
+// slimmed is what the informer hands the cache: the pod after slim.
+func slimmed(k *Pod) *Pod {
+	s, _ := slim(k.DeepCopy())
+	return s.(*Pod)
 }
 
 func heapInUse() int64 {

@@ -5,11 +5,10 @@ import (
 	"fmt"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
 )
 
@@ -17,18 +16,13 @@ import (
 // spec.nodeName=node) and, if services, a cluster-wide service informer, all
 // feeding c, until ctx ends. It returns a function that reports whether
 // every informer has synced.
-func watchPods(ctx context.Context, client kubernetes.Interface, node string, services bool, c *Pods) (func() bool, error) {
-	podFactory := informers.NewSharedInformerFactoryWithOptions(client, 0,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", node).String()
-		}),
-		informers.WithTransform(slimPod))
-	podInformer := podFactory.Core().V1().Pods().Informer()
-	_, err := podInformer.AddEventHandler(cache.ResourceEventHandlerFuncs{
+func watchPods(ctx context.Context, client rest.Interface, node string, services bool, c *Pods) (func() bool, error) {
+	selector := fields.OneTermEqualSelector("spec.nodeName", node).String()
+	pods, err := inform(ctx, client, "pods", selector, &Pod{}, cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { setPod(c, obj) },
 		UpdateFunc: func(_, obj any) { setPod(c, obj) },
 		DeleteFunc: func(obj any) {
-			if k, ok := tombstone(obj).(*corev1.Pod); ok {
+			if k, ok := tombstone(obj).(*Pod); ok {
 				c.DeletePod(k)
 			}
 		},
@@ -36,12 +30,19 @@ func watchPods(ctx context.Context, client kubernetes.Interface, node string, se
 	if err != nil {
 		return nil, fmt.Errorf("kube: watching pods on node %s: %w", node, err)
 	}
-	synced := []cache.InformerSynced{podInformer.HasSynced}
-	podFactory.Start(ctx.Done())
+	synced := []cache.InformerSynced{pods}
 	if services {
-		s, err := watchServices(ctx, client, c)
+		s, err := inform(ctx, client, "services", "", &Service{}, cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(obj any) { setService(c, obj) },
+			UpdateFunc: func(_, obj any) { setService(c, obj) },
+			DeleteFunc: func(obj any) {
+				if k, ok := tombstone(obj).(*Service); ok {
+					c.DeleteService(k)
+				}
+			},
+		})
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("kube: watching services: %w", err)
 		}
 		synced = append(synced, s)
 	}
@@ -55,25 +56,30 @@ func watchPods(ctx context.Context, client kubernetes.Interface, node string, se
 	}, nil
 }
 
-// watchServices starts a cluster-wide service informer feeding c.
-func watchServices(ctx context.Context, client kubernetes.Interface, c *Pods) (cache.InformerSynced, error) {
-	factory := informers.NewSharedInformerFactory(client, 0)
-	informer := factory.Core().V1().Services().Informer()
-	_, err := informer.AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { setService(c, obj) },
-		UpdateFunc: func(_, obj any) { setService(c, obj) },
-		DeleteFunc: func(obj any) {
-			if k, ok := tombstone(obj).(*corev1.Service); ok {
-				c.DeleteService(k)
-			}
-		},
+// inform runs an informer of resource (in every namespace, restricted by the
+// field selector) that hands its objects, slimmed, to h, until ctx ends.
+func inform(ctx context.Context, client rest.Interface, resource, selector string, example runtime.Object, h cache.ResourceEventHandler) (cache.InformerSynced, error) {
+	lw := cache.NewFilteredListWatchFromClient(client, resource, metav1.NamespaceAll, func(o *metav1.ListOptions) {
+		o.FieldSelector = selector
 	})
-	if err != nil {
-		return nil, fmt.Errorf("kube: watching services: %w", err)
+	informer := cache.NewSharedIndexInformerWithOptions(listThenWatch{lw}, example, cache.SharedIndexInformerOptions{})
+	if err := informer.SetTransform(slim); err != nil {
+		return nil, err
 	}
-	factory.Start(ctx.Done())
+	if _, err := informer.AddEventHandler(h); err != nil {
+		return nil, err
+	}
+	go informer.RunWithContext(ctx)
 	return informer.HasSynced, nil
 }
+
+// listThenWatch makes the reflector list, then watch from the list's
+// resource version, rather than stream the list as watch events: a node's
+// pods are a small list, and list-then-watch works with every API server.
+type listThenWatch struct{ *cache.ListWatch }
+
+// IsWatchListSemanticsUnSupported tells the reflector not to stream lists.
+func (listThenWatch) IsWatchListSemanticsUnSupported() bool { return true }
 
 // sweepEvery calls c.Sweep every interval until ctx ends.
 func sweepEvery(ctx context.Context, c *Pods, interval time.Duration) {
@@ -90,13 +96,13 @@ func sweepEvery(ctx context.Context, c *Pods, interval time.Duration) {
 }
 
 func setPod(c *Pods, obj any) {
-	if k, ok := obj.(*corev1.Pod); ok {
+	if k, ok := obj.(*Pod); ok {
 		c.SetPod(k)
 	}
 }
 
 func setService(c *Pods, obj any) {
-	if k, ok := obj.(*corev1.Service); ok {
+	if k, ok := obj.(*Service); ok {
 		c.SetService(k)
 	}
 }
@@ -110,49 +116,33 @@ func tombstone(obj any) any {
 	return obj
 }
 
-// slimPod keeps of a pod only what the cache reads, so that the informer's
-// own store holds little more than the cache: no managed fields, no
-// annotations but the mirror one, no spec but the node and hostNetwork, no
-// status but the phase, the IPs and the containers' ids.
-func slimPod(obj any) (any, error) {
-	k, ok := obj.(*corev1.Pod)
-	if !ok {
-		return obj, nil
+// slim keeps of an object's metadata only what the cache reads, so that the
+// informer's own store holds little more than the cache: no managed fields,
+// owners or finalizers, no annotations but a pod's mirror one. Our types
+// already leave out the spec and status the cache does not read.
+func slim(obj any) (any, error) {
+	switch k := obj.(type) {
+	case *Pod:
+		k.ObjectMeta = slimMeta(&k.ObjectMeta)
+		return k, nil
+	case *Service:
+		k.ObjectMeta = slimMeta(&k.ObjectMeta)
+		return k, nil
 	}
-	slim := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{
-			Name:            k.Name,
-			Namespace:       k.Namespace,
-			UID:             k.UID,
-			ResourceVersion: k.ResourceVersion,
-			Labels:          k.Labels,
-		},
-		Spec: corev1.PodSpec{NodeName: k.Spec.NodeName, HostNetwork: k.Spec.HostNetwork},
-		Status: corev1.PodStatus{
-			Phase:                      k.Status.Phase,
-			PodIP:                      k.Status.PodIP,
-			PodIPs:                     k.Status.PodIPs,
-			InitContainerStatuses:      slimStatuses(k.Status.InitContainerStatuses),
-			ContainerStatuses:          slimStatuses(k.Status.ContainerStatuses),
-			EphemeralContainerStatuses: slimStatuses(k.Status.EphemeralContainerStatuses),
-		},
-	}
-	if h, ok := k.Annotations[mirrorAnnotation]; ok {
-		slim.Annotations = map[string]string{mirrorAnnotation: h}
-	}
-	return slim, nil
+	return obj, nil
 }
 
-func slimStatuses(list []corev1.ContainerStatus) []corev1.ContainerStatus {
-	if len(list) == 0 {
-		return nil
+func slimMeta(m *metav1.ObjectMeta) metav1.ObjectMeta {
+	out := metav1.ObjectMeta{
+		Name:              m.Name,
+		Namespace:         m.Namespace,
+		UID:               m.UID,
+		ResourceVersion:   m.ResourceVersion,
+		DeletionTimestamp: m.DeletionTimestamp,
+		Labels:            m.Labels,
 	}
-	out := make([]corev1.ContainerStatus, len(list))
-	for i, cs := range list {
-		out[i] = corev1.ContainerStatus{Name: cs.Name, ContainerID: cs.ContainerID}
-		if t := cs.LastTerminationState.Terminated; t != nil {
-			out[i].LastTerminationState.Terminated = &corev1.ContainerStateTerminated{ContainerID: t.ContainerID}
-		}
+	if h, ok := m.Annotations[mirrorAnnotation]; ok {
+		out.Annotations = map[string]string{mirrorAnnotation: h}
 	}
 	return out
 }

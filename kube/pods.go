@@ -6,8 +6,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	corev1 "k8s.io/api/core/v1"
 )
 
 // DefaultGrace is how long a deleted pod or service keeps resolving.
@@ -140,7 +138,7 @@ func (c *Pods) expired(t time.Time) bool {
 }
 
 // SetPod adds or updates a pod.
-func (c *Pods) SetPod(k *corev1.Pod) {
+func (c *Pods) SetPod(k *Pod) {
 	p := newPod(k)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -161,7 +159,7 @@ func (c *Pods) SetPod(k *corev1.Pod) {
 }
 
 // DeletePod marks a pod deleted: it resolves for the grace period.
-func (c *Pods) DeletePod(k *corev1.Pod) {
+func (c *Pods) DeletePod(k *Pod) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	old := c.byUID[string(k.UID)]
@@ -175,7 +173,7 @@ func (c *Pods) DeletePod(k *corev1.Pod) {
 
 // SetService adds or updates a service's ClusterIPs; headless services have
 // none.
-func (c *Pods) SetService(k *corev1.Service) {
+func (c *Pods) SetService(k *Service) {
 	s := &service{name: k.Namespace + "/" + k.Name}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -190,7 +188,7 @@ func (c *Pods) SetService(k *corev1.Service) {
 }
 
 // DeleteService marks a service deleted: it resolves for the grace period.
-func (c *Pods) DeleteService(k *corev1.Service) {
+func (c *Pods) DeleteService(k *Service) {
 	name := k.Namespace + "/" + k.Name
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -247,7 +245,7 @@ func (c *Pods) unindex(p *pod) {
 }
 
 // newPod builds a cache entry from the API's pod.
-func newPod(k *corev1.Pod) *pod {
+func newPod(k *Pod) *pod {
 	p := &pod{
 		meta: PodMeta{
 			UID:       string(k.UID),
@@ -259,7 +257,7 @@ func newPod(k *corev1.Pod) *pod {
 		peer:       k.Namespace + "/" + k.Name,
 		keys:       []string{string(k.UID)},
 		containers: containerNames(&k.Status),
-		ended:      k.Status.Phase == corev1.PodSucceeded || k.Status.Phase == corev1.PodFailed,
+		ended:      k.Status.Phase == "Succeeded" || k.Status.Phase == "Failed",
 	}
 	if h := k.Annotations[mirrorAnnotation]; h != "" && h != string(k.UID) {
 		p.keys = append(p.keys, strings.ToLower(h))
@@ -272,15 +270,15 @@ func newPod(k *corev1.Pod) *pod {
 
 // containerNames lists the ids and names of a pod's containers (init, app and
 // ephemeral; the running and the last terminated instance).
-func containerNames(s *corev1.PodStatus) []container {
+func containerNames(s *PodStatus) []container {
 	var names []container
-	for _, list := range [][]corev1.ContainerStatus{s.InitContainerStatuses, s.ContainerStatuses, s.EphemeralContainerStatuses} {
+	for _, list := range [][]ContainerStatus{s.InitContainerStatuses, s.ContainerStatuses, s.EphemeralContainerStatuses} {
 		for i := range list {
 			cs := &list[i]
 			if id := containerID(cs.ContainerID); id != "" {
 				names = append(names, container{id, cs.Name})
 			}
-			if t := cs.LastTerminationState.Terminated; t != nil {
+			if t := cs.LastState.Terminated; t != nil {
 				if id := containerID(t.ContainerID); id != "" {
 					names = append(names, container{id, cs.Name})
 				}
@@ -300,7 +298,7 @@ func containerID(s string) string {
 }
 
 // podIPs returns a pod's addresses, IPv4 and IPv6.
-func podIPs(s *corev1.PodStatus) []netip.Addr {
+func podIPs(s *PodStatus) []netip.Addr {
 	var ips []netip.Addr
 	add := func(v string) {
 		if ip, err := netip.ParseAddr(v); err == nil && !slices.Contains(ips, ip.Unmap()) {
@@ -315,7 +313,7 @@ func podIPs(s *corev1.PodStatus) []netip.Addr {
 }
 
 // clusterIPs returns a service's ClusterIPs; none for a headless one.
-func clusterIPs(k *corev1.Service) []netip.Addr {
+func clusterIPs(k *Service) []netip.Addr {
 	var ips []netip.Addr
 	for _, v := range append([]string{k.Spec.ClusterIP}, k.Spec.ClusterIPs...) {
 		if ip, err := netip.ParseAddr(v); err == nil && !slices.Contains(ips, ip.Unmap()) {

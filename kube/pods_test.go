@@ -8,11 +8,8 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/kubernetes/fake"
-	k8stesting "k8s.io/client-go/testing"
 )
 
 // fakeClock is a clock tests move by hand.
@@ -37,23 +34,23 @@ func (c *fakeClock) Add(d time.Duration) {
 
 // testPod returns a running pod on node-a with one container "app" whose
 // runtime id is cid, at the given IP ("" for none).
-func testPod(name, podUID, ip string) *corev1.Pod {
-	k := &corev1.Pod{
+func testPod(name, podUID, ip string) *Pod {
+	k := &Pod{
 		ObjectMeta: metav1.ObjectMeta{
 			Name: name, Namespace: "shop", UID: types.UID(podUID),
 			Labels: map[string]string{"app": name},
 		},
-		Spec: corev1.PodSpec{NodeName: "node-a"},
-		Status: corev1.PodStatus{
-			Phase: corev1.PodRunning,
-			ContainerStatuses: []corev1.ContainerStatus{
+		Spec: PodSpec{NodeName: "node-a"},
+		Status: PodStatus{
+			Phase: "Running",
+			ContainerStatuses: []ContainerStatus{
 				{Name: "app", ContainerID: "containerd://" + cid},
 			},
 		},
 	}
 	if ip != "" {
 		k.Status.PodIP = ip
-		k.Status.PodIPs = []corev1.PodIP{{IP: ip}}
+		k.Status.PodIPs = []PodIP{{IP: ip}}
 	}
 	return k
 }
@@ -62,8 +59,8 @@ func TestPodsLookup(t *testing.T) {
 	const prevID = "aaaa0b5e626f2c5c4c5170e34b10e7654ce36f0fcd532739f4445baabea03376"
 	const initID = "bbbb0b5e626f2c5c4c5170e34b10e7654ce36f0fcd532739f4445baabea03376"
 	k := testPod("web", uid, "10.88.0.7")
-	k.Status.ContainerStatuses[0].LastTerminationState.Terminated = &corev1.ContainerStateTerminated{ContainerID: "cri-o://" + prevID}
-	k.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "setup", ContainerID: "docker://" + initID}}
+	k.Status.ContainerStatuses[0].LastState.Terminated = &ContainerStateTerminated{ContainerID: "cri-o://" + prevID}
+	k.Status.InitContainerStatuses = []ContainerStatus{{Name: "setup", ContainerID: "docker://" + initID}}
 	c := NewPods(time.Minute, nil)
 	c.SetPod(k)
 
@@ -95,16 +92,16 @@ func TestPodsLookup(t *testing.T) {
 func TestPodsPeer(t *testing.T) {
 	const uid2 = "0b8c6e1a-0000-4000-8000-000000000002"
 	dual := testPod("dual", uid, "10.88.0.7")
-	dual.Status.PodIPs = append(dual.Status.PodIPs, corev1.PodIP{IP: "fd00::7"})
+	dual.Status.PodIPs = append(dual.Status.PodIPs, PodIP{IP: "fd00::7"})
 	host := testPod("host", uid2, "10.250.0.2")
 	host.Spec.HostNetwork = true
-	svc := &corev1.Service{
+	svc := &Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop"},
-		Spec:       corev1.ServiceSpec{ClusterIP: "10.96.0.10", ClusterIPs: []string{"10.96.0.10", "fd00:96::10"}},
+		Spec:       ServiceSpec{ClusterIP: "10.96.0.10", ClusterIPs: []string{"10.96.0.10", "fd00:96::10"}},
 	}
-	headless := &corev1.Service{
+	headless := &Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "shop"},
-		Spec:       corev1.ServiceSpec{ClusterIP: corev1.ClusterIPNone},
+		Spec:       ServiceSpec{ClusterIP: "None"},
 	}
 	c := NewPods(time.Minute, nil)
 	c.SetPod(dual)
@@ -144,7 +141,7 @@ func TestPodsIPReuse(t *testing.T) {
 	done := testPod("job", uid, "10.88.0.7")
 	c.SetPod(done)
 	done = done.DeepCopy()
-	done.Status.Phase = corev1.PodSucceeded
+	done.Status.Phase = "Succeeded"
 	c.SetPod(done)
 	if got, _ := c.Peer(ip); got != "shop/job" {
 		t.Fatalf("ended pod before reuse: Peer = %q, want shop/job", got)
@@ -180,9 +177,9 @@ func TestPodsMirror(t *testing.T) {
 func TestPodsServiceGrace(t *testing.T) {
 	clock := newFakeClock()
 	c := NewPods(time.Minute, clock.Now)
-	svc := &corev1.Service{
+	svc := &Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop"},
-		Spec:       corev1.ServiceSpec{ClusterIP: "10.96.0.10"},
+		Spec:       ServiceSpec{ClusterIP: "10.96.0.10"},
 	}
 	ip := netip.MustParseAddr("10.96.0.10")
 	c.SetService(svc)
@@ -197,13 +194,18 @@ func TestPodsServiceGrace(t *testing.T) {
 	}
 }
 
-// TestWatchPods runs the informer against a fake clientset: a pod is added,
-// gets its container, is deleted, resolves through the grace period, then
-// not, and the informer made one list and one watch, both node-scoped.
+// TestWatchPods runs the informer against a fake API server: a pod is
+// added, gets its container, is deleted, resolves through the grace period,
+// then not; a bookmark passes; and the informer made one list and one watch,
+// both node-scoped.
 func TestWatchPods(t *testing.T) {
+	api := newFakeAPI(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	client := fake.NewClientset()
+	client, err := newRESTClient(api.config())
+	if err != nil {
+		t.Fatal(err)
+	}
 	clock := newFakeClock()
 	c := NewPods(5*time.Minute, clock.Now)
 	synced, err := watchPods(ctx, client, "node-a", false, c)
@@ -214,21 +216,15 @@ func TestWatchPods(t *testing.T) {
 
 	k := testPod("web", uid, "10.88.0.7")
 	k.Status.ContainerStatuses = nil // not started yet
-	k, err = client.CoreV1().Pods("shop").Create(ctx, k, metav1.CreateOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	api.put(k)
 	waitFor(t, "add", func() bool { _, _, ok := c.Lookup(uid, ""); return ok })
 
-	k.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "app", ContainerID: "containerd://" + cid}}
-	if _, err := client.CoreV1().Pods("shop").UpdateStatus(ctx, k, metav1.UpdateOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	api.bookmark("pods", "Pod")
+	k.Status.ContainerStatuses = []ContainerStatus{{Name: "app", ContainerID: "containerd://" + cid}}
+	api.put(k)
 	waitFor(t, "update", func() bool { _, name, _ := c.Lookup(uid, cid); return name == "app" })
 
-	if err := client.CoreV1().Pods("shop").Delete(ctx, "web", metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	api.remove("pods", "shop", "web")
 	waitFor(t, "delete", func() bool { return deletedAt(c, uid) })
 	clock.Add(5*time.Minute - time.Second)
 	if _, name, ok := c.Lookup(uid, cid); !ok || name != "app" {
@@ -245,24 +241,54 @@ func TestWatchPods(t *testing.T) {
 	if n := c.Len(); n != 0 {
 		t.Fatalf("after Sweep: Len = %d, want 0", n)
 	}
-
-	lists, watches := 0, 0
-	for _, a := range client.Actions() {
-		switch a := a.(type) {
-		case k8stesting.ListAction:
-			lists++
-			if f := a.GetListRestrictions().Fields.String(); f != "spec.nodeName=node-a" {
-				t.Errorf("list field selector %q", f)
-			}
-		case k8stesting.WatchAction:
-			watches++
-			if f := a.GetWatchRestrictions().Fields.String(); f != "spec.nodeName=node-a" {
-				t.Errorf("watch field selector %q", f)
-			}
-		}
+	checkListAndWatch(t, api.requestsOf("pods"), "spec.nodeName=node-a")
+	if r := api.requestsOf("services"); len(r) != 0 {
+		t.Errorf("services requested without Services: %+v", r)
 	}
-	if lists != 1 || watches != 1 {
-		t.Errorf("%d lists and %d watches of pods, want 1 and 1", lists, watches)
+}
+
+// TestWatchServices runs the service informer against a fake API server: a
+// service's ClusterIPs resolve, a deleted one's through the grace period,
+// from one list and one watch of every namespace.
+func TestWatchServices(t *testing.T) {
+	api := newFakeAPI(t)
+	api.put(&Service{
+		ObjectMeta: metav1.ObjectMeta{Name: "api", Namespace: "shop"},
+		Spec:       ServiceSpec{ClusterIP: "10.96.0.10", ClusterIPs: []string{"10.96.0.10", "fd00:96::10"}},
+	})
+	client, err := newRESTClient(api.config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	clock := newFakeClock()
+	c := NewPods(time.Minute, clock.Now)
+	synced, err := watchPods(t.Context(), client, "node-a", true, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "sync", synced)
+	if got, ok := c.Peer(netip.MustParseAddr("fd00:96::10")); got != "shop/api" || !ok {
+		t.Fatalf("listed service: Peer = %q, %v", got, ok)
+	}
+	api.put(&Service{ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "shop"}, Spec: ServiceSpec{ClusterIP: "10.96.0.11"}})
+	waitFor(t, "add", func() bool { _, ok := c.Peer(netip.MustParseAddr("10.96.0.11")); return ok })
+	api.remove("services", "shop", "api")
+	waitFor(t, "delete", func() bool {
+		clock.Add(time.Minute)
+		_, ok := c.Peer(netip.MustParseAddr("10.96.0.10"))
+		return !ok
+	})
+	checkListAndWatch(t, api.requestsOf("services"), "")
+	checkListAndWatch(t, api.requestsOf("pods"), "spec.nodeName=node-a")
+}
+
+// checkListAndWatch checks that requests are one list then one watch, with
+// the field selector.
+func checkListAndWatch(t *testing.T, requests []apiRequest, selector string) {
+	t.Helper()
+	want := []apiRequest{{requests[0].resource, false, selector}, {requests[0].resource, true, selector}}
+	if !reflect.DeepEqual(requests, want) {
+		t.Errorf("requests %+v, want one list and one watch: %+v", requests, want)
 	}
 }
 
@@ -287,29 +313,30 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-// TestSlimPodKeepsWhatTheCacheReads: the informer's transform drops fields,
-// never one that newPod reads.
-func TestSlimPodKeepsWhatTheCacheReads(t *testing.T) {
+// TestSlimKeepsWhatTheCacheReads: the informer's transform drops metadata,
+// never what newPod reads.
+func TestSlimKeepsWhatTheCacheReads(t *testing.T) {
 	k := testPod("etcd", uid, "10.88.0.7")
 	k.Annotations = map[string]string{mirrorAnnotation: staticUID, "other": "x"}
 	k.ManagedFields = []metav1.ManagedFieldsEntry{{Manager: "kubelet"}}
-	k.Spec.Containers = []corev1.Container{{Name: "app", Image: "etcd:3"}}
-	k.Status.PodIPs = append(k.Status.PodIPs, corev1.PodIP{IP: "fd00::7"})
-	k.Status.ContainerStatuses[0].LastTerminationState.Terminated = &corev1.ContainerStateTerminated{ContainerID: "containerd://" + nodeID, ExitCode: 1}
-	k.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "init", ContainerID: "containerd://" + nodeID[:60] + "0000", Image: "busybox"}}
-	k.Status.EphemeralContainerStatuses = []corev1.ContainerStatus{{Name: "debug", ContainerID: "containerd://" + cid[:60] + "ffff"}}
-	slim, err := slimPod(k)
+	k.Finalizers = []string{"x"}
+	k.Status.PodIPs = append(k.Status.PodIPs, PodIP{IP: "fd00::7"})
+	k.Status.ContainerStatuses[0].LastState.Terminated = &ContainerStateTerminated{ContainerID: "containerd://" + nodeID}
+	k.Status.InitContainerStatuses = []ContainerStatus{{Name: "init", ContainerID: "containerd://" + nodeID[:60] + "0000"}}
+	k.Status.EphemeralContainerStatuses = []ContainerStatus{{Name: "debug", ContainerID: "containerd://" + cid[:60] + "ffff"}}
+	want := newPod(k)
+	slimmed, err := slim(k.DeepCopy())
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := slim.(*corev1.Pod)
-	if want, got := newPod(k), newPod(s); !reflect.DeepEqual(want, got) {
+	s := slimmed.(*Pod)
+	if got := newPod(s); !reflect.DeepEqual(want, got) {
 		t.Fatalf("slimmed pod gives %+v, want %+v", got, want)
 	}
-	if s.ManagedFields != nil || len(s.Annotations) != 1 || s.Spec.Containers != nil {
-		t.Fatalf("slimPod kept unread fields: %+v", s)
+	if s.ManagedFields != nil || len(s.Annotations) != 1 || s.Finalizers != nil {
+		t.Fatalf("slim kept unread fields: %+v", s.ObjectMeta)
 	}
-	if other, err := slimPod("not a pod"); err != nil || other != "not a pod" {
-		t.Fatalf("slimPod(non-pod) = %v, %v", other, err)
+	if other, err := slim("not a pod"); err != nil || other != "not a pod" {
+		t.Fatalf("slim(non-pod) = %v, %v", other, err)
 	}
 }

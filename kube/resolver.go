@@ -9,7 +9,6 @@ import (
 	"os"
 	"time"
 
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
 
@@ -28,9 +27,10 @@ type Options struct {
 	// Grace is how long a deleted pod keeps resolving: 0 is DefaultGrace,
 	// a negative value none.
 	Grace time.Duration
-	// Client is the API client; nil uses the in-cluster config (the pod's
-	// service account, KUBERNETES_SERVICE_HOST and _PORT).
-	Client kubernetes.Interface
+	// Config is where the API is and how to authenticate; nil uses the
+	// in-cluster config (the pod's service account, KUBERNETES_SERVICE_HOST
+	// and _PORT).
+	Config *rest.Config
 	// Logger receives the one warning about missing API access; nil
 	// discards it.
 	Logger *slog.Logger
@@ -69,10 +69,10 @@ func NewResolver(ctx context.Context, opts Options) (*Resolver, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	client := opts.Client
-	if client == nil {
+	cfg := opts.Config
+	if cfg == nil {
 		var err error
-		client, err = inClusterClient()
+		cfg, err = inClusterConfig()
 		if err != nil {
 			logger.Warn("no Kubernetes API access: pod decoders give the pod UID and container id from the cgroup path, and peers stay unresolved",
 				"reason", err)
@@ -90,6 +90,10 @@ func NewResolver(ctx context.Context, opts Options) (*Resolver, error) {
 	if grace == 0 {
 		grace = DefaultGrace
 	}
+	client, err := newRESTClient(cfg)
+	if err != nil {
+		return nil, err
+	}
 	pods := NewPods(grace, opts.Now)
 	synced, err := watchPods(ctx, client, node, opts.Services, pods)
 	if err != nil {
@@ -99,8 +103,14 @@ func NewResolver(ctx context.Context, opts Options) (*Resolver, error) {
 	return &Resolver{pods: pods, synced: synced}, nil
 }
 
-// inClusterClient returns a client from the pod's service account.
-func inClusterClient() (kubernetes.Interface, error) {
+// NewResolverWith returns a Resolver over a cache that the caller feeds
+// (tests, or the caller's own informer), synced from the start. A nil
+// cache gives a Resolver without API access, as [NewResolver] does when it
+// finds none.
+func NewResolverWith(pods *Pods) *Resolver { return &Resolver{pods: pods} }
+
+// inClusterConfig returns the config of the pod's service account.
+func inClusterConfig() (*rest.Config, error) {
 	cfg, err := rest.InClusterConfig()
 	if errors.Is(err, rest.ErrNotInCluster) {
 		return nil, errors.New("not in a cluster: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are unset")
@@ -108,11 +118,7 @@ func inClusterClient() (kubernetes.Interface, error) {
 	if err != nil {
 		return nil, fmt.Errorf("in-cluster config: %w", err)
 	}
-	client, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("in-cluster client: %w", err)
-	}
-	return client, nil
+	return cfg, nil
 }
 
 // Online reports whether the Resolver has API access.

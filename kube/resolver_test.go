@@ -9,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/rest"
 )
 
 func TestResolverOffline(t *testing.T) {
@@ -46,7 +45,7 @@ func TestResolverOffline(t *testing.T) {
 
 func TestResolverNeedsNode(t *testing.T) {
 	t.Setenv(NodeNameEnv, "")
-	_, err := NewResolver(t.Context(), Options{Client: fake.NewClientset()})
+	_, err := NewResolver(t.Context(), Options{Config: &rest.Config{Host: "http://127.0.0.1:1"}})
 	if err == nil || !strings.Contains(err.Error(), NodeNameEnv) {
 		t.Fatalf("err = %v, want one naming %s", err, NodeNameEnv)
 	}
@@ -54,9 +53,10 @@ func TestResolverNeedsNode(t *testing.T) {
 
 func TestResolverOnline(t *testing.T) {
 	t.Setenv(NodeNameEnv, "node-a")
-	client := fake.NewClientset(testPod("web", uid, "10.88.0.7"))
+	api := newFakeAPI(t)
+	api.put(testPod("web", uid, "10.88.0.7"))
 	clock := newFakeClock()
-	r, err := NewResolver(t.Context(), Options{Client: client, Grace: -1, Now: clock.Now})
+	r, err := NewResolver(t.Context(), Options{Config: api.config(), Grace: -1, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -83,9 +83,7 @@ func TestResolverOnline(t *testing.T) {
 	}
 
 	// Grace -1: a deleted pod stops resolving at once, to what the path says.
-	if err := client.CoreV1().Pods("shop").Delete(t.Context(), "web", metav1.DeleteOptions{}); err != nil {
-		t.Fatal(err)
-	}
+	api.remove("pods", "shop", "web")
 	waitFor(t, "delete", func() bool { info, _ := r.Pod(systemd); return !info.Known })
 	clock.Add(time.Hour)
 	info, ok := r.Pod(systemd)

@@ -195,13 +195,15 @@ func checkSpanMaps(spec *ebpf.CollectionSpec, spans []config.Span) error {
 // layoutOf splits labels into those read from the map key and, for per-CPU
 // maps, the "cpu" label the exporter fills in itself: the last label (the
 // one before the bucket for histograms), named cpu, whose bytes the key
-// lacks. That is size 0, or ebpf_exporter's size 2.
+// lacks. That is size 0, or ebpf_exporter's size 2; never a bytes_of
+// label, which decodes key bytes of an earlier label. bytes_of labels add
+// nothing to the key size.
 func layoutOf(labels []config.Label, histogram bool, m *ebpf.MapSpec) (key []config.Label, cpu *config.Label) {
 	pos := len(labels) - 1
 	if histogram {
 		pos--
 	}
-	if pos < 0 || !bpfmap.PerCPU(m.Type) || labels[pos].Name != "cpu" {
+	if pos < 0 || !bpfmap.PerCPU(m.Type) || labels[pos].Name != "cpu" || labels[pos].BytesOf != "" {
 		return labels, nil
 	}
 	rest := append(append([]config.Label(nil), labels[:pos]...), labels[pos+1:]...)
@@ -215,6 +217,9 @@ func layout(labels []config.Label) string {
 	parts := make([]string, len(labels))
 	for i, l := range labels {
 		parts[i] = fmt.Sprintf("%s=%d+%d", l.Name, l.Size, l.Padding)
+		if l.BytesOf != "" { // takes no key bytes
+			parts[i] = fmt.Sprintf("%s=bytes_of(%s)", l.Name, l.BytesOf)
+		}
 	}
 	return strings.Join(parts, " ")
 }

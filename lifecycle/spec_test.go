@@ -13,6 +13,9 @@ func TestCheckSpec(t *testing.T) {
 	u8 := func(name string, size uint) config.Label {
 		return config.Label{Name: name, Size: size, Decoders: []config.Decoder{{Name: "uint"}}}
 	}
+	reuse := func(name, of string) config.Label {
+		return config.Label{Name: name, BytesOf: of, Decoders: []config.Decoder{{Name: "hex"}}}
+	}
 	spec := func(maps map[string]*ebpf.MapSpec, section string) *ebpf.CollectionSpec {
 		return &ebpf.CollectionSpec{Maps: maps, Programs: map[string]*ebpf.ProgramSpec{"prog": {SectionName: section}}}
 	}
@@ -56,6 +59,10 @@ func TestCheckSpec(t *testing.T) {
 		{"span ring buffers", spans("events", "missing", "counts"), spec(map[string]*ebpf.MapSpec{"events": {Type: ebpf.RingBuf}, "counts": hash(4, 8)}, "raw_tp/x"),
 			[]string{`tracing.spans[1].ringbuf: no map named "missing" in the object (maps: counts, events)`, `tracing.spans[2].ringbuf: map "counts" is a Hash, want a RingBuf`}},
 		{"span ring buffer ok", spans("events"), spec(map[string]*ebpf.MapSpec{"events": {Type: ebpf.RingBuf}}, "raw_tp/x"), nil},
+		{"bytes_of labels take no key bytes", counter(u8("a", 8), reuse("b", "a"), u8("c", 4), reuse("d", "b")), spec(map[string]*ebpf.MapSpec{"calls": hash(12, 8)}, "raw_tp/x"), nil},
+		{"bytes_of in the key layout", counter(u8("a", 8), reuse("b", "a")), spec(map[string]*ebpf.MapSpec{"calls": hash(16, 8)}, "raw_tp/x"), []string{"add up to 8: a=8+0 b=bytes_of(a)"}},
+		{"bytes_of label named cpu is no per-CPU label", counter(u8("a", 4), reuse("cpu", "a")), spec(map[string]*ebpf.MapSpec{"calls": {Type: ebpf.PerCPUHash, KeySize: 4, ValueSize: 8}}, "raw_tp/x"), nil},
+		{"bytes_of before the per-CPU label", counter(u8("a", 4), reuse("b", "a"), config.Label{Name: "cpu"}), spec(map[string]*ebpf.MapSpec{"calls": {Type: ebpf.PerCPUHash, KeySize: 4, ValueSize: 8}}, "raw_tp/x"), nil},
 		{"every problem at once", counter(u8("a", 4)), spec(map[string]*ebpf.MapSpec{"calls": hash(3, 4)}, "lsm/x"), []string{"map value is 4", "map key is 3", `section "lsm/x"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -104,5 +111,25 @@ func TestCheckLostMap(t *testing.T) {
 				t.Errorf("err = %v, want it to name the field, the map, %q and the fix", err, tc.wantErr)
 			}
 		})
+	}
+}
+
+// TestLayoutOfBytesOf checks that a bytes_of label, even one named cpu in
+// the per-CPU label's place, is decoded from the key, not filled with CPU
+// numbers.
+func TestLayoutOfBytesOf(t *testing.T) {
+	m := &ebpf.MapSpec{Type: ebpf.PerCPUHash, KeySize: 4, ValueSize: 8}
+	labels := []config.Label{
+		{Name: "a", Size: 4, Decoders: []config.Decoder{{Name: "uint"}}},
+		{Name: "cpu", BytesOf: "a", Decoders: []config.Decoder{{Name: "uint"}}},
+	}
+	key, cpu := layoutOf(labels, false, m)
+	if cpu != nil || len(key) != 2 {
+		t.Errorf("layoutOf = %d key labels, cpu %v; want both labels in the key, no cpu label", len(key), cpu)
+	}
+	labels = append(labels, config.Label{Name: "cpu2", Decoders: []config.Decoder{{Name: "uint"}}})
+	labels[2].Name, labels[1].Name = "cpu", "b"
+	if key, cpu := layoutOf(labels, false, m); cpu != &labels[2] || len(key) != 2 {
+		t.Errorf("layoutOf = %d key labels, cpu %v; want the last label as cpu", len(key), cpu)
 	}
 }

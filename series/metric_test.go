@@ -403,3 +403,24 @@ func TestDecodeRefreshHistogram(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// TestBuildBytesOf checks that one key field feeds three labels through
+// bytes_of, each with its own decoders, and that the series are those of
+// the field (two keys, two series), not of the labels.
+func TestBuildBytesOf(t *testing.T) {
+	ops := map[string]string{"1": "read", "2": "write"}
+	labels := []config.Label{
+		{Name: "op", Size: 1, Decoders: []config.Decoder{{Name: "uint"}}},
+		{Name: "op_name", BytesOf: "op", Decoders: []config.Decoder{{Name: "uint"}, {Name: "static_map", StaticMap: ops}}},
+		{Name: "op_hex", BytesOf: "op_name", Decoders: []config.Decoder{{Name: "hex"}}},
+	}
+	m, err := NewMapMetric(Options{Namespace: "ns", Env: decoder.NewEnv()}, "ops_total", "h", labels, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fam, st := m.build(entries(1, 1, []uint64{3}, 2, []uint64{5}))
+	want := []string{"op=1,op_hex=01,op_name=read 3", "op=2,op_hex=02,op_name=write 5"}
+	if got := render(fam); st.DecodeErrors != 0 || !slices.Equal(got, want) {
+		t.Errorf("got %q (%d decode errors), want %q", got, st.DecodeErrors, want)
+	}
+}

@@ -35,6 +35,7 @@ type flags struct {
 	logLevel, logFormat              string
 	capsKeep                         string
 	cgroupPaths                      string
+	kube                             kubeFlags
 }
 
 // debugPath is where --debug serves the maps.
@@ -73,6 +74,7 @@ func parseFlags(args []string) (*flags, error) {
 	app.Flag("web.scrape-timeout", "Longest a scrape may take (at most "+maxScrapeTimeout.String()+"): a slower one is answered 503; a client gets this plus 10s to read its response.").Default("30s").SetValue(durationValue("web.scrape-timeout", &f.scrapeTimeout))
 	app.Flag("metrics.namespace", "Prefix of every metric name (letters, digits, _; or empty); ebpf_exporter gives its metric names.").Default("ebpfmon").StringVar(&f.namespace)
 	app.Flag("decoder.cgroup-paths", "How the cgroup decoder writes paths: relative (to the cgroup2 root, \"/system.slice/x.service\") or mount (with the cgroup2 mount point in front, \"/sys/fs/cgroup/system.slice/x.service\", as ebpf_exporter does).").Default("relative").StringVar(&f.cgroupPaths)
+	addKubeFlags(app, &f.kube)
 	app.Flag("debug", "Serve "+debugPath+": every map's raw keys, decoded labels and values, as JSON.").BoolVar(&f.debug)
 	app.Flag("log.level", "Log level: debug, info, warn, error.").Default("info").StringVar(&f.logLevel)
 	app.Flag("log.format", "Log format: logfmt or json.").Default("logfmt").StringVar(&f.logFormat)
@@ -105,6 +107,7 @@ func (f *flags) validate() error {
 		checkNamespace(f.namespace),
 		checkAtLeast("--web.max-requests", f.maxRequests, 0, "0 for no limit"),
 		checkScrapeTimeout(f.scrapeTimeout),
+		f.kube.validate(),
 	)
 }
 

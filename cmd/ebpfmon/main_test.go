@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ebpfmon/ebpfmon/kube"
 )
 
 func TestParseFlags(t *testing.T) {
@@ -77,6 +79,14 @@ func TestParseFlags(t *testing.T) {
 		{name: "scrape timeout huge", args: []string{"--web.scrape-timeout=2562047h"}, err: "--web.scrape-timeout 2562047h0m0s: want at most 1h0m0s"},
 		{name: "bad cgroup paths", args: []string{"--decoder.cgroup-paths=abs"}, err: `--decoder.cgroup-paths: unknown "abs", want relative|mount`},
 		{name: "mount cgroup paths", args: []string{"--decoder.cgroup-paths=mount"}, check: func(f *flags) bool { return f.cgroupPaths == "mount" }},
+		{name: "kube defaults", check: func(f *flags) bool {
+			return f.kube.grace == kube.DefaultGrace && f.kube.kubeconfig == "" && f.kube.services
+		}},
+		{name: "kube flags", args: []string{"--kube.node-name=n1", "--kube.kubeconfig=/k", "--kube.pod-grace=0", "--no-kube.services"}, check: func(f *flags) bool {
+			return f.kube == kubeFlags{node: "n1", kubeconfig: "/k", grace: 0, services: false}
+		}},
+		{name: "negative pod grace", args: []string{"--kube.pod-grace=-1s"}, err: "--kube.pod-grace -1s: want a duration >= 0"},
+		{name: "pod grace not a duration", args: []string{"--kube.pod-grace=5"}, err: `--kube.pod-grace "5": want a duration`},
 		{name: "unknown flag", args: []string{"--config.file=x.yaml"}, err: "unknown long flag"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -97,6 +107,37 @@ func TestParseFlags(t *testing.T) {
 				t.Errorf("unexpected flags %+v", f)
 			}
 		})
+	}
+}
+
+// TestKubeNodeNameEnv checks --kube.node-name defaults to $NODE_NAME.
+func TestKubeNodeNameEnv(t *testing.T) {
+	t.Setenv(kube.NodeNameEnv, "node-7")
+	f, err := parseFlags(nil)
+	if err != nil || f.kube.node != "node-7" {
+		t.Fatalf("parseFlags = %+v, %v; want node node-7", f, err)
+	}
+}
+
+// TestKubeconfigFlag checks a bad --kube.kubeconfig fails at start, naming
+// the flag, and a good one makes no API request.
+func TestKubeconfigFlag(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	bad := kubeFlags{kubeconfig: filepath.Join(t.TempDir(), "missing")}
+	if _, err := bad.envOption(t.Context(), logger); err == nil || !strings.Contains(err.Error(), "--kube.kubeconfig: ") {
+		t.Errorf("missing kubeconfig: err = %v", err)
+	}
+	good := filepath.Join(t.TempDir(), "kubeconfig")
+	writeTestFile(t, good, `apiVersion: v1
+kind: Config
+clusters: [{name: c, cluster: {server: "https://127.0.0.1:1"}}]
+users: [{name: u, user: {token: t}}]
+contexts: [{name: x, context: {cluster: c, user: u}}]
+current-context: x
+`)
+	f := kubeFlags{kubeconfig: good}
+	if _, err := f.envOption(t.Context(), logger); err != nil {
+		t.Errorf("good kubeconfig: %v", err)
 	}
 }
 

@@ -85,7 +85,11 @@ func loadConfigs(ctx context.Context, f *flags, logger *slog.Logger) (*exporter.
 	if err != nil {
 		return nil, err
 	}
-	var envOpts []decoder.Option
+	kubeOpt, err := f.kube.envOption(ctx, logger)
+	if err != nil {
+		return nil, err
+	}
+	envOpts := []decoder.Option{kubeOpt}
 	if f.cgroupPaths == "mount" {
 		envOpts = append(envOpts, decoder.WithCgroupMountPaths())
 	}
