@@ -15,6 +15,8 @@
 #  6. helm upgrade with a custom config (test/k8s/testdata/forks.*) and one example less in
 #     config.names: its metric appears and the example is closed without a restart (same
 #     pod UID, restartCount and DaemonSet generation); the other counters did not reset
+#     and a second custom config (testdata/podexecs.*) whose pod decoders label the load
+#     pod's execs with its namespace, pod and container, from the real API server
 #  7. helm upgrade with a broken version of it and a broken new config: the running
 #     versions keep serving and counting, ebpfmon_config_last_reload_successful is 0
 #  8. helm uninstall: none of the pod's BPF programs is left in the kernel
@@ -116,7 +118,7 @@ TMPD=$(mktemp -d "${TMPDIR:-/tmp}/ebpfmon-k8s-e2e.XXXXXX")
 
 # ---- 1. image --------------------------------------------------------------------------------
 say "make image"
-timeout 600 make -s image test/k8s/testdata/forks.bpf.o >"$TMPD/make.log" 2>&1 || {
+timeout 600 make -s image test/k8s/testdata/forks.bpf.o test/k8s/testdata/podexecs.bpf.o >"$TMPD/make.log" 2>&1 || {
 	cat "$TMPD/make.log" >&2
 	fail "make image failed"
 }
@@ -308,6 +310,7 @@ no_reset() {
 
 # ---- 6. upgrade: one more config, reloaded in place --------------------------------------------
 base64 -w0 test/k8s/testdata/forks.bpf.o >"$TMPD/forks.b64"
+base64 -w0 test/k8s/testdata/podexecs.bpf.o >"$TMPD/podexecs.b64"
 # oomkill leaves config.names in the same upgrade: the names file is reloaded too.
 UP=(-n "$NS" -f "$VALUES" --set "image.repository=$REPO,image.tag=$TAG" --wait --timeout 120s
 	--set 'config.names={biolatency,exec,runqlat,syscalls,tcpconnlat,timers}')
@@ -315,7 +318,9 @@ B=$(scrape)
 say "helm upgrade: config.custom.forks in, oomkill out of config.names"
 hm upgrade "$REL" "$CHART" "${UP[@]}" \
 	--set-file config.custom.forks.yaml=test/k8s/testdata/forks.yaml \
-	--set-file config.custom.forks.object="$TMPD/forks.b64" >/dev/null
+	--set-file config.custom.forks.object="$TMPD/forks.b64" \
+	--set-file config.custom.podexecs.yaml=test/k8s/testdata/podexecs.yaml \
+	--set-file config.custom.podexecs.object="$TMPD/podexecs.b64" >/dev/null
 has_forks() { [ -n "$(val "$M" ebpfmon_k8s_e2e_forks_total)" ]; }
 reload_wait "ebpfmon_k8s_e2e_forks_total" has_forks
 ADD_SEEN=$WAITED ADD_RELOAD=$(last_reload_ms)
@@ -324,6 +329,15 @@ same_pod "after adding a config"
 [ -z "$(val "$M" ebpfmon_config_loaded 'config="oomkill"')" ] || fail "oomkill, out of config.names, still loaded"
 [ "$(val "$M" ebpfmon_config_last_reload_successful)" = 1 ] || fail "the reload adding forks did not succeed"
 F1=$(val "$M" ebpfmon_k8s_e2e_forks_total)
+# The pod decoders, through the real API server: the load pod's execs by namespace, pod and
+# container (labels in name order), and no series for cgroups of no pod (not_pod: skip).
+LOADPOD='container="load",namespace="default",pod="ebpfmon-e2e-load"'
+has_pod_execs() { [ -n "$(val "$M" ebpfmon_k8s_e2e_pod_execs_total "$LOADPOD")" ]; }
+reload_wait "ebpfmon_k8s_e2e_pod_execs_total{$LOADPOD}" has_pod_execs
+[ "$(val "$M" ebpfmon_kube_api_available)" = 1 ] || fail "ebpfmon_kube_api_available is not 1: $(grep kube_api <<<"$M" || true)"
+grep '^ebpfmon_k8s_e2e_pod_execs_total{' <<<"$M" | grep -v 'pod="[^"]' >/dev/null && fail "a pod_execs series without a pod: $(grep '^ebpfmon_k8s_e2e_pod_execs_total{' <<<"$M" | grep -v 'pod="[^"]' | head -3)"
+POD_EXECS_LINE=$(grep "^ebpfmon_k8s_e2e_pod_execs_total{.*$LOADPOD" <<<"$M" | head -1)
+say "pod decoders: $POD_EXECS_LINE"
 sleep 3
 A=$(scrape)
 no_reset "$B" "$A" "after adding a config"
@@ -339,7 +353,9 @@ hm upgrade "$REL" "$CHART" "${UP[@]}" \
 	--set-file config.custom.forks.yaml=test/k8s/testdata/forks.yaml \
 	--set-file config.custom.forks.object="$TMPD/truncated.b64" \
 	--set-file config.custom.broken.yaml=test/k8s/testdata/broken.yaml \
-	--set-file config.custom.broken.object="$TMPD/forks.b64" >/dev/null
+	--set-file config.custom.broken.object="$TMPD/forks.b64" \
+	--set-file config.custom.podexecs.yaml=test/k8s/testdata/podexecs.yaml \
+	--set-file config.custom.podexecs.object="$TMPD/podexecs.b64" >/dev/null
 reload_failed() { [ "$(val "$M" ebpfmon_config_last_reload_successful)" = 0 ]; }
 reload_wait "ebpfmon_config_last_reload_successful 0" reload_failed
 BAD_SEEN=$WAITED BAD_RELOAD=$(last_reload_ms)
@@ -357,7 +373,7 @@ scrape /-/ready >/dev/null || fail "/-/ready after a failed reload"
 kc -n "$NS" logs "$POD" | grep "reload failed" >/dev/null || fail "no 'reload failed' in the log"
 say "broken configs reported ${BAD_SEEN}s after helm upgrade (reload $BAD_RELOAD): last_reload_successful 0, forks keeps counting ($F2 -> $F3)"
 EXCERPT=$({
-	grep -E '^ebpfmon_(config_(loaded|last_load_successful)\{config="(exec|forks)"|config_last_reload_success|config_reloads_total|k8s_e2e_forks_total|syscalls_total\{syscall="read"\})' <<<"$A"
+	grep -E '^ebpfmon_(config_(loaded|last_load_successful)\{config="(exec|forks)"|config_last_reload_success|config_reloads_total|k8s_e2e_forks_total|k8s_e2e_pod_execs_total|kube_api_available|syscalls_total\{syscall="read"\})' <<<"$A"
 	grep -F "$LOADRE" <<<"$A" | grep '^ebpfmon_execs_by_cgroup_total'
 } || true)
 
@@ -368,7 +384,7 @@ EXCERPT=$({
 FIG_PEAK_end=$(peaks)
 mapfile -t PROGS < <(grep -h '^prog_id:' /proc/"$PID"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -nu)
 mapfile -t METRIC_PROGS < <(grep '^ebpfmon_ebpf_program_info{' <<<"$A" | sed -E 's/.*[{,]id="([0-9]+)".*/\1/' | sort -nu)
-((${#PROGS[@]} >= 11)) || fail "only ${#PROGS[@]} BPF programs held by PID $PID before the uninstall, want 11 (10 of the default configs but oomkill, 1 of forks)"
+((${#PROGS[@]} >= 12)) || fail "only ${#PROGS[@]} BPF programs held by PID $PID before the uninstall, want 12 (10 of the default configs but oomkill, 1 of forks, 1 of podexecs)"
 [ "${PROGS[*]}" = "${METRIC_PROGS[*]}" ] || fail "programs held by PID $PID (${PROGS[*]}) are not those ebpfmon_ebpf_program_info lists (${METRIC_PROGS[*]})"
 ids=$(bpftool prog show -j | jq '.[].id')
 mapfile -t live <<<"$ids"

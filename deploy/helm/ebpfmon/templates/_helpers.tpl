@@ -105,6 +105,8 @@ to set instead. */}}
   "config.names-file" "set config.names"
   "web.listen-address" "set service.port"
   "log.format" "the chart logs JSON"
+  "kube.services" "set kube.services"
+  "no-kube.services" "set kube.services"
 }}
 {{- range .Values.extraArgs }}
 {{- $arg := toString . }}
