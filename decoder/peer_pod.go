@@ -23,13 +23,9 @@ type peerPodDecoder struct {
 }
 
 func newPeerPod(conf config.Decoder, env *Env) (Decoder, error) {
-	unknown := conf.UnknownPeer
-	switch unknown {
-	case "":
-		unknown = config.PeerExternal
-	case config.PeerExternal, config.PeerIP, config.PeerSkip:
-	default:
-		return nil, fmt.Errorf("unknown_peer: unknown %q, want %s|%s|%s", unknown, config.PeerExternal, config.PeerIP, config.PeerSkip)
+	unknown, err := option("unknown_peer", conf.UnknownPeer, config.PeerExternal, config.PeerIP, config.PeerSkip)
+	if err != nil {
+		return nil, err
 	}
 	r, err := env.Kube()
 	if err != nil {

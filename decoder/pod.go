@@ -2,6 +2,8 @@ package decoder
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/ebpfmon/ebpfmon/config"
 	"github.com/ebpfmon/ebpfmon/kube"
@@ -43,13 +45,9 @@ func podName(info kube.PodInfo) string {
 
 // newPodField builds a decoder outputting field of the pod.
 func newPodField(conf config.Decoder, env *Env, field func(kube.PodInfo) string) (Decoder, error) {
-	notPod := conf.NotPod
-	switch notPod {
-	case "":
-		notPod = config.NotPodEmpty
-	case config.NotPodEmpty, config.NotPodPath, config.NotPodSkip:
-	default:
-		return nil, fmt.Errorf("not_pod: unknown %q, want %s|%s|%s", notPod, config.NotPodEmpty, config.NotPodPath, config.NotPodSkip)
+	notPod, err := option("not_pod", conf.NotPod, config.NotPodEmpty, config.NotPodPath, config.NotPodSkip)
+	if err != nil {
+		return nil, err
 	}
 	r, err := env.Kube()
 	if err != nil {
@@ -69,4 +67,17 @@ func (d podDecoder) Decode(in []byte) ([]byte, error) {
 		return nil, ErrSkipLabelSet
 	}
 	return nil, nil
+}
+
+// option returns a decoder option's value v, or the first of allowed (the
+// default) when v is empty; a value not allowed is an error naming the
+// option.
+func option(name, v string, allowed ...string) (string, error) {
+	switch {
+	case v == "":
+		return allowed[0], nil
+	case slices.Contains(allowed, v):
+		return v, nil
+	}
+	return "", fmt.Errorf("%s: unknown %q, want %s", name, v, strings.Join(allowed, "|"))
 }

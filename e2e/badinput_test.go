@@ -53,6 +53,21 @@ func check(t *testing.T, args ...string) (string, bool) {
 	return string(out), err == nil
 }
 
+// checkFails runs ebpfmon --config.check on dir and fails the test unless
+// the check fails with output holding every string of want.
+func checkFails(t *testing.T, dir string, want ...string) {
+	t.Helper()
+	out, ok := check(t, "--config.dir="+dir)
+	if ok {
+		t.Fatalf("check passed:\n%s", out)
+	}
+	for _, w := range want {
+		if !strings.Contains(out, w) {
+			t.Errorf("output lacks %q:\n%s", w, out)
+		}
+	}
+}
+
 // TestBadInput runs --config.check on one broken config per case and checks
 // the error names the file, the field or program, and the fix.
 func TestBadInput(t *testing.T) {

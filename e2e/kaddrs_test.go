@@ -33,15 +33,7 @@ func TestKaddrsBad(t *testing.T) {
 			dir := t.TempDir()
 			writeFile(t, filepath.Join(dir, "k.yaml"), tc.yaml)
 			compileBPF(t, "kaddrs", dir, "k")
-			out, ok := check(t, "--config.dir="+dir)
-			if ok {
-				t.Fatalf("check passed:\n%s", out)
-			}
-			for _, w := range tc.want {
-				if !strings.Contains(out, w) {
-					t.Errorf("output lacks %q:\n%s", w, out)
-				}
-			}
+			checkFails(t, dir, tc.want...)
 		})
 	}
 }

@@ -1,14 +1,10 @@
 package e2e
 
 import (
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // podsYAML reads the exec example's execs_by_cgroup_total map into four
@@ -76,28 +72,4 @@ func TestPodDecodersWithoutAPI(t *testing.T) {
 	if n := strings.Count(in.logText(), "no Kubernetes API access"); n != 1 {
 		t.Errorf("the missing API access is logged %d times, want once:\n%s", n, in.logText())
 	}
-}
-
-// subCgroup creates the cgroup name below parent, removed at the end of the
-// test (before parent: cleanups run last first).
-func subCgroup(t *testing.T, parent, name string) string {
-	t.Helper()
-	dir := filepath.Join(parent, name)
-	if err := os.Mkdir(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		// A task leaves its cgroup a moment after wait returns.
-		for end := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-			err := unix.Rmdir(dir)
-			if err == nil || errors.Is(err, unix.ENOENT) {
-				return
-			}
-			if time.Now().After(end) {
-				t.Errorf("remove cgroup %s: %v", dir, err)
-				return
-			}
-		}
-	})
-	return dir
 }

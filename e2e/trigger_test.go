@@ -319,12 +319,20 @@ func hasOption(opts, want string) bool {
 // its path.
 func newCgroup(t *testing.T, root, what string) string {
 	t.Helper()
-	dir := filepath.Join(root, fmt.Sprintf("ebpfmon-e2e-%s-%d-%d", what, os.Getpid(), time.Now().UnixNano()))
+	return subCgroup(t, root, fmt.Sprintf("ebpfmon-e2e-%s-%d-%d", what, os.Getpid(), time.Now().UnixNano()))
+}
+
+// subCgroup creates the cgroup name below parent, removed at the end of the
+// test (before parent: cleanups run last first). A cgroup that cannot be
+// created makes the test Unavailable.
+func subCgroup(t *testing.T, parent, name string) string {
+	t.Helper()
+	dir := filepath.Join(parent, name)
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		testenv.Unavailable(t, "create cgroup: %v", err)
 	}
 	t.Cleanup(func() {
-		// A killed task leaves its cgroup a moment after wait returns.
+		// A task leaves its cgroup a moment after wait returns.
 		for end := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 			err := unix.Rmdir(dir)
 			if err == nil || errors.Is(err, unix.ENOENT) {
