@@ -69,7 +69,7 @@ func inode(t *testing.T, path string) uint64 {
 
 func TestResolverPath(t *testing.T) {
 	root, ids := makeTree(t, "system.slice/foo.service", "user.slice", "a b")
-	r := NewResolver(root, time.Hour)
+	r := NewResolver(root, time.Hour, 0)
 	for path, id := range ids {
 		t.Run(path, func(t *testing.T) {
 			got, err := r.Path(id)
@@ -87,7 +87,7 @@ func TestResolverPath(t *testing.T) {
 
 func TestResolverRateLimit(t *testing.T) {
 	root, ids := makeTree(t, "old")
-	r := NewResolver(root, time.Minute)
+	r := NewResolver(root, time.Minute, 0)
 	now := time.Unix(1000, 0)
 	r.now = func() time.Time { return now }
 	walkedAt := func() time.Time {
@@ -149,7 +149,7 @@ func TestResolverRateLimit(t *testing.T) {
 }
 
 func TestResolverMissingRoot(t *testing.T) {
-	r := NewResolver(filepath.Join(t.TempDir(), "nope"), 0)
+	r := NewResolver(filepath.Join(t.TempDir(), "nope"), 0, 0)
 	_, err := r.Path(1)
 	if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("Path on missing root error = %v, want ErrNotExist naming the root", err)
@@ -161,7 +161,7 @@ func TestResolverMissingRoot(t *testing.T) {
 
 func TestResolverPaths(t *testing.T) {
 	root, ids := makeTree(t, "a/b")
-	r := NewResolver(root, 0)
+	r := NewResolver(root, 0, 0)
 	got, err := r.Paths()
 	if err != nil {
 		t.Fatal(err)
@@ -182,7 +182,7 @@ func TestResolverPaths(t *testing.T) {
 
 func TestResolverConcurrent(t *testing.T) {
 	root, ids := makeTree(t, "x", "y/z")
-	r := NewResolver(root, time.Nanosecond)
+	r := NewResolver(root, time.Nanosecond, 0)
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Go(func() {
@@ -214,14 +214,14 @@ func TestRealCgroup2(t *testing.T) {
 	}
 	own := testenv.OwnCgroup2Path(t)
 	id := inode(t, filepath.Join(root.Path, own))
-	got, err := NewResolver(root.Path, 0).Path(id)
+	got, err := NewResolver(root.Path, 0, 0).Path(id)
 	if err != nil {
 		t.Fatalf("Path(%d): %v", id, err)
 	}
 	if got != own {
 		t.Errorf("Path(%d) = %q, want our own cgroup %q", id, got, own)
 	}
-	if got, err := NewResolver(root.Path, 0).Path(1); err != nil || got != "/" {
+	if got, err := NewResolver(root.Path, 0, 0).Path(1); err != nil || got != "/" {
 		t.Errorf("Path(1) = %q, %v; want the root", got, err)
 	}
 }
@@ -231,7 +231,7 @@ func BenchmarkRefreshReal(b *testing.B) {
 	if err != nil {
 		b.Skipf("skipping: %v", err)
 	}
-	r := NewResolver(root.Path, 0)
+	r := NewResolver(root.Path, 0, 0)
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := r.Refresh(); err != nil {
@@ -251,11 +251,101 @@ func BenchmarkRefresh(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	r := NewResolver(root, 0)
+	r := NewResolver(root, 0, 0)
 	b.ReportAllocs()
 	for b.Loop() {
 		if err := r.Refresh(); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestResolverGrace: a removed cgroup's id keeps resolving to its last path
+// for the grace period, even after walks that no longer find it (another
+// cgroup appearing triggers one), and stops after; Paths lists only the
+// cgroups that exist.
+func TestResolverGrace(t *testing.T) {
+	root, ids := makeTree(t, "kubepods/pod-a", "kubepods/pod-b")
+	r := NewResolver(root, time.Second, 5*time.Minute)
+	now := time.Unix(1000, 0)
+	r.now = func() time.Time { return now }
+	gone := ids["/kubepods/pod-a"]
+	if got, err := r.Path(gone); err != nil || got != "/kubepods/pod-a" {
+		t.Fatalf("Path(pod-a) = %q, %v", got, err)
+	}
+	// pod-c first: tmpfs would give it pod-a's inode number (cgroupfs
+	// never reuses an id).
+	if err := os.Mkdir(filepath.Join(root, "kubepods/pod-c"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(root, "kubepods/pod-a")); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Minute)
+	if err := r.Refresh(); err != nil { // what a lookup of pod-c's new id does
+		t.Fatal(err)
+	}
+	if got, err := r.Path(inode(t, filepath.Join(root, "kubepods/pod-c"))); err != nil || got != "/kubepods/pod-c" {
+		t.Fatalf("Path(pod-c) = %q, %v", got, err)
+	}
+	now = now.Add(5*time.Minute - time.Second) // the grace counts from the walk that missed it
+	if err := r.Refresh(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.Path(gone); err != nil || got != "/kubepods/pod-a" {
+		t.Errorf("within the grace period: Path(removed pod-a) = %q, %v; want its last path", got, err)
+	}
+	if paths, err := r.Paths(); err != nil || paths[gone] != "" || paths[ids["/kubepods/pod-b"]] == "" {
+		t.Errorf("Paths() = %v, %v; want pod-b and not the removed pod-a", paths, err)
+	}
+	now = now.Add(time.Second)
+	if got, err := r.Path(gone); !errors.Is(err, ErrNotFound) {
+		t.Errorf("after the grace period: Path(removed pod-a) = %q, %v; want ErrNotFound", got, err)
+	}
+	if err := r.Refresh(); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(r.gone); n != 0 {
+		t.Errorf("%d removed cgroups remembered past the grace period, want 0", n)
+	}
+}
+
+// TestResolverGraceBounded: at most MaxGone removed cgroups are
+// remembered, the most recently gone.
+func TestResolverGraceBounded(t *testing.T) {
+	r := NewResolver(t.TempDir(), time.Second, time.Hour)
+	now := time.Unix(1000, 0)
+	r.now = func() time.Time { return now }
+	r.paths = map[uint64]string{1: "/first"}
+	r.remember(map[uint64]string{}) // /first gone at 1000
+	now = now.Add(time.Second)
+	r.paths = map[uint64]string{}
+	for id := range uint64(MaxGone) {
+		r.paths[id+2] = fmt.Sprint("/c", id)
+	}
+	r.remember(map[uint64]string{})
+	if n := len(r.gone); n != MaxGone {
+		t.Fatalf("%d removed cgroups remembered, want MaxGone %d", n, MaxGone)
+	}
+	if _, ok := r.gone[1]; ok {
+		t.Error("the longest gone cgroup was kept over more recent ones")
+	}
+}
+
+// TestResolverNoGrace: grace 0 forgets a removed cgroup at the next walk.
+func TestResolverNoGrace(t *testing.T) {
+	root, ids := makeTree(t, "a")
+	r := NewResolver(root, time.Second, 0)
+	if _, err := r.Path(ids["/a"]); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(root, "a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Refresh(); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := r.Path(ids["/a"]); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Path(removed) = %q, %v; want ErrNotFound", got, err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -14,6 +15,14 @@ import (
 
 // DefaultMinRefresh is the default minimum time between two walks.
 const DefaultMinRefresh = time.Second
+
+// DefaultGrace is how long, by default, the id of a removed cgroup keeps
+// resolving to its last path (the pod decoders' default grace as well).
+const DefaultGrace = 5 * time.Minute
+
+// MaxGone bounds how many removed cgroups a Resolver remembers during their
+// grace period; past it, the longest gone are forgotten first.
+const MaxGone = 16384
 
 // ErrNotFound is returned for an id that no cgroup has, even after a walk.
 var ErrNotFound = errors.New("cgroup: id not found")
@@ -24,25 +33,37 @@ var ErrNotFound = errors.New("cgroup: id not found")
 type Resolver struct {
 	root       string
 	minRefresh time.Duration
+	grace      time.Duration
 	now        func() time.Time
 
 	walkMu sync.Mutex // serialises walks
 	mu     sync.RWMutex
 	paths  map[uint64]string
-	maxID  uint64    // the largest id walked or looked for
-	walked time.Time // end of the last walk; zero before the first
-	err    error     // error of the last walk
+	gone   map[uint64]goneCgroup // removed since a walk, within the grace period
+	maxID  uint64                // the largest id walked or looked for
+	walked time.Time             // end of the last walk; zero before the first
+	err    error                 // error of the last walk
+}
+
+// goneCgroup is a removed cgroup's last path and when a walk first missed
+// it.
+type goneCgroup struct {
+	path  string
+	since time.Time
 }
 
 // NewResolver returns a Resolver for the hierarchy mounted at root. It walks
 // nothing until the first lookup; after that, a lookup of an unknown id walks
 // again only if minRefresh has passed since the previous walk (minRefresh <= 0
-// means [DefaultMinRefresh]).
-func NewResolver(root string, minRefresh time.Duration) *Resolver {
+// means [DefaultMinRefresh]). The id of a cgroup that a walk no longer finds
+// keeps resolving to its last path for grace (0 or less: not at all), so
+// that the last counts of a removed cgroup (a deleted pod's) keep their
+// labels; at most [MaxGone] of them are kept.
+func NewResolver(root string, minRefresh, grace time.Duration) *Resolver {
 	if minRefresh <= 0 {
 		minRefresh = DefaultMinRefresh
 	}
-	return &Resolver{root: root, minRefresh: minRefresh, now: time.Now}
+	return &Resolver{root: root, minRefresh: minRefresh, grace: max(grace, 0), now: time.Now}
 }
 
 // Root returns the directory the Resolver walks.
@@ -72,7 +93,8 @@ func (r *Resolver) Path(id uint64) (string, error) {
 }
 
 // Paths walks the hierarchy (subject to the same rate limit) and returns a
-// copy of the id-to-path table.
+// copy of the id-to-path table: the cgroups that exist, not the removed ones
+// still in their grace period.
 func (r *Resolver) Paths() (map[uint64]string, error) {
 	if err := r.refresh(false); err != nil {
 		return nil, err
@@ -90,8 +112,13 @@ func (r *Resolver) Refresh() error { return r.refresh(true) }
 func (r *Resolver) lookup(id uint64) (path string, ok, newer bool) {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	p, ok := r.paths[id]
-	return p, ok, id > r.maxID
+	if p, ok := r.paths[id]; ok {
+		return p, true, false
+	}
+	if g, ok := r.gone[id]; ok && r.now().Sub(g.since) < r.grace {
+		return g.path, true, false
+	}
+	return "", false, id > r.maxID
 }
 
 func (r *Resolver) refresh(force bool) error {
@@ -108,12 +135,45 @@ func (r *Resolver) refresh(force bool) error {
 	defer r.mu.Unlock()
 	r.walked, r.err = r.now(), err
 	if err == nil {
+		r.remember(paths)
 		r.paths = paths
 		for id := range paths { // never lowered: removed ids stay rate-limited
 			r.maxID = max(r.maxID, id)
 		}
 	}
 	return err
+}
+
+// remember moves the cgroups of the last walk that paths lacks to the gone
+// table, drops from it what paths has again and what is past the grace
+// period, and keeps at most MaxGone, the most recently gone. Called with mu
+// held.
+func (r *Resolver) remember(paths map[uint64]string) {
+	if r.grace == 0 {
+		return
+	}
+	if r.gone == nil {
+		r.gone = map[uint64]goneCgroup{}
+	}
+	now := r.now()
+	for id, p := range r.paths {
+		if _, ok := paths[id]; !ok {
+			r.gone[id] = goneCgroup{path: p, since: now}
+		}
+	}
+	for id, g := range r.gone {
+		if _, back := paths[id]; back || now.Sub(g.since) >= r.grace {
+			delete(r.gone, id)
+		}
+	}
+	if extra := len(r.gone) - MaxGone; extra > 0 {
+		ids := slices.SortedFunc(maps.Keys(r.gone), func(a, b uint64) int {
+			return r.gone[a].since.Compare(r.gone[b].since)
+		})
+		for _, id := range ids[:extra] {
+			delete(r.gone, id)
+		}
+	}
 }
 
 // walk maps the inode number of every directory under root to its path

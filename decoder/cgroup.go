@@ -16,7 +16,9 @@ import (
 // the root. With [WithCgroupMountPaths] it outputs ebpf_exporter's form
 // instead, the mount point followed by that path:
 // "/sys/fs/cgroup/system.slice/foo.service", "/sys/fs/cgroup" for the root.
-// An id unknown even after a (rate-limited) rescan gives
+// A removed cgroup's id keeps its last path for the Env's cgroup grace
+// period ([WithCgroupGrace]), so a deleted pod's last counts keep their
+// labels. An id unknown even after a (rate-limited) rescan gives
 // "unknown_cgroup_id:ID", as in ebpf_exporter. Building it locates the
 // cgroup mount: none is an error then.
 type cgroupDecoder struct {

@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/ebpfmon/ebpfmon/cgroup"
 	"github.com/ebpfmon/ebpfmon/kallsyms"
@@ -30,6 +31,7 @@ type Env struct {
 	pciIDsPaths []string
 	cgroupRoot  string
 	cgroupMount bool
+	cgroupGrace time.Duration
 	syscallArch string
 
 	kubeCtx  context.Context
@@ -62,6 +64,13 @@ func WithPCIIDs(paths ...string) Option {
 // WithCgroupRoot resolves cgroup ids under dir instead of the cgroup2 mount
 // found in mountinfo.
 func WithCgroupRoot(dir string) Option { return func(e *Env) { e.cgroupRoot = dir } }
+
+// WithCgroupGrace sets how long the id of a removed cgroup keeps resolving
+// to its last path (default [cgroup.DefaultGrace]; 0: not at all), so that a
+// deleted pod's series keep their cgroup and pod labels while its last
+// counts are exported. Give the pod decoders' grace period: the pod
+// decoders reach a pod only through the cgroup decoder.
+func WithCgroupGrace(d time.Duration) Option { return func(e *Env) { e.cgroupGrace = max(d, 0) } }
 
 // WithCgroupMountPaths makes the cgroup decoder output paths with the
 // cgroup2 mount point in front, as ebpf_exporter does:
@@ -97,6 +106,7 @@ func NewEnv(opts ...Option) *Env {
 		sysRoot:     "/sys",
 		pciIDsPaths: []string{"/usr/share/misc/pci.ids", "/usr/share/hwdata/pci.ids"},
 		syscallArch: runtime.GOARCH,
+		cgroupGrace: cgroup.DefaultGrace,
 		kubeCtx:     context.Background(),
 	}
 	for _, opt := range opts {
@@ -143,7 +153,7 @@ func (e *Env) newCgroupResolver() (*cgroup.Resolver, error) {
 	if !info.IsDir() {
 		return nil, fmt.Errorf("cgroup root %s: not a directory", root)
 	}
-	return cgroup.NewResolver(root, cgroup.DefaultMinRefresh), nil
+	return cgroup.NewResolver(root, cgroup.DefaultMinRefresh, e.cgroupGrace), nil
 }
 
 // Kube returns the Kubernetes resolver of the pod and peer_pod decoders,

@@ -317,3 +317,54 @@ func mkCgroup(tb testing.TB, root, path string) uint64 {
 	}
 	return dirInode(tb, dir)
 }
+
+// TestPodGraceAcrossCgroupRemoval: a deleted pod's cgroup directory goes
+// with it, and walks that no longer find it (another cgroup appearing
+// triggers one) must not turn its key's labels into unknown_cgroup_id:N
+// and not_pod for the grace period: the chain [uint, cgroup, pod] keeps
+// giving the deleted pod's labels, as the kube cache does.
+func TestPodGraceAcrossCgroupRemoval(t *testing.T) {
+	pods, _ := testPods(t) // shop/gone: deleted, within its grace period
+	root := t.TempDir()
+	goneID := mkCgroup(t, root, gonePath)
+	env := testEnv(t, WithCgroupRoot(root), WithKubeResolver(kube.NewResolverWith(pods)))
+	chains := map[string]Chain{}
+	for _, name := range []string{"cgroup", "pod", "pod_namespace", "container"} {
+		confs := withUint(config.Decoder{Name: "cgroup"})
+		if name != "cgroup" {
+			confs = append(confs, config.Decoder{Name: name})
+		}
+		chain, err := NewChain(confs, env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		chains[name] = chain
+	}
+	want := map[string]string{"cgroup": gonePath, "pod": "gone", "pod_namespace": "shop", "container": "worker"}
+	check := func(when string) {
+		t.Helper()
+		for name, chain := range chains {
+			if got, err := chain.Decode(u64(goneID)); err != nil || got != want[name] {
+				t.Errorf("%s: %s = %q, %v; want %q", when, name, got, err, want[name])
+			}
+		}
+	}
+	check("before removal")
+	// The new cgroup first: tmpfs would reuse the removed one's inode
+	// number, which cgroupfs never does.
+	newID := mkCgroup(t, root, webPath)
+	if err := os.Remove(filepath.Join(root, gonePath)); err != nil {
+		t.Fatal(err)
+	}
+	resolver, err := env.Cgroups()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := resolver.Refresh(); err != nil { // what a lookup of newID does
+		t.Fatal(err)
+	}
+	if got, err := chains["pod"].Decode(u64(newID)); err != nil || got != "web" {
+		t.Fatalf("new cgroup: pod = %q, %v; want web", got, err)
+	}
+	check("after the cgroup's removal and a walk")
+}

@@ -30,8 +30,8 @@ func addKubeFlags(app *kingpin.Application, f *kubeFlags) {
 		Envar(kube.NodeNameEnv).PlaceHolder("NODE").StringVar(&f.node)
 	app.Flag("kube.kubeconfig", "Kubeconfig file for API access from outside the cluster (a host run); "+
 		"default: the in-cluster config of the pod's service account.").PlaceHolder("FILE").StringVar(&f.kubeconfig)
-	app.Flag("kube.pod-grace", "How long a deleted pod (and its IP, and a deleted service's ClusterIP) keeps resolving, "+
-		"so that the last counts of its series keep their labels; 0: not at all.").
+	app.Flag("kube.pod-grace", "How long a deleted pod (its cgroup id, its IP, and a deleted service's ClusterIP) keeps resolving, "+
+		"so that the last counts of its series keep their labels (the cgroup decoder keeps a removed cgroup's path as long); 0: not at all.").
 		Default(kube.DefaultGrace.String()).SetValue(durationValue("kube.pod-grace", &f.grace))
 	app.Flag("kube.services", "Also watch services, cluster-wide, so that peer_pod names ClusterIPs \"namespace/service\" "+
 		"(needs list and watch on services); --no-kube.services: only pods, ClusterIPs are unknown peers.").
@@ -66,3 +66,8 @@ func (f *kubeFlags) envOption(ctx context.Context, logger *slog.Logger) (decoder
 	klog.SetSlogLogger(logger.With("component", "client-go"))
 	return decoder.WithKube(ctx, opts), nil
 }
+
+// cgroupGraceOption returns the decoder.Env option that keeps removed
+// cgroups resolving for --kube.pod-grace: the pod decoders see a pod only
+// through its cgroup's path.
+func (f *kubeFlags) cgroupGraceOption() decoder.Option { return decoder.WithCgroupGrace(f.grace) }

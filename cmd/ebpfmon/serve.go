@@ -89,7 +89,7 @@ func loadConfigs(ctx context.Context, f *flags, logger *slog.Logger) (*exporter.
 	if err != nil {
 		return nil, err
 	}
-	envOpts := []decoder.Option{kubeOpt}
+	envOpts := []decoder.Option{kubeOpt, f.kube.cgroupGraceOption()}
 	if f.cgroupPaths == "mount" {
 		envOpts = append(envOpts, decoder.WithCgroupMountPaths())
 	}
