@@ -299,7 +299,7 @@ func TestKubeWithoutNode(t *testing.T) {
 	t.Setenv(kube.NodeNameEnv, "")
 	env := NewEnv(WithKube(t.Context(), kube.Options{Config: &rest.Config{Host: "http://127.0.0.1:1"}}))
 	_, err := New(config.Decoder{Name: "pod"}, env)
-	if err == nil || !strings.Contains(err.Error(), `decoder "pod": kube: the node to watch is unknown: set NODE_NAME`) {
+	if err == nil || !strings.Contains(err.Error(), `decoder "pod": kube: the node to watch is unknown: set --kube.node-name, or NODE_NAME`) {
 		t.Fatalf("New(pod) error = %v", err)
 	}
 	if env.KubeResolver() != nil {

@@ -169,14 +169,15 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	e.collectKube(ch)
 }
 
-// collectKube reports whether the pod decoders have API access, once a
+// collectKube reports whether the pod decoders have API access and have
+// listed the node's pods (kube.Resolver.Available), once a
 // config has used one: before, no Resolver exists and nothing is sent.
 func (e *Exporter) collectKube(ch chan<- prometheus.Metric) {
 	if e.opts.Env == nil {
 		return
 	}
 	if r := e.opts.Env.KubeResolver(); r != nil {
-		ch <- prometheus.MustNewConstMetric(e.d.kubeAPIAvailable, prometheus.GaugeValue, boolValue(r.Online()))
+		ch <- prometheus.MustNewConstMetric(e.d.kubeAPIAvailable, prometheus.GaugeValue, boolValue(r.Available()))
 	}
 }
 
@@ -293,7 +294,7 @@ func newDescs(ns string) descs {
 		programRunCount:   d("ebpf_program_run_count_total", "Times the program ran (needs kernel.bpf_stats_enabled=1).", prog...),
 		cgroupIDMapFull:   d("cgroup_id_map_full", "Whether the last scan left cgroups matching the cgroup_id_map out of it for lack of room (their events go unfiltered): raise the map's max_entries.", "config", "map"),
 		cgroupIDMapErrors: d("cgroup_id_map_update_errors_total", "Failed updates and deletes of the cgroup_id_map (a full map counts once per cgroup left out per scan).", "config", "map"),
-		kubeAPIAvailable:  d("kube_api_available", "Whether the pod, pod_namespace, container and peer_pod decoders have Kubernetes API access (1), or resolve from cgroup paths alone (0: pod UIDs and container ids, empty namespaces, every peer unknown). Absent until a config uses one of these decoders."),
+		kubeAPIAvailable:  d("kube_api_available", "Whether the pod, pod_namespace, container and peer_pod decoders have Kubernetes API access and have listed this node's pods (1), or resolve from cgroup paths alone (0: no API access, the list failing or not in yet; pod UIDs and container ids, empty namespaces, every peer unknown). Absent until a config uses one of these decoders."),
 		eventsLost:        d("events_lost_total", "Records of perf_event_array counters lost: dropped by a full perf buffer, not sent by the program (a full ring buffer, counted in its MAP_lost map, see include/events.bpf.h), or dropped by ebpfmon when decoding falls behind or a new label set finds the counter at its 100,000-series limit.", "config", "map"),
 	}
 	// build_info comes from the version collector.

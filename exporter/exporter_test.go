@@ -127,7 +127,7 @@ func TestKubeAPIAvailable(t *testing.T) {
 }
 
 func kubeExposition(value string) string {
-	return "# HELP ebpfmon_kube_api_available Whether the pod, pod_namespace, container and peer_pod decoders have Kubernetes API access (1), or resolve from cgroup paths alone (0: pod UIDs and container ids, empty namespaces, every peer unknown). Absent until a config uses one of these decoders.\n" +
+	return "# HELP ebpfmon_kube_api_available Whether the pod, pod_namespace, container and peer_pod decoders have Kubernetes API access and have listed this node's pods (1), or resolve from cgroup paths alone (0: no API access, the list failing or not in yet; pod UIDs and container ids, empty namespaces, every peer unknown). Absent until a config uses one of these decoders.\n" +
 		"# TYPE ebpfmon_kube_api_available gauge\n" +
 		"ebpfmon_kube_api_available " + value + "\n"
 }

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -29,6 +30,8 @@ type fakeAPI struct {
 	log      []logged
 	wake     chan struct{} // closed and replaced on every event
 	requests []apiRequest
+	status   int    // if set, every request fails with it (403: RBAC)
+	onList   func() // if set, runs before each list is answered (a slow API)
 }
 
 // logged is an event as a watch replays it.
@@ -66,6 +69,20 @@ func newFakeAPI(t testing.TB) *fakeAPI {
 		a.srv.Close()
 	})
 	return a
+}
+
+// fail makes every later request fail with the HTTP status.
+func (a *fakeAPI) fail(status int) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.status = status
+}
+
+// beforeList makes f run before each later list is answered.
+func (a *fakeAPI) beforeList(f func()) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.onList = f
 }
 
 // config is the client config of the server.
@@ -172,7 +189,17 @@ func (a *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	watch := q.Get("watch") == "true"
 	a.mu.Lock()
 	a.requests = append(a.requests, apiRequest{resource, watch, q.Get("fieldSelector")})
+	status, onList := a.status, a.onList
 	a.mu.Unlock()
+	if status != 0 {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_, _ = fmt.Fprintf(w, `{"kind":"Status","apiVersion":"v1","status":"Failure","reason":"Forbidden","code":%d,"message":"%s is forbidden"}`, status, resource)
+		return
+	}
+	if !watch && onList != nil {
+		onList()
+	}
 	if watch {
 		from, _ := strconv.Atoi(q.Get("resourceVersion"))
 		a.watch(w, r, resource, node, from)

@@ -3,6 +3,8 @@ package kube
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"sync"
 	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,9 +18,9 @@ import (
 // spec.nodeName=node) and, if services, a cluster-wide service informer, all
 // feeding c, until ctx ends. It returns a function that reports whether
 // every informer has synced.
-func watchPods(ctx context.Context, client rest.Interface, node string, services bool, c *Pods) (func() bool, error) {
+func watchPods(ctx context.Context, client rest.Interface, node string, services bool, c *Pods, logger *slog.Logger) (func() bool, error) {
 	selector := fields.OneTermEqualSelector("spec.nodeName", node).String()
-	pods, err := inform(ctx, client, "pods", selector, &Pod{}, cache.ResourceEventHandlerFuncs{
+	pods, err := inform(ctx, client, "pods", selector, &Pod{}, logger, cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { setPod(c, obj) },
 		UpdateFunc: func(_, obj any) { setPod(c, obj) },
 		DeleteFunc: func(obj any) {
@@ -32,7 +34,7 @@ func watchPods(ctx context.Context, client rest.Interface, node string, services
 	}
 	synced := []cache.InformerSynced{pods}
 	if services {
-		s, err := inform(ctx, client, "services", "", &Service{}, cache.ResourceEventHandlerFuncs{
+		s, err := inform(ctx, client, "services", "", &Service{}, logger, cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj any) { setService(c, obj) },
 			UpdateFunc: func(_, obj any) { setService(c, obj) },
 			DeleteFunc: func(obj any) {
@@ -57,8 +59,10 @@ func watchPods(ctx context.Context, client rest.Interface, node string, services
 }
 
 // inform runs an informer of resource (in every namespace, restricted by the
-// field selector) that hands its objects, slimmed, to h, until ctx ends.
-func inform(ctx context.Context, client rest.Interface, resource, selector string, example runtime.Object, h cache.ResourceEventHandler) (cache.InformerSynced, error) {
+// field selector) that hands its objects, slimmed, to h, until ctx ends. The
+// first failed list or watch is logged to logger, once; later ones go to
+// client-go's own log.
+func inform(ctx context.Context, client rest.Interface, resource, selector string, example runtime.Object, logger *slog.Logger, h cache.ResourceEventHandler) (cache.InformerSynced, error) {
 	lw := cache.NewFilteredListWatchFromClient(client, resource, metav1.NamespaceAll, func(o *metav1.ListOptions) {
 		o.FieldSelector = selector
 	})
@@ -66,11 +70,31 @@ func inform(ctx context.Context, client rest.Interface, resource, selector strin
 	if err := informer.SetTransform(slim); err != nil {
 		return nil, err
 	}
+	if err := informer.SetWatchErrorHandlerWithContext(warnFirstError(resource, logger)); err != nil {
+		return nil, err
+	}
 	if _, err := informer.AddEventHandler(h); err != nil {
 		return nil, err
 	}
 	go informer.RunWithContext(ctx)
 	return informer.HasSynced, nil
+}
+
+// warnFirstError returns a watch error handler that logs the first failure
+// to list or watch resource as a warning with the likely fix, and hands
+// every later one to client-go's default handler.
+func warnFirstError(resource string, logger *slog.Logger) cache.WatchErrorHandlerWithContext {
+	var once sync.Once
+	return func(ctx context.Context, r *cache.Reflector, err error) {
+		first := false
+		once.Do(func() { first = true })
+		if !first {
+			cache.DefaultWatchErrorHandler(ctx, r, err)
+			return
+		}
+		logger.Warn("cannot list or watch "+resource+" (retrying): check the API server and the ClusterRole (list and watch on "+resource+"); until it works pods are labelled by UID and ebpfmon_kube_api_available is 0",
+			"err", err)
+	}
 }
 
 // listThenWatch makes the reflector list, then watch from the list's

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"log/slog"
 	"net/netip"
 	"reflect"
 	"sync"
@@ -208,7 +209,7 @@ func TestWatchPods(t *testing.T) {
 	}
 	clock := newFakeClock()
 	c := NewPods(5*time.Minute, clock.Now)
-	synced, err := watchPods(ctx, client, "node-a", false, c)
+	synced, err := watchPods(ctx, client, "node-a", false, c, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -262,7 +263,7 @@ func TestWatchServices(t *testing.T) {
 	}
 	clock := newFakeClock()
 	c := NewPods(time.Minute, clock.Now)
-	synced, err := watchPods(t.Context(), client, "node-a", true, c)
+	synced, err := watchPods(t.Context(), client, "node-a", true, c, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/cache"
 )
 
 // NodeNameEnv is the environment variable that names the node to watch when
@@ -36,7 +37,16 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock of the grace period; nil is time.Now.
 	Now func() time.Time
+	// SyncTimeout bounds how long NewResolver waits for the informers'
+	// first list, so that the first scrapes do not label pods by UID
+	// with an empty namespace: 0 is DefaultSyncTimeout, a negative value
+	// does not wait.
+	SyncTimeout time.Duration
 }
+
+// DefaultSyncTimeout is how long NewResolver waits, by default, for the
+// informers' first list.
+const DefaultSyncTimeout = 10 * time.Second
 
 // PodInfo is what a cgroup path resolves to.
 type PodInfo struct {
@@ -84,7 +94,7 @@ func NewResolver(ctx context.Context, opts Options) (*Resolver, error) {
 		node = os.Getenv(NodeNameEnv)
 	}
 	if node == "" {
-		return nil, fmt.Errorf("kube: the node to watch is unknown: set %s from the downward API (env valueFrom fieldRef fieldPath: spec.nodeName)", NodeNameEnv)
+		return nil, fmt.Errorf("kube: the node to watch is unknown: set --kube.node-name, or %s from the downward API (env valueFrom fieldRef fieldPath: spec.nodeName)", NodeNameEnv)
 	}
 	grace := opts.Grace
 	if grace == 0 {
@@ -95,12 +105,46 @@ func NewResolver(ctx context.Context, opts Options) (*Resolver, error) {
 		return nil, err
 	}
 	pods := NewPods(grace, opts.Now)
-	synced, err := watchPods(ctx, client, node, opts.Services, pods)
+	synced, err := watchPods(ctx, client, node, opts.Services, pods, logger)
 	if err != nil {
 		return nil, err
 	}
 	go sweepEvery(ctx, pods, max(grace/2, 10*time.Second))
+	waitSynced(ctx, opts.SyncTimeout, synced, pods, node, logger)
 	return &Resolver{pods: pods, synced: synced}, nil
+}
+
+// waitSynced waits up to timeout (0: DefaultSyncTimeout; negative: not at
+// all) for the informers' first list, and warns if it does not come in
+// time. Once they have synced, whenever that is, it warns if the node has
+// no pods: ebpfmon's own pod runs there, so the node name is likely wrong.
+func waitSynced(ctx context.Context, timeout time.Duration, synced func() bool, pods *Pods, node string, logger *slog.Logger) {
+	done := make(chan struct{})
+	go func() {
+		if !cache.WaitForCacheSync(ctx.Done(), synced) {
+			return
+		}
+		if pods.Len() == 0 {
+			logger.Warn("the API lists no pod on this node: check --kube.node-name (or NODE_NAME); pods will be labelled by UID, with an empty namespace",
+				"node", node)
+		}
+		close(done)
+	}()
+	if timeout < 0 {
+		return
+	}
+	if timeout == 0 {
+		timeout = DefaultSyncTimeout
+	}
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-ctx.Done():
+	case <-t.C:
+		logger.Warn("the pod cache has not synced yet: until it does, pods are labelled by UID, with an empty namespace, and ebpfmon_kube_api_available is 0",
+			"node", node, "waited", timeout)
+	}
 }
 
 // NewResolverWith returns a Resolver over a cache that the caller feeds
@@ -121,8 +165,14 @@ func inClusterConfig() (*rest.Config, error) {
 	return cfg, nil
 }
 
-// Online reports whether the Resolver has API access.
+// Online reports whether the Resolver is configured with API access
+// (whether or not the API answers: see [Resolver.Available]).
 func (r *Resolver) Online() bool { return r.pods != nil }
+
+// Available reports whether the Resolver has API access and its informers
+// have listed every pod (and service) once: false without API access, and
+// while the lists fail (RBAC, the API server down) or have not come yet.
+func (r *Resolver) Available() bool { return r.pods != nil && r.Synced() }
 
 // Synced reports whether the informers have listed every pod (and service)
 // once; before, lookups of existing pods may miss. Without API access it is

@@ -3,9 +3,11 @@ package kube
 import (
 	"bytes"
 	"log/slog"
+	"net/http"
 	"net/netip"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -46,8 +48,8 @@ func TestResolverOffline(t *testing.T) {
 func TestResolverNeedsNode(t *testing.T) {
 	t.Setenv(NodeNameEnv, "")
 	_, err := NewResolver(t.Context(), Options{Config: &rest.Config{Host: "http://127.0.0.1:1"}})
-	if err == nil || !strings.Contains(err.Error(), NodeNameEnv) {
-		t.Fatalf("err = %v, want one naming %s", err, NodeNameEnv)
+	if err == nil || !strings.Contains(err.Error(), NodeNameEnv) || !strings.Contains(err.Error(), "--kube.node-name") {
+		t.Fatalf("err = %v, want one naming %s and --kube.node-name", err, NodeNameEnv)
 	}
 }
 
@@ -89,5 +91,109 @@ func TestResolverOnline(t *testing.T) {
 	info, ok := r.Pod(systemd)
 	if !ok || info.Ref.PodUID != uid || info.Known {
 		t.Fatalf("deleted pod: %+v, %v", info, ok)
+	}
+}
+
+// syncLog is a log buffer that informer goroutines write while the test
+// reads it.
+type syncLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+func (l *syncLog) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
+
+// TestResolverForbidden: an API that refuses the list (RBAC: 403) leaves
+// the Resolver online but not available (ebpfmon_kube_api_available 0),
+// and the failure is logged once, however often the informer retries.
+func TestResolverForbidden(t *testing.T) {
+	api := newFakeAPI(t)
+	api.put(testPod("web", uid, "10.88.0.7"))
+	api.fail(http.StatusForbidden)
+	var logs syncLog
+	r, err := NewResolver(t.Context(), Options{Node: "node-a", Config: api.config(), Logger: logs.logger(), SyncTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "a retried list", func() bool { return len(api.requestsOf("pods")) >= 2 })
+	if !r.Online() || r.Available() {
+		t.Errorf("Online = %v, Available = %v; want true, false", r.Online(), r.Available())
+	}
+	if n := strings.Count(logs.String(), "cannot list or watch pods"); n != 1 {
+		t.Errorf("%d warnings about the failed list, want 1:\n%s", n, logs.String())
+	}
+	if !strings.Contains(logs.String(), "forbidden") || !strings.Contains(logs.String(), "has not synced yet") {
+		t.Errorf("the warnings do not give the API's error and the sync timeout:\n%s", logs.String())
+	}
+}
+
+// TestResolverWaitsForSync: NewResolver returns once the first list is in,
+// so the first scrapes label pods by name, not by UID with namespace "".
+func TestResolverWaitsForSync(t *testing.T) {
+	api := newFakeAPI(t)
+	api.put(testPod("web", uid, "10.88.0.7"))
+	api.beforeList(func() { time.Sleep(200 * time.Millisecond) }) // a slow API server
+	r, err := NewResolver(t.Context(), Options{Node: "node-a", Config: api.config()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/kubepods/burstable/pod" + uid + "/" + cid
+	if info, _ := r.Pod(path); !r.Available() || !info.Known || info.Meta.Namespace != "shop" {
+		t.Fatalf("right after NewResolver: Available = %v, Pod = %+v; want synced, shop/web", r.Available(), info)
+	}
+}
+
+// TestResolverSyncTimeout: a list that never comes delays NewResolver by
+// the sync timeout only, with a warning.
+func TestResolverSyncTimeout(t *testing.T) {
+	api := newFakeAPI(t)
+	stuck := make(chan struct{})
+	t.Cleanup(func() { close(stuck) }) // runs before the server's cleanup
+	api.beforeList(func() { <-stuck })
+	var logs syncLog
+	r, err := NewResolver(t.Context(), Options{Node: "node-a", Config: api.config(), Logger: logs.logger(), SyncTimeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Synced() || !strings.Contains(logs.String(), "the pod cache has not synced yet") {
+		t.Errorf("Synced = %v, logs:\n%s\nwant not synced and a warning", r.Synced(), logs.String())
+	}
+}
+
+// TestResolverNoPodsOnNode: a node name no pod has (a typo) syncs with no
+// pods: that is worth a warning, once.
+func TestResolverNoPodsOnNode(t *testing.T) {
+	api := newFakeAPI(t)
+	api.put(testPod("web", uid, "10.88.0.7")) // on node-a
+	var logs syncLog
+	r, err := NewResolver(t.Context(), Options{Node: "node-typo", Config: api.config(), Logger: logs.logger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Available() {
+		t.Fatal("not synced after NewResolver")
+	}
+	if n := strings.Count(logs.String(), "the API lists no pod on this node"); n != 1 || !strings.Contains(logs.String(), "node=node-typo") {
+		t.Errorf("%d warnings about an empty node, want 1 naming it:\n%s", n, logs.String())
+	}
+
+	var quiet syncLog
+	if _, err := NewResolver(t.Context(), Options{Node: "node-a", Config: api.config(), Logger: quiet.logger()}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(quiet.String(), "no pod") {
+		t.Errorf("a node with pods warned:\n%s", quiet.String())
 	}
 }
