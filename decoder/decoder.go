@@ -42,13 +42,16 @@ const (
 type constructor func(conf config.Decoder, env *Env) (Decoder, error)
 
 // form is what a decoder is given or outputs: the raw key field, decimal
-// text (what uint outputs), or any other text.
+// text (what uint outputs), a cgroup path (what cgroup outputs), an IP
+// address as text (what inet_ip outputs), or any other text.
 type form uint8
 
 const (
 	formRaw form = iota
 	formDecimal
 	formText
+	formCgroupPath
+	formIPText
 )
 
 // describe names a form for error messages.
@@ -58,6 +61,10 @@ func (f form) describe() string {
 		return "raw key bytes"
 	case formDecimal:
 		return "decimal text"
+	case formCgroupPath:
+		return "a cgroup path"
+	case formIPText:
+		return "an IP address as text"
 	}
 	return "text"
 }
@@ -69,7 +76,9 @@ type entry struct {
 	// nil takes any size.
 	raw rawInput
 	// text is what a decoder later in a chain takes: nothing (formRaw),
-	// decimal text only, or any text.
+	// decimal text only, any text, or a cgroup path or an IP address
+	// (any text but the other specific forms, decimal text included: those
+	// would decode to nothing, or fail, for every key).
 	text form
 	// out is the form of the output given the input; nil means formText.
 	out func(conf config.Decoder, in form) form
@@ -119,6 +128,12 @@ func ipText(uint) error {
 // decimal is the output form of uint.
 func decimal(config.Decoder, form) form { return formDecimal }
 
+// cgroupOut is the output form of cgroup.
+func cgroupOut(config.Decoder, form) form { return formCgroupPath }
+
+// ipOut is the output form of inet_ip.
+func ipOut(config.Decoder, form) form { return formIPText }
+
 // same passes the input form through (string on text changes nothing).
 func same(_ config.Decoder, in form) form {
 	if in == formRaw {
@@ -146,19 +161,19 @@ func staticMapOut(conf config.Decoder, in form) form {
 // takes later in a chain and the form of its output.
 func registry() map[string]entry {
 	return map[string]entry{
-		"cgroup":        {build: newCgroup, raw: decimalText, text: formDecimal},
-		"container":     {build: newContainer, opts: optNotPod, raw: cgroupPath, text: formText},
+		"cgroup":        {build: newCgroup, raw: decimalText, text: formDecimal, out: cgroupOut},
+		"container":     {build: newContainer, opts: optNotPod, raw: cgroupPath, text: formCgroupPath},
 		"dname":         {build: newDname, text: formText},
 		"errno":         {build: newErrno, raw: decimalText, text: formDecimal},
 		"hex":           {build: newHex, text: formText},
 		"ifname":        {build: newIfname, raw: sizes("4 bytes", oneOf(4))},
-		"inet_ip":       {build: newInetIP, raw: sizes("4 or 16 bytes", oneOf(4, 16))},
+		"inet_ip":       {build: newInetIP, raw: sizes("4 or 16 bytes", oneOf(4, 16)), out: ipOut},
 		"kstack":        {build: newKstack, raw: sizes("a multiple of 8 bytes", func(n uint) bool { return n%8 == 0 })},
 		"ksym":          {build: newKsym, raw: sizes("8 bytes", oneOf(8))},
 		"majorminor":    {build: newMajorMinor, raw: sizes("4 bytes", oneOf(4))},
-		"peer_pod":      {build: newPeerPod, opts: optUnknownPeer, raw: ipText, text: formText},
-		"pod":           {build: newPod, opts: optNotPod, raw: cgroupPath, text: formText},
-		"pod_namespace": {build: newPodNamespace, opts: optNotPod, raw: cgroupPath, text: formText},
+		"peer_pod":      {build: newPeerPod, opts: optUnknownPeer, raw: ipText, text: formIPText},
+		"pod":           {build: newPod, opts: optNotPod, raw: cgroupPath, text: formCgroupPath},
+		"pod_namespace": {build: newPodNamespace, opts: optNotPod, raw: cgroupPath, text: formCgroupPath},
 		"pci_class":     {build: newPCIClass, raw: decimalText, text: formDecimal},
 		"pci_device":    {build: newPCIDevice, raw: decimalText, text: formDecimal},
 		"pci_subclass":  {build: newPCISubclass, raw: decimalText, text: formDecimal},
@@ -295,7 +310,7 @@ func checkChain(confs []config.Decoder, size uint) error {
 					return fmt.Errorf("decoder %s %w", conf.Name, err)
 				}
 			}
-		} else if want, fix := e.takes(in); want != "" {
+		} else if want, fix := e.takes(conf.Name, in); want != "" {
 			return fmt.Errorf("decoders[%d] %s takes %s, but decoders[%d] %s outputs %s (%s)",
 				i, conf.Name, want, i-1, confs[i-1].Name, in.describe(), fix)
 		}
@@ -308,14 +323,19 @@ func checkChain(confs []config.Decoder, size uint) error {
 	return nil
 }
 
-// takes checks that a decoder later in a chain can take text of form in.
-// If not, it returns what the decoder wants and how to fix the chain.
-func (e entry) takes(in form) (want, fix string) {
+// takes checks that the decoder name, later in a chain, can take text of
+// form in. If not, it returns what the decoder wants and how to fix the
+// chain.
+func (e entry) takes(name string, in form) (want, fix string) {
 	switch {
 	case e.text == formRaw:
 		return formRaw.describe(), "put it first in the chain"
 	case e.text == formDecimal && in != formDecimal:
 		return formDecimal.describe(), "put uint before it, first in the chain"
+	case e.text == formCgroupPath && (in == formDecimal || in == formIPText):
+		return formCgroupPath.describe(), "put {name: cgroup} before " + name
+	case e.text == formIPText && (in == formDecimal || in == formCgroupPath):
+		return formIPText.describe(), "put {name: inet_ip} before " + name
 	}
 	return "", ""
 }

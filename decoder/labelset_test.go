@@ -282,6 +282,20 @@ func TestNewLabelSetChains(t *testing.T) {
 		{"uint static_map with names errno", 4, []config.Decoder{{Name: "uint"}, sm(true, "1", "one"), {Name: "errno"}}, `decoders[2] errno takes decimal text`},
 		{"uint regexp cgroup", 8, []config.Decoder{{Name: "uint"}, re, {Name: "cgroup"}}, `decoders[2] cgroup takes decimal text, but decoders[1] regexp outputs text`},
 		{"string majorminor", 4, d("string", "majorminor"), `decoders[1] majorminor takes raw key bytes`},
+		// Pod decoders take a cgroup path, peer_pod an address: a chain
+		// that skips the step decodes every key to nothing, or fails.
+		{"uint cgroup pod", 8, d("uint", "cgroup", "pod"), ""},
+		{"uint cgroup string container", 8, d("uint", "cgroup", "string", "container"), ""},
+		{"string pod", 64, d("string", "pod"), ""}, // a path the program wrote
+		{"inet_ip peer_pod", 16, d("inet_ip", "peer_pod"), ""},
+		{"string peer_pod", 16, d("string", "peer_pod"), ""},
+		{"uint pod", 8, d("uint", "pod"), `decoders[1] pod takes a cgroup path, but decoders[0] uint outputs decimal text (put {name: cgroup} before pod)`},
+		{"uint pod_namespace", 8, d("uint", "pod_namespace"), `decoders[1] pod_namespace takes a cgroup path, but decoders[0] uint outputs decimal text (put {name: cgroup} before pod_namespace)`},
+		{"uint container", 8, d("uint", "container"), `decoders[1] container takes a cgroup path, but decoders[0] uint outputs decimal text (put {name: cgroup} before container)`},
+		{"inet_ip pod", 4, d("inet_ip", "pod"), `decoders[1] pod takes a cgroup path, but decoders[0] inet_ip outputs an IP address as text (put {name: cgroup} before pod)`},
+		{"uint peer_pod", 4, d("uint", "peer_pod"), `decoders[1] peer_pod takes an IP address as text, but decoders[0] uint outputs decimal text (put {name: inet_ip} before peer_pod)`},
+		{"uint cgroup peer_pod", 8, d("uint", "cgroup", "peer_pod"), `decoders[2] peer_pod takes an IP address as text, but decoders[1] cgroup outputs a cgroup path (put {name: inet_ip} before peer_pod)`},
+		{"uint cgroup errno", 8, d("uint", "cgroup", "errno"), `decoders[2] errno takes decimal text, but decoders[1] cgroup outputs a cgroup path`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
