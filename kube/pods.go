@@ -58,6 +58,9 @@ type Pods struct {
 	byUID    map[string]*pod
 	byIP     map[netip.Addr]*pod
 	services map[netip.Addr]*service
+	// byService lists, by namespace/name, the addresses in services that
+	// hold the service, so that an event touches only its own entries.
+	byService map[string][]netip.Addr
 }
 
 // NewPods returns an empty cache whose deleted entries resolve for grace
@@ -68,11 +71,12 @@ func NewPods(grace time.Duration, now func() time.Time) *Pods {
 		now = time.Now
 	}
 	return &Pods{
-		grace:    max(grace, 0),
-		now:      now,
-		byUID:    map[string]*pod{},
-		byIP:     map[netip.Addr]*pod{},
-		services: map[netip.Addr]*service{},
+		grace:     max(grace, 0),
+		now:       now,
+		byUID:     map[string]*pod{},
+		byIP:      map[netip.Addr]*pod{},
+		services:  map[netip.Addr]*service{},
+		byService: map[string][]netip.Addr{},
 	}
 }
 
@@ -172,18 +176,26 @@ func (c *Pods) DeletePod(k *Pod) {
 }
 
 // SetService adds or updates a service's ClusterIPs; headless services have
-// none.
+// none. It costs the service's own addresses, not a scan of every service.
 func (c *Pods) SetService(k *Service) {
 	s := &service{name: k.Namespace + "/" + k.Name}
+	ips := clusterIPs(k)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for ip, cur := range c.services { // ClusterIPs rarely change, but may
-		if cur.name == s.name {
+	for _, ip := range c.byService[s.name] { // ClusterIPs rarely change, but may
+		if cur := c.services[ip]; cur != nil && cur.name == s.name {
 			delete(c.services, ip)
 		}
 	}
-	for _, ip := range clusterIPs(k) {
+	delete(c.byService, s.name)
+	for _, ip := range ips {
+		if cur := c.services[ip]; cur != nil { // a deleted service's address, reused
+			c.unlistServiceIP(cur.name, ip)
+		}
 		c.services[ip] = s
+	}
+	if len(ips) > 0 {
+		c.byService[s.name] = ips
 	}
 }
 
@@ -192,12 +204,22 @@ func (c *Pods) DeleteService(k *Service) {
 	name := k.Namespace + "/" + k.Name
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	now := c.now()
-	for ip, cur := range c.services {
-		if cur.name == name && cur.deleted.IsZero() {
-			c.services[ip] = &service{name: name, deleted: now}
+	gone := &service{name: name, deleted: c.now()}
+	for _, ip := range c.byService[name] {
+		if cur := c.services[ip]; cur != nil && cur.name == name && cur.deleted.IsZero() {
+			c.services[ip] = gone
 		}
 	}
+}
+
+// unlistServiceIP removes ip from the addresses of the service name.
+func (c *Pods) unlistServiceIP(name string, ip netip.Addr) {
+	ips := slices.DeleteFunc(c.byService[name], func(a netip.Addr) bool { return a == ip })
+	if len(ips) == 0 {
+		delete(c.byService, name)
+		return
+	}
+	c.byService[name] = ips
 }
 
 // Sweep drops the pods and services whose grace period has passed.
@@ -212,6 +234,7 @@ func (c *Pods) Sweep() {
 	for ip, s := range c.services {
 		if c.expired(s.deleted) {
 			delete(c.services, ip)
+			c.unlistServiceIP(s.name, ip)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/netip"
 	"reflect"
@@ -339,5 +340,66 @@ func TestSlimKeepsWhatTheCacheReads(t *testing.T) {
 	}
 	if other, err := slim("not a pod"); err != nil || other != "not a pod" {
 		t.Fatalf("slim(non-pod) = %v, %v", other, err)
+	}
+}
+
+// TestPodsServiceIndex: services are indexed by name so that an event
+// touches only that service's addresses; the index follows ClusterIP
+// changes, deletion, reuse of a deleted service's address and the sweep,
+// and leaves nothing behind.
+func TestPodsServiceIndex(t *testing.T) {
+	clock := newFakeClock()
+	c := NewPods(time.Minute, clock.Now)
+	svc := func(name string, ips ...string) *Service {
+		return &Service{ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop"}, Spec: ServiceSpec{ClusterIPs: ips}}
+	}
+	peer := func(ip string) string {
+		name, _ := c.Peer(netip.MustParseAddr(ip))
+		return name
+	}
+	const n = 10_000
+	for i := range n {
+		c.SetService(svc(fmt.Sprint("svc-", i), fmt.Sprintf("10.96.%d.%d", i/250, i%250+1)))
+	}
+	if got := peer("10.96.39.250"); got != "shop/svc-9999" {
+		t.Fatalf("Peer(10.96.39.250) = %q, want shop/svc-9999", got)
+	}
+	c.SetService(svc("svc-0", "10.97.0.1", "fd00::1")) // ClusterIPs changed
+	if got := peer("10.96.0.1"); got != "" {
+		t.Errorf("the old ClusterIP of svc-0 resolves to %q", got)
+	}
+	if got := peer("fd00::1"); got != "shop/svc-0" {
+		t.Errorf("Peer(fd00::1) = %q, want shop/svc-0", got)
+	}
+	c.DeleteService(svc("svc-1"))
+	c.SetService(svc("reuser", "10.96.0.2")) // takes the deleted svc-1's address
+	c.DeleteService(svc("svc-2"))
+	if got, other := peer("10.96.0.2"), peer("10.96.0.3"); got != "shop/reuser" || other != "shop/svc-2" {
+		t.Errorf("Peer = %q, %q; want shop/reuser, and shop/svc-2 within its grace", got, other)
+	}
+	clock.Add(time.Minute)
+	c.Sweep()
+	if got := peer("10.96.0.3"); got != "" {
+		t.Errorf("svc-2 resolves to %q after the grace period", got)
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if _, ok := c.byService["shop/svc-1"]; ok {
+		t.Error("svc-1, its address reused, is still indexed")
+	}
+	if _, ok := c.byService["shop/svc-2"]; ok {
+		t.Error("svc-2, swept, is still indexed")
+	}
+	indexed := 0
+	for name, ips := range c.byService {
+		for _, ip := range ips {
+			if s := c.services[ip]; s == nil || s.name != name {
+				t.Errorf("byService[%s] lists %s, which services gives to %v", name, ip, s)
+			}
+			indexed++
+		}
+	}
+	if indexed != len(c.services) {
+		t.Errorf("byService lists %d addresses, services has %d", indexed, len(c.services))
 	}
 }
