@@ -42,6 +42,7 @@ var examples = map[string]exercise{
 	"kfree_skb":   exerciseKfreeSkb,
 	"oomkill":     exerciseOOMKill,
 	"pagefaults":  exercisePagefaults,
+	"podexec":     exercisePodexec,
 	"procevents":  exerciseProcevents,
 	"runqlat":     exerciseRunqlat,
 	"softirqs":    exerciseSoftirqs,
@@ -64,6 +65,7 @@ var examples = map[string]exercise{
 func TestExamples(t *testing.T) {
 	testenv.Privileged(t)
 	requireExamples(t)
+	t.Setenv("KUBERNETES_SERVICE_HOST", "") // podexec: no API access, even in a CI pod
 	yamls, _ := filepath.Glob(filepath.Join(examplesDir, "*.yaml"))
 	var names []string
 	for _, y := range yamls {
@@ -130,7 +132,7 @@ func TestLintMetrics(t *testing.T) {
 	qname := fmt.Sprintf("lint-%d.ebpfmon.test", time.Now().UnixNano()%1e9)
 	var families []string
 	for _, name := range supported {
-		if name != "oomkill" { // no OOM kill here: its map stays empty
+		if name != "oomkill" && name != "podexec" { // no OOM kill here, no pod: their maps stay empty or skipped
 			counters, histograms := metricsOf(t, name)
 			families = append(append(families, counters...), histograms...)
 		}
@@ -342,6 +344,52 @@ func exerciseOOMKill(t *testing.T, in *instance, before metrics) metrics {
 		t.Errorf("%s{cgroup=%q} = %v, want 1", fam, path, got)
 	}
 	t.Logf("oomkill: %s{cgroup=%q} = %v after one hog killed at 32 MiB", fam, path, after.sum(fam, match))
+	return after
+}
+
+// exercisePodexec runs execs in two containers of a fake pod
+// (kubepods/pod<uid>/<container id>, no API access: the pod is its UID, the
+// namespace empty, the container its id) and in no pod, then OOM-kills a
+// hog in a third container of the pod. The counts must be exact, and the
+// execs in no pod left out (not_pod: skip).
+func exercisePodexec(t *testing.T, in *instance, before metrics) metrics {
+	const execs, kills = "ebpfmon_pod_execs_total", "ebpfmon_pod_oom_kills_total"
+	const uid = "5f0c2d9e-7a41-4b6e-8d3c-1e2f3a4b5c6d"
+	root, _ := cgroupMounts(t)
+	pod := subCgroup(t, newCgroup(t, root, "kubepods"), "pod"+uid)
+	ids := [3]string{strings.Repeat("a1", 32), strings.Repeat("b2", 32), strings.Repeat("c3", 32)}
+	a, b, hog := subCgroup(t, pod, ids[0]), subCgroup(t, pod, ids[1]), subCgroup(t, pod, ids[2])
+	inA, inB := intoCgroup(t, a), intoCgroup(t, b)
+	label := func(cid string) map[string]string {
+		return map[string]string{"namespace": "", "pod": uid, "container": cid}
+	}
+	n := 0
+	after := in.eventually(t, "execs in two containers of pod "+uid, func() {
+		run(t, inA, "true")
+		run(t, inA, "true")
+		run(t, inB, "true")
+		run(t, nil, "true")
+		n++
+	}, watch(t, before, func(ms metrics) bool {
+		return ms.sum(execs, label(ids[0])) >= float64(2*n) && ms.sum(execs, label(ids[1])) >= float64(n)
+	}, execs))
+	for i, want := range []int{2 * n, n} {
+		if got := after.sum(execs, label(ids[i])); got != float64(want) {
+			t.Errorf("%s%v = %v, want %d", execs, label(ids[i]), got, want)
+		}
+	}
+	if got, want := len(after.series(execs, nil)), 2; got != want {
+		t.Errorf("%s: %d series, want %d, the fake pod's two containers (execs in no pod are skipped)", execs, got, want)
+	}
+	oomKillIn(t, hog)
+	after = in.eventually(t, "OOM kill in pod "+uid, nil, watch(t, before, func(ms metrics) bool {
+		return ms.sum(kills, label(ids[2])) >= 1
+	}, kills))
+	if got := after.sum(kills, label(ids[2])); got != 1 || len(after.series(kills, nil)) != 1 {
+		t.Errorf("%s%v = %v in %d series, want 1 in 1", kills, label(ids[2]), got, len(after.series(kills, nil)))
+	}
+	t.Logf("podexec: %s = %v and %v after %d rounds of 2+1 execs in two containers (+%d in no pod, skipped); %s = %v",
+		execs, after.sum(execs, label(ids[0])), after.sum(execs, label(ids[1])), n, n, kills, after.sum(kills, label(ids[2])))
 	return after
 }
 

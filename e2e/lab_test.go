@@ -79,6 +79,11 @@ var exampleNeeds = map[string][]kernelNeed{
 		have:  btfHas("trace_event_raw_exceptions", ""),
 		fails: []string{"config=pagefaults", "program page_fault_", "bad CO-RE relocation"},
 	}},
+	"podexec": {{
+		what:  "tp_btf `mark_victim(task, uid)` (6.9, backported to some stable kernels)",
+		have:  markVictimHasTask,
+		fails: []string{"config=podexec", "mark_victim", "invalid mem access"},
+	}},
 	"procevents": {{
 		what:  "BPF ring buffer (5.8)",
 		have:  func() (bool, error) { return featureHave(features.HaveMapType(ebpf.RingBuf)) },

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -371,13 +372,34 @@ func intoCgroup(t *testing.T, dir string) *syscall.SysProcAttr {
 // endless line in memory.
 func oomKill(t *testing.T) string {
 	t.Helper()
+	v2root, _ := cgroupMounts(t)
+	v2 := newCgroup(t, v2root, "oom")
+	oomKillIn(t, v2)
+	rel, err := filepath.Rel(v2root, v2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return "/" + rel
+}
+
+// oomKillIn is oomKill in the existing cgroup v2 directory v2, at any depth
+// below the root: on a cgroup v2 host each cgroup between the root and v2
+// is given the memory controller for its children first.
+func oomKillIn(t *testing.T, v2 string) {
+	t.Helper()
 	v2root, v1memory := cgroupMounts(t)
 	const limit = "33554432"
-	v2 := newCgroup(t, v2root, "oom")
 	controllers, _ := os.ReadFile(filepath.Join(v2root, "cgroup.subtree_control"))
 	var v1 string
 	switch {
 	case hasOption(strings.ReplaceAll(strings.TrimSpace(string(controllers)), " ", ","), "memory"):
+		var between []string
+		for p := filepath.Dir(v2); strings.HasPrefix(p, v2root+"/"); p = filepath.Dir(p) {
+			between = append(between, p)
+		}
+		for _, p := range slices.Backward(between) {
+			writeFile(t, filepath.Join(p, "cgroup.subtree_control"), "+memory")
+		}
 		writeFile(t, filepath.Join(v2, "memory.max"), limit)
 		if _, err := os.Stat(filepath.Join(v2, "memory.swap.max")); err == nil {
 			writeFile(t, filepath.Join(v2, "memory.swap.max"), "0")
@@ -427,11 +449,6 @@ func oomKill(t *testing.T) string {
 	if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
 		t.Fatalf("the hog in %s ended with %v, want killed by SIGKILL (the OOM killer)", v2, err)
 	}
-	rel, err := filepath.Rel(v2root, v2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return "/" + rel
 }
 
 // pciDevice describes the PCI function behind a block device, with names
