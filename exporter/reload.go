@@ -39,6 +39,15 @@ type ReloadResult struct {
 // OK reports whether every config on disk is the one running.
 func (r ReloadResult) OK() bool { return r.Err == nil && len(r.Failed) == 0 }
 
+// FailedConfigs returns the names of the configs in Failed, in order.
+func (r ReloadResult) FailedConfigs() []string {
+	names := make([]string, len(r.Failed))
+	for i, c := range r.Failed {
+		names[i] = c.Config
+	}
+	return names
+}
+
 // ConfigError is why one config failed to load.
 type ConfigError struct {
 	Config string

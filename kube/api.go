@@ -135,12 +135,7 @@ func (l *PodList) DeepCopyObject() runtime.Object {
 	}
 	out := *l
 	l.ListMeta.DeepCopyInto(&out.ListMeta)
-	if l.Items != nil {
-		out.Items = make([]Pod, len(l.Items))
-		for i := range l.Items {
-			out.Items[i] = *l.Items[i].DeepCopy()
-		}
-	}
+	out.Items = copyItems(l.Items, (*Pod).DeepCopy)
 	return &out
 }
 
@@ -170,13 +165,20 @@ func (l *ServiceList) DeepCopyObject() runtime.Object {
 	}
 	out := *l
 	l.ListMeta.DeepCopyInto(&out.ListMeta)
-	if l.Items != nil {
-		out.Items = make([]Service, len(l.Items))
-		for i := range l.Items {
-			out.Items[i] = *l.Items[i].DeepCopy()
-		}
-	}
+	out.Items = copyItems(l.Items, (*Service).DeepCopy)
 	return &out
+}
+
+// copyItems copies a list's items with cp; nil stays nil.
+func copyItems[T any](in []T, cp func(*T) *T) []T {
+	if in == nil {
+		return nil
+	}
+	out := make([]T, len(in))
+	for i := range in {
+		out[i] = *cp(&in[i])
+	}
+	return out
 }
 
 // newScheme returns a scheme that knows our Pod, PodList, Service and

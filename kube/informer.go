@@ -20,29 +20,13 @@ import (
 // every informer has synced.
 func watchPods(ctx context.Context, client rest.Interface, node string, services bool, c *Pods, logger *slog.Logger) (func() bool, error) {
 	selector := fields.OneTermEqualSelector("spec.nodeName", node).String()
-	pods, err := inform(ctx, client, "pods", selector, &Pod{}, logger, cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { setPod(c, obj) },
-		UpdateFunc: func(_, obj any) { setPod(c, obj) },
-		DeleteFunc: func(obj any) {
-			if k, ok := tombstone(obj).(*Pod); ok {
-				c.DeletePod(k)
-			}
-		},
-	})
+	pods, err := inform(ctx, client, "pods", selector, &Pod{}, logger, handlers(c.SetPod, c.DeletePod))
 	if err != nil {
 		return nil, fmt.Errorf("kube: watching pods on node %s: %w", node, err)
 	}
 	synced := []cache.InformerSynced{pods}
 	if services {
-		s, err := inform(ctx, client, "services", "", &Service{}, logger, cache.ResourceEventHandlerFuncs{
-			AddFunc:    func(obj any) { setService(c, obj) },
-			UpdateFunc: func(_, obj any) { setService(c, obj) },
-			DeleteFunc: func(obj any) {
-				if k, ok := tombstone(obj).(*Service); ok {
-					c.DeleteService(k)
-				}
-			},
-		})
+		s, err := inform(ctx, client, "services", "", &Service{}, logger, handlers(c.SetService, c.DeleteService))
 		if err != nil {
 			return nil, fmt.Errorf("kube: watching services: %w", err)
 		}
@@ -119,15 +103,26 @@ func sweepEvery(ctx context.Context, c *Pods, interval time.Duration) {
 	}
 }
 
-func setPod(c *Pods, obj any) {
-	if k, ok := obj.(*Pod); ok {
-		c.SetPod(k)
-	}
-}
-
-func setService(c *Pods, obj any) {
-	if k, ok := obj.(*Service); ok {
-		c.SetService(k)
+// handlers hands the informer's objects of type *T to set when added or
+// updated, and to del when deleted (unwrapping a missed deletion's last
+// state).
+func handlers[T any](set, del func(*T)) cache.ResourceEventHandlerFuncs {
+	return cache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) {
+			if k, ok := obj.(*T); ok {
+				set(k)
+			}
+		},
+		UpdateFunc: func(_, obj any) {
+			if k, ok := obj.(*T); ok {
+				set(k)
+			}
+		},
+		DeleteFunc: func(obj any) {
+			if k, ok := tombstone(obj).(*T); ok {
+				del(k)
+			}
+		},
 	}
 }
 

@@ -40,11 +40,7 @@ func (r *reloader) reload(ctx context.Context, trigger string) exporter.ReloadRe
 	case res.Err != nil:
 		r.logger.Error("reload failed", append(attrs, "err", res.Err)...)
 	case len(res.Failed) > 0:
-		failed := make([]string, len(res.Failed))
-		for i, c := range res.Failed {
-			failed[i] = c.Config
-		}
-		r.logger.Error("reload failed for some configs; their running versions, if any, keep running", append(attrs, "failed", strings.Join(failed, ","))...)
+		r.logger.Error("reload failed for some configs; their running versions, if any, keep running", append(attrs, "failed", strings.Join(res.FailedConfigs(), ","))...)
 	default:
 		r.logger.Info("reload done", attrs...)
 	}
@@ -105,11 +101,7 @@ func reloadReport(res exporter.ReloadResult) string {
 	}{{"added", res.Added}, {"changed", res.Changed}, {"removed", res.Removed}, {"unchanged", res.Unchanged}} {
 		fmt.Fprintf(&b, "%s: %s\n", l.what, strings.Join(l.names, " "))
 	}
-	failed := make([]string, len(res.Failed))
-	for i, c := range res.Failed {
-		failed[i] = c.Config
-	}
-	fmt.Fprintf(&b, "failed: %s\n", strings.Join(failed, " "))
+	fmt.Fprintf(&b, "failed: %s\n", strings.Join(res.FailedConfigs(), " "))
 	for _, c := range res.Failed {
 		fmt.Fprintf(&b, "\nconfig %s failed (its running version, if any, keeps running):\n%v\n", c.Config, c.Err)
 	}

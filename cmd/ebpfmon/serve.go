@@ -102,10 +102,7 @@ func loadConfigs(ctx context.Context, f *flags, logger *slog.Logger) (*exporter.
 		return exp, res.Err
 	}
 	if len(res.Failed) > 0 && (f.strict || f.check) {
-		failed := make([]string, len(res.Failed))
-		for i, c := range res.Failed {
-			failed[i] = c.Config
-		}
+		failed := res.FailedConfigs()
 		return exp, fmt.Errorf("%d of %d configs failed: %s", len(failed), len(failed)+len(res.Added), strings.Join(failed, ", "))
 	}
 	if f.check {
