@@ -172,12 +172,31 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 // collectKube reports whether the pod decoders have API access and have
 // listed the node's pods (kube.Resolver.Available), once a
 // config has used one: before, no Resolver exists and nothing is sent.
+// With API access it adds the informers' load on the API server and the
+// size of the pod cache.
 func (e *Exporter) collectKube(ch chan<- prometheus.Metric) {
 	if e.opts.Env == nil {
 		return
 	}
-	if r := e.opts.Env.KubeResolver(); r != nil {
-		ch <- prometheus.MustNewConstMetric(e.d.kubeAPIAvailable, prometheus.GaugeValue, boolValue(r.Available()))
+	r := e.opts.Env.KubeResolver()
+	if r == nil {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(e.d.kubeAPIAvailable, prometheus.GaugeValue, boolValue(r.Available()))
+	if !r.Online() {
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(e.d.kubePods, prometheus.GaugeValue, float64(r.CachedPods()))
+	for _, s := range r.APIStats() {
+		counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), append([]string{s.Resource}, labels...)...)
+		}
+		counter(e.d.kubeRequests, s.Lists, "list")
+		counter(e.d.kubeRequests, s.Watches, "watch")
+		counter(e.d.kubeErrors, s.Errors)
+		counter(e.d.kubeEvents, s.Added, "added")
+		counter(e.d.kubeEvents, s.Updated, "updated")
+		counter(e.d.kubeEvents, s.Deleted, "deleted")
 	}
 }
 
@@ -268,7 +287,8 @@ type descs struct {
 	programInfo, programAttached, programRunTime, programRunCount *prometheus.Desc
 	eventsLost, cgroupIDMapFull, cgroupIDMapErrors                *prometheus.Desc
 	lastLoadOK, lastReloadOK, lastReloadTime, reloads             *prometheus.Desc
-	kubeAPIAvailable                                              *prometheus.Desc
+	kubeAPIAvailable, kubeRequests, kubeErrors, kubeEvents        *prometheus.Desc
+	kubePods                                                      *prometheus.Desc
 }
 
 func newDescs(ns string) descs {
@@ -295,6 +315,10 @@ func newDescs(ns string) descs {
 		cgroupIDMapFull:   d("cgroup_id_map_full", "Whether the last scan left cgroups matching the cgroup_id_map out of it for lack of room (their events go unfiltered): raise the map's max_entries.", "config", "map"),
 		cgroupIDMapErrors: d("cgroup_id_map_update_errors_total", "Failed updates and deletes of the cgroup_id_map (a full map counts once per cgroup left out per scan).", "config", "map"),
 		kubeAPIAvailable:  d("kube_api_available", "Whether the pod, pod_namespace, container and peer_pod decoders have Kubernetes API access and have listed this node's pods (1), or resolve from cgroup paths alone (0: no API access, the list failing or not in yet; pod UIDs and container ids, empty namespaces, every peer unknown). Absent until a config uses one of these decoders."),
+		kubeRequests:      d("kube_api_requests_total", "Requests of the pod (and service) informers to the Kubernetes API server, by resource and verb (list, watch): one list and one long-lived watch per resource when all is well; growth means watches keep breaking (see the log).", "resource", "verb"),
+		kubeErrors:        d("kube_api_request_errors_total", "Lists and watches of the pod (and service) informers that failed (RBAC, API server unreachable), by resource.", "resource"),
+		kubeEvents:        d("kube_watch_events_total", "Objects the informers received from the API server, by resource and type (added, updated, deleted); the first list counts as added.", "resource", "type"),
+		kubePods:          d("kube_cached_pods", "Pods in the pod decoders' cache: this node's pods, and deleted ones still in their grace period (--kube.pod-grace)."),
 		eventsLost:        d("events_lost_total", "Records of perf_event_array counters lost: dropped by a full perf buffer, not sent by the program (a full ring buffer, counted in its MAP_lost map, see include/events.bpf.h), or dropped by ebpfmon when decoding falls behind or a new label set finds the counter at its 100,000-series limit.", "config", "map"),
 	}
 	// build_info comes from the version collector.

@@ -7,6 +7,7 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/ebpfmon/ebpfmon/config"
 	"github.com/ebpfmon/ebpfmon/decoder"
@@ -121,6 +122,44 @@ func TestKubeAPIAvailable(t *testing.T) {
 			}
 			if err := testutil.CollectAndCompare(e, strings.NewReader(kubeExposition(tc.want)), "ebpfmon_kube_api_available"); err != nil {
 				t.Error(err)
+			}
+		})
+	}
+}
+
+// TestKubeCachedPods checks ebpfmon_kube_cached_pods: the pods in the
+// cache, sent only with API access.
+func TestKubeCachedPods(t *testing.T) {
+	pods := kube.NewPods(0, nil)
+	pods.SetPod(&kube.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop", UID: "1b4e28ba-2fa1-11d2-883f-0016d3cca427"}})
+	for _, tc := range []struct {
+		name string
+		r    *kube.Resolver
+		want float64 // -1: absent
+	}{
+		{"online", kube.NewResolverWith(pods), 1},
+		{"offline", kube.NewResolverWith(nil), -1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := decoder.NewEnv(decoder.WithKubeResolver(tc.r))
+			e := New(lifecycle.Options{Namespace: "ebpfmon", Env: env})
+			if _, err := decoder.New(config.Decoder{Name: "pod"}, env); err != nil {
+				t.Fatal(err)
+			}
+			reg := prometheus.NewPedanticRegistry()
+			reg.MustRegister(e)
+			mfs, err := reg.Gather()
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := -1.0
+			for _, mf := range mfs {
+				if mf.GetName() == "ebpfmon_kube_cached_pods" {
+					got = mf.GetMetric()[0].GetGauge().GetValue()
+				}
+			}
+			if got != tc.want {
+				t.Errorf("ebpfmon_kube_cached_pods = %v, want %v (-1: absent)", got, tc.want)
 			}
 		})
 	}

@@ -17,20 +17,24 @@ import (
 // watchPods starts the node-scoped pod informer (one list and one watch,
 // spec.nodeName=node) and, if services, a cluster-wide service informer, all
 // feeding c, until ctx ends. It returns a function that reports whether
-// every informer has synced.
-func watchPods(ctx context.Context, client rest.Interface, node string, services bool, c *Pods, logger *slog.Logger) (func() bool, error) {
+// every informer has synced, and the informers' request counts.
+func watchPods(ctx context.Context, client rest.Interface, node string, services bool, c *Pods, logger *slog.Logger) (func() bool, []*apiCounters, error) {
 	selector := fields.OneTermEqualSelector("spec.nodeName", node).String()
-	pods, err := inform(ctx, client, "pods", selector, &Pod{}, logger, handlers(c.SetPod, c.DeletePod))
+	podStats := &apiCounters{resource: "pods"}
+	pods, err := inform(ctx, client, selector, &Pod{}, podStats, logger, handlers(c.SetPod, c.DeletePod))
 	if err != nil {
-		return nil, fmt.Errorf("kube: watching pods on node %s: %w", node, err)
+		return nil, nil, fmt.Errorf("kube: watching pods on node %s: %w", node, err)
 	}
 	synced := []cache.InformerSynced{pods}
+	stats := []*apiCounters{podStats}
 	if services {
-		s, err := inform(ctx, client, "services", "", &Service{}, logger, handlers(c.SetService, c.DeleteService))
+		svcStats := &apiCounters{resource: "services"}
+		s, err := inform(ctx, client, "", &Service{}, svcStats, logger, handlers(c.SetService, c.DeleteService))
 		if err != nil {
-			return nil, fmt.Errorf("kube: watching services: %w", err)
+			return nil, nil, fmt.Errorf("kube: watching services: %w", err)
 		}
 		synced = append(synced, s)
+		stats = append(stats, svcStats)
 	}
 	return func() bool {
 		for _, s := range synced {
@@ -39,37 +43,39 @@ func watchPods(ctx context.Context, client rest.Interface, node string, services
 			}
 		}
 		return true
-	}, nil
+	}, stats, nil
 }
 
-// inform runs an informer of resource (in every namespace, restricted by the
-// field selector) that hands its objects, slimmed, to h, until ctx ends. The
-// first failed list or watch is logged to logger, once; later ones go to
-// client-go's own log.
-func inform(ctx context.Context, client rest.Interface, resource, selector string, example runtime.Object, logger *slog.Logger, h cache.ResourceEventHandler) (cache.InformerSynced, error) {
-	lw := cache.NewFilteredListWatchFromClient(client, resource, metav1.NamespaceAll, func(o *metav1.ListOptions) {
+// inform runs an informer of n.resource (in every namespace, restricted by
+// the field selector) that hands its objects, slimmed, to h, until ctx
+// ends, counting its requests and objects in n. The first failed list or
+// watch is logged to logger, once; later ones go to client-go's own log.
+func inform(ctx context.Context, client rest.Interface, selector string, example runtime.Object, n *apiCounters, logger *slog.Logger, h cache.ResourceEventHandlerFuncs) (cache.InformerSynced, error) {
+	lw := cache.NewFilteredListWatchFromClient(client, n.resource, metav1.NamespaceAll, func(o *metav1.ListOptions) {
 		o.FieldSelector = selector
 	})
-	informer := cache.NewSharedIndexInformerWithOptions(listThenWatch{lw}, example, cache.SharedIndexInformerOptions{})
+	informer := cache.NewSharedIndexInformerWithOptions(countingListWatch{listThenWatch{lw}, n}, example, cache.SharedIndexInformerOptions{})
 	if err := informer.SetTransform(slim); err != nil {
 		return nil, err
 	}
-	if err := informer.SetWatchErrorHandlerWithContext(warnFirstError(resource, logger)); err != nil {
+	if err := informer.SetWatchErrorHandlerWithContext(warnFirstError(n, logger)); err != nil {
 		return nil, err
 	}
-	if _, err := informer.AddEventHandler(h); err != nil {
+	if _, err := informer.AddEventHandler(counted(h, n)); err != nil {
 		return nil, err
 	}
 	go informer.RunWithContext(ctx)
 	return informer.HasSynced, nil
 }
 
-// warnFirstError returns a watch error handler that logs the first failure
-// to list or watch resource as a warning with the likely fix, and hands
-// every later one to client-go's default handler.
-func warnFirstError(resource string, logger *slog.Logger) cache.WatchErrorHandlerWithContext {
+// warnFirstError returns a watch error handler that counts every failure to
+// list or watch n.resource, logs the first as a warning with the likely fix,
+// and hands every later one to client-go's default handler.
+func warnFirstError(n *apiCounters, logger *slog.Logger) cache.WatchErrorHandlerWithContext {
+	resource := n.resource
 	var once sync.Once
 	return func(ctx context.Context, r *cache.Reflector, err error) {
+		n.errors.Add(1)
 		first := false
 		once.Do(func() { first = true })
 		if !first {

@@ -210,7 +210,7 @@ func TestWatchPods(t *testing.T) {
 	}
 	clock := newFakeClock()
 	c := NewPods(5*time.Minute, clock.Now)
-	synced, err := watchPods(ctx, client, "node-a", false, c, slog.New(slog.DiscardHandler))
+	synced, stats, err := watchPods(ctx, client, "node-a", false, c, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,6 +247,10 @@ func TestWatchPods(t *testing.T) {
 	if r := api.requestsOf("services"); len(r) != 0 {
 		t.Errorf("services requested without Services: %+v", r)
 	}
+	want := APIStats{Resource: "pods", Lists: 1, Watches: 1, Added: 1, Updated: 1, Deleted: 1}
+	if len(stats) != 1 || stats[0].snapshot() != want {
+		t.Errorf("stats %+v, want one informer with %+v", stats, want)
+	}
 }
 
 // TestWatchServices runs the service informer against a fake API server: a
@@ -264,7 +268,7 @@ func TestWatchServices(t *testing.T) {
 	}
 	clock := newFakeClock()
 	c := NewPods(time.Minute, clock.Now)
-	synced, err := watchPods(t.Context(), client, "node-a", true, c, slog.New(slog.DiscardHandler))
+	synced, stats, err := watchPods(t.Context(), client, "node-a", true, c, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,6 +286,12 @@ func TestWatchServices(t *testing.T) {
 	})
 	checkListAndWatch(t, api.requestsOf("services"), "")
 	checkListAndWatch(t, api.requestsOf("pods"), "spec.nodeName=node-a")
+	if len(stats) != 2 {
+		t.Fatalf("%d informers counted, want pods and services", len(stats))
+	}
+	if got, want := stats[1].snapshot(), (APIStats{Resource: "services", Lists: 1, Watches: 1, Added: 2, Deleted: 1}); got != want {
+		t.Errorf("services stats %+v, want %+v", got, want)
+	}
 }
 
 // checkListAndWatch checks that requests are one list then one watch, with

@@ -65,8 +65,9 @@ type PodInfo struct {
 // Resolver resolves cgroup paths to pods and IPs to pods or services. It is
 // safe for concurrent use; lookups take one read lock.
 type Resolver struct {
-	pods   *Pods       // nil without API access
-	synced func() bool // nil without API access
+	pods   *Pods          // nil without API access
+	synced func() bool    // nil without API access
+	stats  []*apiCounters // one per informer; none without API access
 }
 
 // NewResolver returns a Resolver fed by a node-scoped pod informer that runs
@@ -105,13 +106,13 @@ func NewResolver(ctx context.Context, opts Options) (*Resolver, error) {
 		return nil, err
 	}
 	pods := NewPods(grace, opts.Now)
-	synced, err := watchPods(ctx, client, node, opts.Services, pods, logger)
+	synced, stats, err := watchPods(ctx, client, node, opts.Services, pods, logger)
 	if err != nil {
 		return nil, err
 	}
 	go sweepEvery(ctx, pods, max(grace/2, 10*time.Second))
 	waitSynced(ctx, opts.SyncTimeout, synced, pods, node, logger)
-	return &Resolver{pods: pods, synced: synced}, nil
+	return &Resolver{pods: pods, synced: synced, stats: stats}, nil
 }
 
 // waitSynced waits up to timeout (0: DefaultSyncTimeout; negative: not at
@@ -178,6 +179,25 @@ func (r *Resolver) Available() bool { return r.pods != nil && r.Synced() }
 // once; before, lookups of existing pods may miss. Without API access it is
 // true.
 func (r *Resolver) Synced() bool { return r.synced == nil || r.synced() }
+
+// APIStats returns what each informer has asked of the API server and
+// received so far; nothing without API access.
+func (r *Resolver) APIStats() []APIStats {
+	out := make([]APIStats, 0, len(r.stats))
+	for _, c := range r.stats {
+		out = append(out, c.snapshot())
+	}
+	return out
+}
+
+// CachedPods returns how many pods the cache holds, deleted ones in their
+// grace period included; 0 without API access.
+func (r *Resolver) CachedPods() int {
+	if r.pods == nil {
+		return 0
+	}
+	return r.pods.Len()
+}
 
 // Pod resolves a cgroup path (see [ParseCgroupPath] for the forms). It
 // returns false for a cgroup outside every pod. A pod the cache does not know

@@ -128,6 +128,10 @@ func TestResolverForbidden(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "a retried list", func() bool { return len(api.requestsOf("pods")) >= 2 })
+	waitFor(t, "two failures counted", func() bool { s := r.APIStats(); return len(s) == 1 && s[0].Errors >= 2 })
+	if s := r.APIStats()[0]; s.Lists < s.Errors || s.Watches != 0 || s.Added != 0 {
+		t.Errorf("stats %+v, want only failed lists", s)
+	}
 	if !r.Online() || r.Available() {
 		t.Errorf("Online = %v, Available = %v; want true, false", r.Online(), r.Available())
 	}
