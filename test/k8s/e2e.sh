@@ -25,125 +25,25 @@
 #   K8S_LAB=DIR        the lab (default ../shared/labs/k8s from the repository root)
 #   E2E_RELOAD_WAIT=S  longest wait for a ConfigMap change to reach the pod (default 240)
 #   E2E_MEASURE=S      seconds of each RSS/CPU measurement (default 30)
+# Shared helpers (lab up/down, scrape, val, reload_wait, ...): test/k8s/lib.sh.
 set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
-K8S=${K8S_LAB:-$ROOT/../shared/labs/k8s}
-X=$K8S/exec.sh
-NS=ebpfmon
-REL=ebpfmon
-DS=ebpfmon
-PORT=9435
-CHART=deploy/helm/ebpfmon
-VALUES=test/k8s/values-lab.yaml
-RELOAD_WAIT=${E2E_RELOAD_WAIT:-240}
+NAME=k8s-e2e
+# shellcheck source=test/k8s/lib.sh
+. test/k8s/lib.sh
 MEASURE=${E2E_MEASURE:-30}
-DEFAULT_CONFIGS=(biolatency exec oomkill runqlat syscalls tcpconnlat timers)
+DEFAULT_CONFIGS=(biolatency exec oomkill podexec runqlat syscalls tcpconnlat timers)
 # The capabilities the chart adds, and the pod's CapBnd: SYSLOG (34), PERFMON (38), BPF (39).
 CAPS=(BPF PERFMON SYSLOG)
 WANT_CAPS=000000c400000000
-T0=$SECONDS
-
-say() { printf '[k8s-e2e %s +%ss] %s\n' "$(date -u +%T)" $((SECONDS - T0)) "$*" >&2; }
-fail() {
-	say "FAIL: $*"
-	exit 1
-}
 trap 'rc=$?; say "FAIL: line $LINENO: \"$BASH_COMMAND\" exited $rc"; exit $rc' ERR
-
-# lab N CMD...: a lab script, tried up to N times. The lab's netns_up (up.sh, prometheus.sh
-# start) can race: `ip -o addr show | grep -q` under pipefail fails when ip gets SIGPIPE (grep
-# -q exits at the first match), and the node address is then added twice ("Address already
-# assigned"). This script never pipes into grep -q for that reason.
-lab() {
-	local n=$1 i
-	shift
-	for ((i = 1; ; i++)); do
-		"$@" >"$TMPD/lab.log" 2>&1 && return 0
-		tail -3 "$TMPD/lab.log" >&2
-		((i < n)) || return 1
-		say "$* failed (try $i of $n); again"
-		sleep 1
-	done
-}
-
-# Every command that talks to the cluster runs inside the lab netns, bounded in time.
-kc() { timeout 120 "$X" kubectl "$@"; }
-hm() { timeout 300 "$X" helm "$@"; }
-# scrape [PATH [PORT]]: GET from the pod on the node's (the lab netns') 127.0.0.1.
-scrape() { timeout 20 "$X" curl -fsS --noproxy '*' --max-time 15 "http://127.0.0.1:${2:-$PORT}${1:-/metrics}"; }
-
-# val TEXT NAME [LABELS-REGEX]: the sum of the samples of NAME whose labels match the regex
-# ("" when there is none).
-val() {
-	awk -v name="$2" -v re="${3:-}" '
-		$1 !~ /^#/ {
-			n = $1; l = ""
-			i = index(n, "{")
-			if (i) { l = substr(n, i); n = substr(n, 1, i - 1) }
-			if (n == name && (re == "" || l ~ re)) { s += $NF; found = 1 }
-		}
-		END { if (found) printf "%.0f\n", s }' <<<"$1"
-}
-# gt A B: A > B, both integers (possibly beyond 2^63: compared as decimals by awk).
-gt() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a + 0 > b + 0) }'; }
-
-cleanup() {
-	local rc=$?
-	trap - ERR
-	if ((rc != 0)) && "$X" true 2>/dev/null; then
-		say "diagnostics (exit status $rc):"
-		timeout 30 "$X" kubectl get pods -A -o wide >&2 || true
-		timeout 30 "$X" kubectl -n "$NS" describe pods -l app.kubernetes.io/instance="$REL" 2>&1 | tail -40 >&2 || true
-		timeout 30 "$X" kubectl -n "$NS" logs -l app.kubernetes.io/instance="$REL" --tail=40 >&2 || true
-	fi
-	say "down.sh --purge"
-	timeout 300 "$K8S/down.sh" --purge >/dev/null 2>&1 || say "down.sh --purge failed (exit $?)"
-	[ -z "${TMPD:-}" ] || rm -rf -- "$TMPD"
-	say "total $((SECONDS - T0))s, exit status $rc"
-	exit "$rc"
-}
-
-[ "$(id -u)" = 0 ] || fail "run as root (the lab runs kubelet and containerd; BPF programs load)"
-# From make setup; curl comes with the lab (its install.sh, run by up.sh).
-for tool in jq bpftool timeout base64 awk ip; do
-	command -v "$tool" >/dev/null || fail "$tool not found: run make setup"
-done
-[ -x "$X" ] || fail "no k8s lab at $K8S (set K8S_LAB)"
-if ip netns list 2>/dev/null | grep -w k8slab >/dev/null; then
-	fail "a k8s lab is already up on this machine (netns k8slab): only one may run; bring it down with $K8S/down.sh --purge"
-fi
-TMPD=$(mktemp -d "${TMPDIR:-/tmp}/ebpfmon-k8s-e2e.XXXXXX")
+preflight
 
 # ---- 1. image --------------------------------------------------------------------------------
-say "make image"
-timeout 600 make -s image test/k8s/testdata/forks.bpf.o test/k8s/testdata/podexecs.bpf.o >"$TMPD/make.log" 2>&1 || {
-	cat "$TMPD/make.log" >&2
-	fail "make image failed"
-}
-IMAGE_TAR=build/ebpfmon-image.tar
-REF=$(tar -xOf "$IMAGE_TAR" index.json | jq -er '.manifests[0].annotations["io.containerd.image.name"]')
-REPO=${REF%:*} TAG=${REF##*:}
-IMAGE_BYTES=$(stat -c %s "$IMAGE_TAR")
-say "image $REF, $IMAGE_BYTES bytes"
-
-trap cleanup EXIT
-say "up.sh (installs what is missing first)"
-up_t0=$SECONDS
-if ! lab 1 timeout 1800 "$K8S/up.sh"; then
-	say "up.sh failed; down.sh --purge and one more try"
-	timeout 300 "$K8S/down.sh" --purge >/dev/null 2>&1 || true
-	lab 1 timeout 1800 "$K8S/up.sh" || {
-		tail -30 "$TMPD/lab.log" >&2
-		fail "up.sh failed"
-	}
-fi
-say "lab up in $((SECONDS - up_t0))s"
-command -v curl >/dev/null || fail "curl not found after the lab's install"
-
-timeout 120 "$X" ctr images import "$IMAGE_TAR" >/dev/null
-timeout 30 "$X" ctr images ls -q | grep -xF "$REF" >/dev/null || fail "$REF not in containerd after the import"
+build_image test/k8s/testdata/forks.bpf.o test/k8s/testdata/podexecs.bpf.o
+lab_up
 
 # ---- 2. chart and manifests ------------------------------------------------------------------
 hm lint --strict "$CHART" >/dev/null
@@ -185,25 +85,11 @@ done
 say "helm install $REL (image $REPO:$TAG)"
 hm install "$REL" "$CHART" -n "$NS" --create-namespace -f "$VALUES" \
 	--set "image.repository=$REPO,image.tag=$TAG" --wait --timeout 240s >/dev/null
-kc -n "$NS" rollout status "ds/$DS" --timeout=120s >/dev/null
-kc -n "$NS" wait --for=condition=Ready pod -l app.kubernetes.io/instance="$REL" --timeout=120s >/dev/null
-POD=$(kc -n "$NS" get pods -l app.kubernetes.io/instance="$REL" -o jsonpath='{.items[0].metadata.name}')
-pod_json() { kc -n "$NS" get pod "$POD" -o json; }
+pod_facts
 PJ=$(pod_json)
-UID0=$(jq -r .metadata.uid <<<"$PJ")
-RESTARTS0=$(jq -r '.status.containerStatuses[0].restartCount' <<<"$PJ")
-CID=$(jq -r '.status.containerStatuses[0].containerID' <<<"$PJ")
-CID=${CID#containerd://}
-GEN0=$(kc -n "$NS" get ds "$DS" -o jsonpath='{.metadata.generation}')
-[ "$(jq -r '.status.conditions[] | select(.type == "Ready") | .status' <<<"$PJ")" = True ] || fail "pod $POD not Ready"
 say "pod $POD Ready (uid $UID0, restarts $RESTARTS0, container ${CID:0:12})"
 
-# The ebpfmon process, found by its container's cgroup (the host's PIDs: other ebpfmon
-# processes may run on this machine).
-CG=$(find /sys/fs/cgroup/unified/kubepods -maxdepth 4 -type d -name "$CID" -print -quit)
-[ -n "$CG" ] || fail "no cgroup for container $CID under /sys/fs/cgroup/unified/kubepods"
-PID=$(head -1 "$CG/cgroup.procs")
-[ "$(cat "/proc/$PID/comm")" = ebpfmon ] || fail "process $PID in $CG is $(cat "/proc/$PID/comm"), not ebpfmon"
+ebpfmon_pid
 MEMCG=/sys/fs/cgroup/memory${CG#/sys/fs/cgroup/unified}
 caps=$(awk '/^CapBnd:/ { print $2 }' "/proc/$PID/status")
 [ "$caps" = "$WANT_CAPS" ] || fail "ebpfmon's CapBnd is $caps, want $WANT_CAPS (${CAPS[*]})"
@@ -276,28 +162,6 @@ PROM_EXECS=$(q "sum(ebpfmon_execs_by_cgroup_total{job=\"extra\",cgroup=~\".*$LOA
 [ -n "$PROM_EXECS" ] && gt "$PROM_EXECS" 0 || fail "Prometheus has no execs of the load pod"
 say "Prometheus scraped it: execs of the load pod $PROM_EXECS"
 
-# reload_wait WHAT CONDITION-FUNCTION: polls the scrape until the condition holds; sets WAITED.
-reload_wait() {
-	local t0=$SECONDS
-	while ((SECONDS - t0 < RELOAD_WAIT)); do
-		M=$(scrape) && "$2" && { WAITED=$((SECONDS - t0)); return 0; }
-		sleep 2
-	done
-	fail "$1: not seen within ${RELOAD_WAIT}s (the kubelet refreshes a mounted ConfigMap about once a minute)"
-}
-# last_reload_ms: the duration of the last reload ebpfmon logged ("reload done" or failed).
-last_reload_ms() {
-	kc -n "$NS" logs "$POD" | jq -Rr 'fromjson? | select((.msg // "") | test("^reload")) | select(.duration != null) | .duration' |
-		tail -1 | awk '{ if ($1 ~ /^[0-9]+$/) printf "%.1f ms", $1 / 1e6; else print $1 }'
-}
-# same_pod: no restart, no new pod, no new pod template.
-same_pod() {
-	local pj
-	pj=$(pod_json)
-	[ "$(jq -r .metadata.uid <<<"$pj")" = "$UID0" ] || fail "$1: the pod was replaced"
-	[ "$(jq -r '.status.containerStatuses[0].restartCount' <<<"$pj")" = "$RESTARTS0" ] || fail "$1: the container restarted"
-	[ "$(kc -n "$NS" get ds "$DS" -o jsonpath='{.metadata.generation}')" = "$GEN0" ] || fail "$1: the DaemonSet's pod template changed"
-}
 # no_reset BEFORE AFTER WHAT: the counters of the old configs kept counting.
 no_reset() {
 	local n re b a
@@ -313,7 +177,7 @@ base64 -w0 test/k8s/testdata/forks.bpf.o >"$TMPD/forks.b64"
 base64 -w0 test/k8s/testdata/podexecs.bpf.o >"$TMPD/podexecs.b64"
 # oomkill leaves config.names in the same upgrade: the names file is reloaded too.
 UP=(-n "$NS" -f "$VALUES" --set "image.repository=$REPO,image.tag=$TAG" --wait --timeout 120s
-	--set 'config.names={biolatency,exec,runqlat,syscalls,tcpconnlat,timers}')
+	--set 'config.names={biolatency,exec,podexec,runqlat,syscalls,tcpconnlat,timers}')
 B=$(scrape)
 say "helm upgrade: config.custom.forks in, oomkill out of config.names"
 hm upgrade "$REL" "$CHART" "${UP[@]}" \
@@ -384,7 +248,7 @@ EXCERPT=$({
 FIG_PEAK_end=$(peaks)
 mapfile -t PROGS < <(grep -h '^prog_id:' /proc/"$PID"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -nu)
 mapfile -t METRIC_PROGS < <(grep '^ebpfmon_ebpf_program_info{' <<<"$A" | sed -E 's/.*[{,]id="([0-9]+)".*/\1/' | sort -nu)
-((${#PROGS[@]} >= 12)) || fail "only ${#PROGS[@]} BPF programs held by PID $PID before the uninstall, want 12 (10 of the default configs but oomkill, 1 of forks, 1 of podexecs)"
+((${#PROGS[@]} >= 14)) || fail "only ${#PROGS[@]} BPF programs held by PID $PID before the uninstall, want 14 (12 of the default configs but oomkill, 1 of forks, 1 of podexecs)"
 [ "${PROGS[*]}" = "${METRIC_PROGS[*]}" ] || fail "programs held by PID $PID (${PROGS[*]}) are not those ebpfmon_ebpf_program_info lists (${METRIC_PROGS[*]})"
 ids=$(bpftool prog show -j | jq '.[].id')
 mapfile -t live <<<"$ids"
