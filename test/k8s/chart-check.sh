@@ -96,6 +96,28 @@ for v in image.tag=9.9.9 'extraArgs={--web.enable-lifecycle}' service.port=9500 
 	grep 'checksum/runtime' "$TMPD/base.yaml" | cmp -s - "$TMPD/sum" && bad "--set $v does not change checksum/runtime (the pods would not roll)"
 done
 
+# ---- capabilities: NET_ADMIN comes with podnet in config.names, once, with its reason ----------
+# caps ARGS...: the capabilities the rendered DaemonSet adds, one line, in order.
+caps() { podspec "$@" | awk '/^ *add:$/ { a = 1; next } a && /^ *- / { printf "%s ", $2; next } a && !/^ *#/ { a = 0 }'; }
+reason() { podspec "$@" | grep -B1 -- '- NET_ADMIN$' | head -1 | sed 's/^ *# *//' || true; }
+check_caps() {
+	local want=$1 got
+	shift
+	got=$(caps "$@")
+	[ "$got" = "$want" ] || bad "helm template $*: capabilities added '$got', want '$want'"
+}
+check_caps 'BPF PERFMON SYSLOG '
+check_caps 'BPF PERFMON SYSLOG ' --set 'config.names={exec,podexec,podtcp}'
+check_caps 'BPF PERFMON SYSLOG NET_ADMIN ' --set 'config.names={exec,podnet}'
+check_caps 'BPF NET_ADMIN ' --set 'config.names={podnet}' --set 'securityContext.capabilities.add={BPF,NET_ADMIN}'
+check_caps 'BPF cap_net_admin ' --set 'config.names={podnet}' --set 'securityContext.capabilities.add={BPF,cap_net_admin}'
+check_caps 'NET_ADMIN ' --set 'config.names={podnet}' --set 'securityContext.capabilities.add=null'
+check_caps 'BPF PERFMON SYSLOG ' "${CUSTOM[@]}" --set 'config.names={exec}'
+r=$(reason --set 'config.names={podnet}')
+[[ $r == *cgroup_skb* ]] || bad "NET_ADMIN added for podnet without its reason (cgroup_skb) beside it: '$r'"
+# podnet in or out changes the pod template (a capability): the pods roll, as values.yaml says.
+podspec --set 'config.names={exec,podnet}' | cmp -s "$TMPD/base.yaml" - && bad "podnet in config.names does not change the pod template (no NET_ADMIN)"
+
 # ---- lint ----------------------------------------------------------------------------------
 "${HELM[@]}" lint --strict "$CHART" >"$TMPD/out" 2>&1 || bad "helm lint --strict: $(tail -5 "$TMPD/out")"
 "${HELM[@]}" lint --strict "$CHART" "${CUSTOM[@]}" --set podMonitor.enabled=true >"$TMPD/out" 2>&1 ||

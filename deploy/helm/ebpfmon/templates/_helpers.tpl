@@ -87,7 +87,7 @@ capability table, measured). */}}
   "BPF" "the bpf() syscall: load programs, create and read maps"
   "PERFMON" "tracing programs (tracepoint, raw_tp, tp_btf, perf_event, kprobe, uprobe): load and attach"
   "SYSLOG" "real addresses in /proc/kallsyms: ksym and kstack decoders, kaddrs (timers example)"
-  "NET_ADMIN" "xdp/ programs"
+  "NET_ADMIN" "xdp/ programs; cgroup_skb/ programs on the cgroup2 root (podnet in config.names adds it)"
   "SYS_ADMIN" "uprobe/ and usdt/ on Linux 6.16+; mounting tracefs; kernels before 5.8"
   "SYS_RESOURCE" "kernels before 5.11: RLIMIT_MEMLOCK for maps"
   "DAC_READ_SEARCH" "tracefs (mode 0700, owned by root) for a non-root uid; root, the owner, does not need it"
@@ -117,4 +117,24 @@ to set instead. */}}
 {{- end }}
 - {{ $arg | quote }}
 {{- end }}
+{{- end }}
+
+{{/* The capabilities to add, as a YAML list: securityContext.capabilities.add, plus
+NET_ADMIN when config.names runs an example that needs it (podnet: cgroup_skb programs
+attached to the cgroup2 root). Adding such an example changes the pod template, so the pods
+roll once: a running container's capabilities cannot change. */}}
+{{- define "ebpfmon.capabilitiesAdd" -}}
+{{- $add := list }}
+{{- with .Values.securityContext.capabilities }}
+{{- $add = .add | default list }}
+{{- end }}
+{{- $have := list }}
+{{- range $add }}
+{{- $have = append $have (upper (trimPrefix "CAP_" (upper (toString .)))) }}
+{{- end }}
+{{- $names := without (.Values.config.names | default list) "" }}
+{{- if and (has "podnet" $names) (not (has "NET_ADMIN" $have)) }}
+{{- $add = append $add "NET_ADMIN" }}
+{{- end }}
+{{- toYaml $add }}
 {{- end }}
