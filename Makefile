@@ -121,14 +121,21 @@ manifests-check: ## Fail if deploy/kubernetes/ differs from a fresh `make manife
 chart-check: ## Check the Helm chart offline (helm template): bad values refused with a clear error, names, checksum (HELM=path/to/helm)
 	HELM="$(HELM)" bash test/k8s/chart-check.sh
 
-# The custom config test/k8s/e2e.sh adds to a running pod, built like the examples.
+# The custom configs test/k8s/e2e.sh and pods.sh give the pod, built like the examples.
 test/k8s/testdata/%.bpf.o: test/k8s/testdata/%.bpf.c $(BPF_HEADERS)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 	$(LLVM_STRIP) --strip-debug $@
 
+# netport is examples/podnet.bpf.c under other map names (test/k8s/pods.sh).
+test/k8s/testdata/netport.bpf.o: examples/podnet.bpf.c
+
 .PHONY: k8s-e2e
 k8s-e2e: ## The Helm chart on a real cluster (../shared/labs/k8s, installed if missing; as root): make image, install, scrape, reload in place, uninstall
 	bash test/k8s/e2e.sh
+
+.PHONY: k8s-pods
+k8s-pods: ## Pod-aware metrics on a real cluster (../shared/labs/k8s; as root): podexec, podtcp, podnet, a pod selector, a constant changed in the ConfigMap
+	bash test/k8s/pods.sh
 
 .PHONY: bench
 bench: examples ## Run the benchmarks and print their figures (needs root for the map benchmarks)
