@@ -4,8 +4,10 @@
 # `make k8s-pods` runs it; so does .ci/run.
 #
 #  1. make image and the test objects; the lab up; the image imported
-#  2. helm install (test/k8s/values-lab.yaml) running podexec, podtcp and podnet
-#     (config.names; podnet makes the chart add NET_ADMIN) and two custom configs:
+#  2. helm install (test/k8s/values-lab.yaml) running podexec and podtcp (config.names) and
+#     two custom configs (below): netport, podnet's object, cannot attach (no NET_ADMIN);
+#     helm upgrade adding podnet to config.names: the chart adds NET_ADMIN, the pod rolls,
+#     and now every config loads. The custom configs:
 #     podsel (test/k8s/testdata/podsel.*: execs counted only in the cgroups its
 #     cgroup_id_map selector puts in the map, the pods of namespace A) and netport (a copy
 #     of podnet with its own metric names and constants sample_every and port)
@@ -102,16 +104,50 @@ netport_values() {
 		--set-file "config.custom.netport.object=$TMPD/netport.b64"
 }
 mapfile -t NETPORT0 < <(netport_values 0)
-names_csv=$(IFS=,; echo "${NAMES[*]}")
 read -r -a EXTRA <<<"${K8S_PODS_HELM_ARGS:-}"
-UP=(-n "$NS" -f "$VALUES" --set "image.repository=$REPO,image.tag=$TAG" --set "config.names={$names_csv}" --wait --timeout 240s "${EXTRA[@]}")
-say "helm install $REL: config.names $names_csv; custom: $( ((${#CUSTOM[@]})) && echo -n 'podsel ')$( ((${#NETPORT0[@]})) && echo -n netport)"
-t=$SECONDS
-hm install "$REL" "$CHART" --create-namespace "${UP[@]}" "${CUSTOM[@]}" "${NETPORT0[@]}" >/dev/null
-pod_facts
+# attached CONFIG: "A of N": A of CONFIG's N programs attached (ebpfmon_ebpf_program_attached
+# in the scrape M).
+attached() {
+	grep "^ebpfmon_ebpf_program_attached{config=\"$1\"," <<<"$M" | awk '{ a += $2; n++ } END { printf "%d of %d", a, n }'
+}
+# up NAMES...: the helm arguments for config.names NAMES.
+up() {
+	local csv
+	csv=$(IFS=,; echo "$*")
+	UP=(-n "$NS" -f "$VALUES" --set "image.repository=$REPO,image.tag=$TAG" --set "config.names={$csv}" --wait --timeout 240s "${EXTRA[@]}")
+}
+if have_example podnet; then
+	# Without podnet in config.names the chart adds no NET_ADMIN, and netport (podnet's
+	# object) cannot attach: NET_ADMIN is needed. Adding podnet then rolls the pod.
+	mapfile -t without < <(printf '%s\n' "${NAMES[@]}" | grep -vx podnet)
+	up "${without[@]}"
+	say "helm install $REL: config.names ${without[*]}; custom: $( ((${#CUSTOM[@]})) && echo -n 'podsel ')netport (no NET_ADMIN)"
+	hm install "$REL" "$CHART" --create-namespace "${UP[@]}" "${CUSTOM[@]}" "${NETPORT0[@]}" >/dev/null
+	pod_facts
+	M=$(scrape)
+	[ "$(attached netport)" = "0 of 2" ] || fail "netport's programs (podnet's object) without NET_ADMIN: $(attached netport) attached, want 0 of 2: the chart need not add NET_ADMIN"
+	kc -n "$NS" logs "$POD" | grep '"config":"netport"' | grep -i 'cap_net_admin' >/dev/null ||
+		fail "netport failed without NET_ADMIN, but not for lack of it: $(kc -n "$NS" logs "$POD" | grep '"config":"netport"' | tail -2)"
+	OLD=$POD
+	up "${NAMES[@]}"
+	say "without NET_ADMIN netport cannot attach (cap_net_admin); helm upgrade: podnet in config.names"
+	t=$SECONDS
+	hm upgrade "$REL" "$CHART" "${UP[@]}" "${CUSTOM[@]}" "${NETPORT0[@]}" >/dev/null
+	kc -n "$NS" wait --for=delete "pod/$OLD" --timeout=120s >/dev/null 2>&1 || true
+	pod_facts
+	[ "$POD" != "$OLD" ] || fail "podnet into config.names did not roll the pod (NET_ADMIN is in the pod template)"
+	what="helm upgrade adding podnet (pod rolled: $OLD -> $POD)"
+else
+	up "${NAMES[@]}"
+	say "helm install $REL: config.names ${NAMES[*]}"
+	t=$SECONDS
+	hm install "$REL" "$CHART" --create-namespace "${UP[@]}" "${CUSTOM[@]}" >/dev/null
+	pod_facts
+	what="helm install"
+fi
 ebpfmon_pid
 FIG_INSTALL=$((SECONDS - t))
-say "pod $POD Ready ${FIG_INSTALL}s after helm install (uid $UID0), ebpfmon PID $PID"
+say "pod $POD Ready ${FIG_INSTALL}s after $what (uid $UID0), ebpfmon PID $PID"
 
 # The capabilities: the chart's three, and NET_ADMIN (12) with podnet in config.names.
 caps=$(awk '/^CapBnd:/ { print $2 }' "/proc/$PID/status")
@@ -120,7 +156,9 @@ have_example podnet && want=000000c400001000
 [ "$caps" = "$want" ] || fail "ebpfmon's CapBnd is $caps, want $want (BPF, PERFMON, SYSLOG$(have_example podnet && echo ', NET_ADMIN for podnet'))"
 M=$(scrape)
 for c in "${NAMES[@]}" $(have_selector && echo podsel) $(have_example podnet && echo netport); do
-	[ "$(val "$M" ebpfmon_config_loaded "config=\"$c\"")" = 1 ] || fail "config $c not loaded: $(grep "config=\"$c\"" <<<"$M" | head -3; kc -n "$NS" logs "$POD" | grep -F "$c" | tail -3)"
+	a=$(attached "$c")
+	[ "$(val "$M" ebpfmon_config_loaded "config=\"$c\"")" = 1 ] && [ "${a%% *}" = "${a##* }" ] && [ "${a%% *}" != 0 ] ||
+		fail "config $c not loaded, or not every program attached ($a): $(grep "config=\"$c\"" <<<"$M" | head -3; kc -n "$NS" logs "$POD" | grep -F "\"$c\"" | tail -3)"
 done
 [ "$(val "$M" ebpfmon_kube_api_available)" = 1 ] || fail "ebpfmon_kube_api_available is not 1: $(grep kube_api <<<"$M" || true)"
 say "CapBnd $caps; loaded: ${NAMES[*]} $(have_selector && echo podsel) $(have_example podnet && echo netport)"
@@ -220,15 +258,16 @@ if have_example podnet; then
 		headers_ok "${n:-0}" "${p:-0}" || fail "podnet (every packet): $what '$n' bytes in '$p' packets on $P1, want $CLIENT_BYTES plus up to 60 per packet"
 		say "podnet: $what $n IP bytes in $p packets on $P1 (payload $CLIENT_BYTES)"
 	done
-	X=$(val "$M" ebpfmon_pod_network_transmit_bytes_total "$tx") P=$(val "$M" ebpfmon_pod_network_transmit_packets_total "$tx")
+	XB=$(val "$M" ebpfmon_pod_network_transmit_bytes_total "$tx") XP=$(val "$M" ebpfmon_pod_network_transmit_packets_total "$tx")
 	# netport counts 1 packet in N (random) as N packets of N times its size: unbiased, with a
-	# variance of (N - 1) * (sum of the squared sizes), at most (N - 1) * 65,600 * X (a packet
-	# is at most 64 KiB of GSO and its headers). The bound: 5 standard deviations.
+	# variance of (N - 1) * (sum of the squared sizes), at most (N - 1) * 65,600 * XB (a packet
+	# is at most 64 KiB of GSO and its headers). The bound: 5 such standard deviations.
 	S=$(val "$M" ebpfmon_k8s_e2e_netport_transmit_bytes_total "$tx")
-	bound=$(awk -v n="$SAMPLE_EVERY" -v x="$X" 'BEGIN { printf "%.0f", 5 * sqrt((n - 1) * 65600 * x) }')
-	awk -v s="${S:-0}" -v x="$X" -v d="$bound" 'BEGIN { exit !(s >= x - d && s <= x + d) }' ||
-		fail "netport (1 packet in $SAMPLE_EVERY): the client sent '$S' bytes on $P1, want $X +- $bound (5 standard deviations at most)"
-	say "netport: 1 packet in $SAMPLE_EVERY, scaled back: $S bytes, $(val "$M" ebpfmon_k8s_e2e_netport_transmit_packets_total "$tx") packets for $X bytes, $P packets counted one by one (bound +-$bound bytes, $(awk -v d="$bound" -v x="$X" 'BEGIN { printf "%.0f%%", 100 * d / x }'))"
+	bound=$(awk -v n="$SAMPLE_EVERY" -v x="$XB" 'BEGIN { printf "%.0f", 5 * sqrt((n - 1) * 65600 * x) }')
+	awk -v s="${S:-0}" -v x="$XB" -v d="$bound" 'BEGIN { exit !(s >= x - d && s <= x + d) }' ||
+		fail "netport (1 packet in $SAMPLE_EVERY): the client sent '$S' bytes on $P1, want $XB +- $bound (5 standard deviations at most)"
+	FIG_SAMPLED="1 packet in $SAMPLE_EVERY: $S bytes, $(val "$M" ebpfmon_k8s_e2e_netport_transmit_packets_total "$tx") packets; every packet: $XB bytes, $XP packets; $(awk -v s="$S" -v x="$XB" 'BEGIN { printf "%+.2f%%", 100 * (s - x) / x }') (bound +-$(awk -v d="$bound" -v x="$XB" 'BEGIN { printf "%.0f%%", 100 * d / x }'))"
+	say "netport: $FIG_SAMPLED"
 fi
 
 if have_selector; then
@@ -288,13 +327,17 @@ uptime=$(awk -v hz="$(getconf CLK_TCK)" -v start="$(awk '{ print $22 }' "/proc/$
 [ "$lists" = 1 ] || fail "pods listed '$lists' times, want 1 (one informer shared by every config)"
 [ -n "$watches" ] && ((watches >= 1 && watches <= 1 + uptime / 300)) || fail "pods watched '$watches' times in ${uptime}s, want 1 (one more per 5 min)"
 
-EXCERPT=$(grep -E "^ebpfmon_(pod_|k8s_e2e_)[a-z_]*\{" <<<"$M" | grep -E "namespace=\"($NSA|$NSB)\"" | grep -vE 'container="[0-9a-f]{64}"' | sort | head -30)
+# The excerpt: the client's series and the server's from the client (no histogram buckets),
+# the tickers' (pods of both namespaces), each metric's first such lines.
+EXCERPT=$(grep -E "^ebpfmon_(pod_|k8s_e2e_)[a-z_]*\{" <<<"$M" | grep -vE '_bucket\{|container="[0-9a-f]{64}"' |
+	grep -E "pod=\"client\"|peer=\"$NSA/client\"|pod=\"ticker\"" | awk '{ split($1, n, "{") } c[n[1]]++ < 3' | sort || true)
 cat >&2 <<EOF
 
 ==== figures (k8s lab, $(uname -r), $(nproc) cores) ====
 lab up            ${FIG_LAB_UP}s
-install           pod Ready ${FIG_INSTALL}s after helm install
+install           pod Ready ${FIG_INSTALL}s after $what
 test pods         Ready and the client's transfer done in ${FIG_PODS}s
+sampling          ${FIG_SAMPLED:-?}
 constant change   ${FIG_CONST:-?}s after helm upgrade until counted (reload ${FIG_CONST_RELOAD:-?})
 informer          pods: $lists list(s), $watches watch(es) in ${uptime}s
 scrape excerpt:
