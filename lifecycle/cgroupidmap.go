@@ -165,8 +165,11 @@ func (s *pathSelection) moved() bool { return false }
 // startCgroupIDMap checks m against cfg, fills it with the ids of the
 // cgroups under root (the cgroup2 mount) whose path relative to root
 // ("/system.slice/cron.service", as the cgroup decoder shows them) matches
-// one of cfg.Regexps, and keeps it up to date in a goroutine until Close,
-// which stops that goroutine and waits for it.
+// one of cfg.Regexps, or, with cfg.Selector, that belong to a selected pod
+// (see podSelection), and keeps it up to date in a goroutine until Close,
+// which stops that goroutine and waits for it. With a selector the map
+// also follows the pods: it is brought in line at the first interval tick
+// after the pod cache changed (a pod added, relabelled or gone).
 //
 // The first fill is done before startCgroupIDMap returns, so that programs
 // attached afterwards see the map filled from their first event. Later

@@ -36,7 +36,7 @@ type podSelection struct {
 	pods podSource
 	log  *slog.Logger
 
-	refs     map[uint64]podRef // every cgroup of the last want: its pod UID
+	refs     map[uint64]podRef // every cgroup of the last want: its pod UID (updated in place)
 	seen     uint64            // pods.Changes() when want last ran
 	filled   bool              // want has run
 	synced   bool              // the cache had synced when want last ran
@@ -65,13 +65,15 @@ func newPodSelection(cfg *config.PodSelector, pods podSource, log *slog.Logger) 
 	if err != nil {
 		return nil, fmt.Errorf("cgroup_id_map.selector: %w", err)
 	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	return &podSelection{sel: sel, pods: pods, log: log, refs: map[uint64]podRef{}}, nil
 }
 
 func (s *podSelection) want(paths map[uint64]string) map[uint64]string {
 	s.seen = s.pods.Changes() // before the lookups: a change during them moves it again
 	synced := s.pods.Synced()
-	refs := make(map[uint64]podRef, len(paths))
 	selected := map[string]bool{} // by pod UID, for the pods met in paths
 	want := map[uint64]string{}
 	var pods []string // the UIDs selected
@@ -82,8 +84,8 @@ func (s *podSelection) want(paths map[uint64]string) map[uint64]string {
 			if ref, ok := kube.ParseCgroupPath(p); ok {
 				r.uid = ref.PodUID
 			}
+			s.refs[id] = r
 		}
-		refs[id] = r
 		if r.uid == "" {
 			continue
 		}
@@ -100,7 +102,13 @@ func (s *podSelection) want(paths map[uint64]string) map[uint64]string {
 			want[id] = p
 		}
 	}
-	s.refs = refs
+	if len(s.refs) > len(paths) { // cgroups removed since: forget them
+		for id := range s.refs {
+			if _, ok := paths[id]; !ok {
+				delete(s.refs, id)
+			}
+		}
+	}
 	s.note(synced, pods, len(want))
 	return want
 }
