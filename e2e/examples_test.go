@@ -67,7 +67,7 @@ var examples = map[string]exercise{
 func TestExamples(t *testing.T) {
 	testenv.Privileged(t)
 	requireExamples(t)
-	t.Setenv("KUBERNETES_SERVICE_HOST", "") // podexec: no API access, even in a CI pod
+	t.Setenv("KUBERNETES_SERVICE_HOST", "") // podexec, podtcp, podnet: no API access, even in a CI pod
 	yamls, _ := filepath.Glob(filepath.Join(examplesDir, "*.yaml"))
 	var names []string
 	for _, y := range yamls {
