@@ -50,6 +50,7 @@ var kinds = []kind{
 	{"usdt/", checkUSDT, usdtAttach},
 	{"perf_event/", checkPerfEvent, perfEvent},
 	{"xdp/", anyTarget, xdp},
+	{"cgroup_skb/", checkCgroupSKB, cgroupSKB},
 }
 
 func anyTarget(string) error { return nil }

@@ -9,6 +9,7 @@
 //	usdt/PATH:PROVIDER:NAME                  usdt.go (fills libbpf's usdt.bpf.h maps)
 //	perf_event/type=T,config=C,frequency=F|sample_period=P  perfevent.go (every online CPU)
 //	xdp/IFNAME                               xdp.go
+//	cgroup_skb/ingress  cgroup_skb/egress    cgroupskb.go (the cgroup2 root)
 //
 // Each attacher returns an io.Closer that detaches everything it attached,
 // and closes what it opened itself when it fails half way.
