@@ -1,6 +1,7 @@
 package config
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -44,6 +45,26 @@ func TestLabelSyntax(t *testing.T) {
 	} {
 		if got := tc.check(tc.in) == ""; got != tc.ok {
 			t.Errorf("%q: valid = %v, want %v", tc.in, got, tc.ok)
+		}
+	}
+}
+
+// BenchmarkValidateNamespaces validates a selector of 100,000 namespaces,
+// the last a duplicate of the first (a 16 MiB config holds 1.5 million):
+// 15.7 s when each was searched for among those before it, 58 ms with a
+// map (2 cores).
+func BenchmarkValidateNamespaces(b *testing.B) {
+	var sel PodSelector
+	for i := range 100000 {
+		sel.Namespaces = append(sel.Namespaces, fmt.Sprintf("ns-%d", i))
+	}
+	sel.Namespaces = append(sel.Namespaces, "ns-0")
+	b.ReportAllocs()
+	for b.Loop() {
+		var v validator
+		v.podSelector("cgroup_id_map.selector", &sel)
+		if len(v.errs) != 1 {
+			b.Fatalf("errors %v, want the duplicate", v.errs)
 		}
 	}
 }
