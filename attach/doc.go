@@ -11,6 +11,9 @@
 //	xdp/IFNAME                               xdp.go
 //	cgroup_skb/ingress  cgroup_skb/egress    cgroupskb.go (the cgroup2 root)
 //
+// CheckProgram refuses, before loading, an xdp/ or cgroup_skb/ program that
+// may return a constant verdict that drops packets (verdict.go).
+//
 // Each attacher returns an io.Closer that detaches everything it attached,
 // and closes what it opened itself when it fails half way.
 package attach
