@@ -41,6 +41,10 @@ type Requirement struct {
 type Selector struct {
 	namespaces []string      // sorted; empty: every namespace
 	reqs       []Requirement // matchLabels first, as In with one value
+	// values holds each requirement's values as a set: In and NotIn lists
+	// may be long, and searching one of 100,000 values for each of 1,000
+	// pods took 268 ms per re-evaluation.
+	values []map[string]bool
 }
 
 // NewSelector returns the selector of the pods in one of namespaces (none:
@@ -70,6 +74,13 @@ func NewSelector(namespaces []string, matchLabels map[string]string, exprs []Req
 	if err := errors.Join(errs...); err != nil {
 		return nil, fmt.Errorf("kube: selector: %w", err)
 	}
+	for _, r := range s.reqs {
+		set := make(map[string]bool, len(r.Values))
+		for _, v := range r.Values {
+			set[v] = true
+		}
+		s.values = append(s.values, set)
+	}
 	return s, nil
 }
 
@@ -98,22 +109,22 @@ func (s *Selector) Matches(namespace string, labels map[string]string) bool {
 			return false
 		}
 	}
-	for _, r := range s.reqs {
-		if !r.matches(labels) {
+	for i, r := range s.reqs {
+		if !r.matches(labels, s.values[i]) {
 			return false
 		}
 	}
 	return true
 }
 
-// matches reports whether labels satisfy r.
-func (r Requirement) matches(labels map[string]string) bool {
+// matches reports whether labels satisfy r, whose Values are the set values.
+func (r Requirement) matches(labels map[string]string, values map[string]bool) bool {
 	v, set := labels[r.Key]
 	switch r.Operator {
 	case OpIn:
-		return set && slices.Contains(r.Values, v)
+		return set && values[v]
 	case OpNotIn:
-		return !set || !slices.Contains(r.Values, v)
+		return !set || !values[v]
 	case OpExists:
 		return set
 	case OpDoesNotExist:
