@@ -29,27 +29,29 @@ type attacher func(target string, prog *ebpf.Program, opts Options) (io.Closer, 
 type checker func(target string) error
 
 type kind struct {
-	prefix string
-	check  checker
-	attach attacher
+	prefix  string
+	check   checker
+	attach  attacher
+	verdict *verdictRule // the return values that let packets through, for hooks that decide them
 }
 
 // kinds maps section prefixes to attachers.
 var kinds = []kind{
-	{"tracepoint/", checkTracepoint, tracepoint},
-	{"tp/", checkTracepoint, tracepoint},
-	{"raw_tracepoint/", anyTarget, rawTracepoint},
-	{"raw_tp/", anyTarget, rawTracepoint},
-	{"tp_btf/", anyTarget, tracing},
-	{"fentry/", anyTarget, tracing},
-	{"fexit/", anyTarget, tracing},
-	{"kprobe/", checkSymbolOffset, kprobe},
-	{"kretprobe/", anyTarget, kretprobe},
-	{"uprobe/", checkUprobe, uprobe},
-	{"uretprobe/", checkUprobe, uretprobe},
-	{"usdt/", checkUSDT, usdtAttach},
-	{"perf_event/", checkPerfEvent, perfEvent},
-	{"xdp/", anyTarget, xdp},
+	{"tracepoint/", checkTracepoint, tracepoint, nil},
+	{"tp/", checkTracepoint, tracepoint, nil},
+	{"raw_tracepoint/", anyTarget, rawTracepoint, nil},
+	{"raw_tp/", anyTarget, rawTracepoint, nil},
+	{"tp_btf/", anyTarget, tracing, nil},
+	{"fentry/", anyTarget, tracing, nil},
+	{"fexit/", anyTarget, tracing, nil},
+	{"kprobe/", checkSymbolOffset, kprobe, nil},
+	{"kretprobe/", anyTarget, kretprobe, nil},
+	{"uprobe/", checkUprobe, uprobe, nil},
+	{"uretprobe/", checkUprobe, uretprobe, nil},
+	{"usdt/", checkUSDT, usdtAttach, nil},
+	{"perf_event/", checkPerfEvent, perfEvent, nil},
+	{"xdp/", anyTarget, xdp, &xdpVerdict},
+	{"cgroup_skb/", checkCgroupSKB, cgroupSKB, &cgroupSKBVerdict},
 }
 
 func anyTarget(string) error { return nil }
@@ -84,6 +86,24 @@ func Check(section string) error {
 	}
 	if err := k.check(target); err != nil {
 		return fmt.Errorf("section %q: %w", section, err)
+	}
+	return nil
+}
+
+// CheckProgram checks, without the kernel, what [Check] checks of the
+// program's section, and, for hooks whose return value decides the fate of
+// packets (cgroup_skb/, xdp/), that the program cannot return a constant
+// that drops them (or, for xdp, sends them elsewhere) on any path.
+func CheckProgram(prog *ebpf.ProgramSpec) error {
+	if err := Check(prog.SectionName); err != nil {
+		return err
+	}
+	k, _, _ := lookup(prog.SectionName)
+	if k.verdict == nil {
+		return nil
+	}
+	if err := checkVerdicts(prog.Instructions, *k.verdict); err != nil {
+		return fmt.Errorf("section %q: %w", prog.SectionName, err)
 	}
 	return nil
 }

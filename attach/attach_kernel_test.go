@@ -32,6 +32,8 @@ func TestAttachFires(t *testing.T) {
 		{"uprobe/libc.so.6:malloc", ebpf.ProgramSpec{Type: ebpf.Kprobe}, 0, runTrue}, // every dynamically linked program mallocs
 		{"uretprobe/libc.so.6:malloc", ebpf.ProgramSpec{Type: ebpf.Kprobe}, 0, runTrue},
 		{"xdp/lo", ebpf.ProgramSpec{Type: ebpf.XDP}, 2, udpToLoopback},
+		{"cgroup_skb/egress", ebpf.ProgramSpec{Type: ebpf.CGroupSKB, AttachType: ebpf.AttachCGroupInetEgress}, 1, udpToListener},
+		{"cgroup_skb/ingress", ebpf.ProgramSpec{Type: ebpf.CGroupSKB, AttachType: ebpf.AttachCGroupInetIngress}, 1, udpToListener},
 	} {
 		t.Run(tc.section, func(t *testing.T) {
 			counter, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
@@ -128,6 +130,28 @@ func spin(*testing.T) {
 func runTrue(t *testing.T) {
 	if out, err := exec.Command("/bin/sh", "-c", "true").CombinedOutput(); err != nil {
 		t.Fatalf("sh: %v %s", err, out)
+	}
+}
+
+// udpToListener sends a datagram to a socket on 127.0.0.1 and reads it:
+// cgroup_skb/ingress runs only for packets a socket receives.
+func udpToListener(t *testing.T) {
+	ln, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	c, err := net.Dial("udp", ln.LocalAddr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("ebpfmon")); err != nil {
+		t.Fatal(err)
+	}
+	ln.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, _, err := ln.ReadFrom(make([]byte, 16)); err != nil {
+		t.Fatalf("the datagram did not arrive (a cgroup_skb program returning 0 drops it): %v", err)
 	}
 }
 

@@ -11,19 +11,21 @@ import (
 
 func TestCheck(t *testing.T) {
 	for _, s := range []string{"tracepoint/sched/sched_switch", "tp/a/b", "raw_tp/sys_enter", "raw_tracepoint/x", "tp_btf/sched_switch",
-		"fentry/f", "fexit/f", "kprobe/f", "kretprobe/f", "uprobe/libc.so.6:malloc", "uretprobe//bin/sh:main", "perf_event/type=1,config=0,frequency=99", "xdp/lo"} {
+		"fentry/f", "fexit/f", "kprobe/f", "kretprobe/f", "uprobe/libc.so.6:malloc", "uretprobe//bin/sh:main", "perf_event/type=1,config=0,frequency=99", "xdp/lo",
+		"cgroup_skb/ingress", "cgroup_skb/egress"} {
 		if err := Check(s); err != nil {
 			t.Errorf("Check(%q): %v", s, err)
 		}
 	}
-	for _, s := range []string{"socket", "xdp", "lsm/file_open", "tracepoint/", "kprobe"} {
+	for _, s := range []string{"socket", "xdp", "lsm/file_open", "tracepoint/", "kprobe", "cgroup_skb", "cgroup_skb/"} {
 		if err := Check(s); !errors.Is(err, ErrUnknownSection) {
 			t.Errorf("Check(%q) = %v, want ErrUnknownSection", s, err)
 		}
 	}
 	// Known kinds whose target does not parse are caught before loading.
 	for _, s := range []string{"tracepoint/sched_switch", "tp/a/", "kprobe/f+zz", "uprobe/libc.so.6", "uretprobe/:f",
-		"perf_event/type=1", "perf_event/type=1,config=0,frequency=1,sample_period=2", "perf_event/type=4294967296,config=0,frequency=1"} {
+		"perf_event/type=1", "perf_event/type=1,config=0,frequency=1,sample_period=2", "perf_event/type=4294967296,config=0,frequency=1",
+		"cgroup_skb/sock_create", "cgroup_skb/ingress/x"} {
 		if err := Check(s); err == nil || !strings.Contains(err.Error(), s) {
 			t.Errorf("Check(%q) = %v, want an error naming the section", s, err)
 		}

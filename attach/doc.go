@@ -9,6 +9,10 @@
 //	usdt/PATH:PROVIDER:NAME                  usdt.go (fills libbpf's usdt.bpf.h maps)
 //	perf_event/type=T,config=C,frequency=F|sample_period=P  perfevent.go (every online CPU)
 //	xdp/IFNAME                               xdp.go
+//	cgroup_skb/ingress  cgroup_skb/egress    cgroupskb.go (the cgroup2 root)
+//
+// CheckProgram refuses, before loading, an xdp/ or cgroup_skb/ program that
+// may return a constant verdict that drops packets (verdict.go).
 //
 // Each attacher returns an io.Closer that detaches everything it attached,
 // and closes what it opened itself when it fails half way.

@@ -29,6 +29,9 @@
 //	                                       to requiring CAP_SYS_ADMIN for uprobes"; cap_perfmon before)
 //	perf_event/                            nothing more
 //	xdp/                                   + cap_net_admin
+//	cgroup_skb/                            + cap_net_admin to attach (BPF_LINK_CREATE on the cgroup2 root);
+//	                                       the programs load with cap_bpf alone, so podnet runs with
+//	                                       cap_bpf + cap_net_admin, no cap_perfmon (podtcp, tp_btf: cap_bpf + cap_perfmon)
 //	ksym, kstack decoders, kaddrs          + cap_syslog (kallsyms shows addresses only with it, unless
 //	                                       kptr_restrict=0 and perf_event_paranoid<=1)
 //	cgroup decoder, cgroup_id_map          nothing more (cgroupfs is world-readable; cgrp_storage maps need Linux 6.2)

@@ -183,7 +183,9 @@ const (
 func PodDecoders() []string { return []string{"pod", "pod_namespace", "container"} }
 
 // CgroupIDMap names a map the BPF side reads to filter by cgroup; ebpfmon fills it
-// with the ids of cgroups whose path matches one of Regexps.
+// with the ids of cgroups whose path matches one of Regexps or, with a
+// Selector, of every cgroup of the pods it selects. Exactly one of the two
+// is set.
 type CgroupIDMap struct {
 	// Name is the BPF map to fill.
 	Name string `yaml:"name"`
@@ -191,7 +193,40 @@ type CgroupIDMap struct {
 	Type CgroupIDMapType `yaml:"type"`
 	// Regexps select cgroups by path; a cgroup matching any of them is added.
 	Regexps []string `yaml:"regexps"`
+	// Selector, an ebpfmon extension, selects pods of this node: the
+	// pod-level cgroup and every container's of each (and the cgroups
+	// below them) are added. It needs the Kubernetes API.
+	Selector *PodSelector `yaml:"selector"`
 }
+
+// PodSelector selects pods by namespace and labels: a Kubernetes label
+// selector, all of whose terms must hold, and a list of namespaces. At
+// least one of its fields is set.
+type PodSelector struct {
+	// Namespaces the pods may be in; empty: any.
+	Namespaces []string `yaml:"namespaces"`
+	// MatchLabels are labels a pod must have, with these values.
+	MatchLabels map[string]string `yaml:"matchLabels"`
+	// MatchExpressions are further terms on the pod's labels.
+	MatchExpressions []LabelRequirement `yaml:"matchExpressions"`
+}
+
+// Empty reports whether s selects by nothing, so every pod.
+func (s *PodSelector) Empty() bool {
+	return len(s.Namespaces) == 0 && len(s.MatchLabels) == 0 && len(s.MatchExpressions) == 0
+}
+
+// LabelRequirement is one of a selector's matchExpressions, as in
+// Kubernetes: Operator is one of LabelOperators; In and NotIn take at
+// least one value, Exists and DoesNotExist none.
+type LabelRequirement struct {
+	Key      string   `yaml:"key"`
+	Operator string   `yaml:"operator"`
+	Values   []string `yaml:"values"`
+}
+
+// LabelOperators are the operators of a LabelRequirement.
+func LabelOperators() []string { return []string{"In", "NotIn", "Exists", "DoesNotExist"} }
 
 // CgroupIDMapType is the kind of BPF map a CgroupIDMap names.
 type CgroupIDMapType string

@@ -125,6 +125,8 @@ func sections() []section {
 		{reflect.TypeFor[Label](), "a label"},
 		{reflect.TypeFor[Decoder](), "a decoder"},
 		{reflect.TypeFor[CgroupIDMap](), "cgroup_id_map"},
+		{reflect.TypeFor[PodSelector](), "cgroup_id_map.selector"},
+		{reflect.TypeFor[LabelRequirement](), "a matchExpressions term"},
 		{reflect.TypeFor[Tracing](), "tracing"},
 		{reflect.TypeFor[Span](), "a span"},
 	}

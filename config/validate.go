@@ -494,7 +494,16 @@ func (v *validator) cgroupIDMap(m CgroupIDMap) {
 	if m.Type != CgroupIDMapHash && m.Type != CgroupIDMapCgrpStorage {
 		v.add("cgroup_id_map.type", "unknown %q, want %s", m.Type, cgroupTypesWant)
 	}
-	v.regexps("cgroup_id_map.regexps", m.Regexps, "want at least one regexp matching cgroup paths")
+	switch {
+	case m.Selector != nil && m.Regexps != nil:
+		v.add("cgroup_id_map", "both regexps and selector are set, want exactly one: regexps select cgroups by path, "+
+			"selector selects pods by namespace and labels; remove one")
+	case m.Selector != nil:
+		v.podSelector("cgroup_id_map.selector", m.Selector)
+	default:
+		v.regexps("cgroup_id_map.regexps", m.Regexps, "want at least one regexp matching cgroup paths, "+
+			"or a selector of pods instead (selector: {namespaces, matchLabels, matchExpressions})")
+	}
 }
 
 func (v *validator) tracing(spans []Span) {

@@ -92,6 +92,7 @@ func TestBadInput(t *testing.T) {
 		{name: "non-BPF ELF", yaml: good, raw: readFile(t, "/bin/true"), want: []string{"x.bpf.o", "not a usable BPF object"}},
 		{name: "verifier rejection", yaml: good, src: "verifier", want: []string{"unchecked", "verifier log", "invalid mem access"}},
 		{name: "missing hook", yaml: good, src: "nohook", args: []string{"--config.strict"}, want: []string{"program nohook", "ebpfmon_nosuch", "hook not available"}},
+		{name: "cgroup_skb program that may drop", yaml: good, src: "dropskb", want: []string{"x.yaml", "program drop_tiny", "cgroup_skb/egress", "may return 0", "return 1 (let the packet through) on every path"}},
 		{name: "name given twice", yaml: good, src: "good", args: []string{"--config.names=x"}, want: []string{"--config.names", "x", "given twice"}},
 		{name: "no BTF", yaml: good, src: "good", args: []string{"--btf.path=/nonexistent/vmlinux"}, want: []string{"--btf.path", "/nonexistent/vmlinux"}},
 		{name: "span ring buffer missing", yaml: good + "tracing:\n  spans:\n    - ringbuf: nosuch\n      labels: [{name: trace_id, size: 16, decoders: [{name: hex}]}]\n", src: "good",

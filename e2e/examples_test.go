@@ -43,6 +43,8 @@ var examples = map[string]exercise{
 	"oomkill":     exerciseOOMKill,
 	"pagefaults":  exercisePagefaults,
 	"podexec":     exercisePodexec,
+	"podnet":      exercisePodnet,
+	"podtcp":      exercisePodtcp,
 	"procevents":  exerciseProcevents,
 	"runqlat":     exerciseRunqlat,
 	"softirqs":    exerciseSoftirqs,
@@ -65,7 +67,7 @@ var examples = map[string]exercise{
 func TestExamples(t *testing.T) {
 	testenv.Privileged(t)
 	requireExamples(t)
-	t.Setenv("KUBERNETES_SERVICE_HOST", "") // podexec: no API access, even in a CI pod
+	t.Setenv("KUBERNETES_SERVICE_HOST", "") // podexec, podtcp, podnet: no API access, even in a CI pod
 	yamls, _ := filepath.Glob(filepath.Join(examplesDir, "*.yaml"))
 	var names []string
 	for _, y := range yamls {
@@ -132,7 +134,7 @@ func TestLintMetrics(t *testing.T) {
 	qname := fmt.Sprintf("lint-%d.ebpfmon.test", time.Now().UnixNano()%1e9)
 	var families []string
 	for _, name := range supported {
-		if name != "oomkill" && name != "podexec" { // no OOM kill here, no pod: their maps stay empty or skipped
+		if !slices.Contains([]string{"oomkill", "podexec", "podnet", "podtcp"}, name) { // no OOM kill here, no pod: their maps stay empty or skipped
 			counters, histograms := metricsOf(t, name)
 			families = append(append(families, counters...), histograms...)
 		}
@@ -378,19 +380,269 @@ func exercisePodexec(t *testing.T, in *instance, before metrics) metrics {
 			t.Errorf("%s%v = %v, want %d", execs, label(ids[i]), got, want)
 		}
 	}
-	if got, want := len(after.series(execs, nil)), 2; got != want {
-		t.Errorf("%s: %d series, want %d, the fake pod's two containers (execs in no pod are skipped)", execs, got, want)
+	// Only the fake pod's series: real pods may run on the host (the k8s lab).
+	ours := map[string]string{"pod": uid}
+	if got, want := len(after.series(execs, ours)), 2; got != want {
+		t.Errorf("%s{pod=%q}: %d series, want %d, the fake pod's two containers", execs, uid, got, want)
+	}
+	for _, m := range after.series(execs, nil) {
+		if labelValue(m, "pod") == "" {
+			t.Errorf("%s{%s}: an exec in no pod, want it left out (not_pod: skip)", execs, seriesID(m))
+		}
 	}
 	oomKillIn(t, hog)
 	after = in.eventually(t, "OOM kill in pod "+uid, nil, watch(t, before, func(ms metrics) bool {
 		return ms.sum(kills, label(ids[2])) >= 1
 	}, kills))
-	if got := after.sum(kills, label(ids[2])); got != 1 || len(after.series(kills, nil)) != 1 {
-		t.Errorf("%s%v = %v in %d series, want 1 in 1", kills, label(ids[2]), got, len(after.series(kills, nil)))
+	if got := after.sum(kills, label(ids[2])); got != 1 || len(after.series(kills, ours)) != 1 {
+		t.Errorf("%s%v = %v in %d series, want 1 in 1", kills, label(ids[2]), got, len(after.series(kills, ours)))
 	}
 	t.Logf("podexec: %s = %v and %v after %d rounds of 2+1 execs in two containers (+%d in no pod, skipped); %s = %v",
 		execs, after.sum(execs, label(ids[0])), after.sum(execs, label(ids[1])), n, n, kills, after.sum(kills, label(ids[2])))
 	return after
+}
+
+// unknownPeer is what peer_pod gives for 127.0.0.1 (no pod, no service;
+// no API access here anyway): the default unknown_peer.
+const unknownPeer = "external"
+
+// exercisePodtcp connects from two containers of a fake pod (and from no
+// pod) to a listener on 127.0.0.1, then from the first container to a
+// listener whose accept queue is full, so that its SYN is retransmitted
+// and the connect given up. Connects and connect latencies must be exact
+// per container, with the peer and the port; the retransmit counted for
+// the first container.
+func exercisePodtcp(t *testing.T, in *instance, before metrics) metrics {
+	const connects, retransmits, latency = "ebpfmon_pod_tcp_connects_total", "ebpfmon_pod_tcp_retransmits_total", "ebpfmon_pod_tcp_connect_latency_seconds"
+	const uid = "0b7e5a31-2c4d-4f8e-9a6b-7c8d9e0f1a2b"
+	ids := []string{strings.Repeat("d4", 32), strings.Repeat("e5", 32)}
+	attrs := fakePod(t, uid, ids...)
+	open := acceptAll(t)
+	openPort := strconv.Itoa(open)
+	wants := []int{3, 2}
+	for i, n := range wants {
+		h := startHelper(t, attrs[i], "connect", net.JoinHostPort("127.0.0.1", openPort), strconv.Itoa(n), "10s")
+		for range n {
+			if got := h.line(t); got != "ok" {
+				t.Fatalf("connect to 127.0.0.1:%d from container %d: %s", open, i, got)
+			}
+		}
+		h.wait(t)
+	}
+	tcpRoundTrip(t, "127.0.0.1") // in no pod: left out
+	conn := func(i int, port string) map[string]string {
+		return podLabels(uid, ids[i], "peer", unknownPeer, "port", port)
+	}
+	after := in.eventually(t, "connects from two containers of pod "+uid, nil, watch(t, before, func(ms metrics) bool {
+		return ms.sum(connects, conn(0, openPort)) >= 3 && ms.sum(connects, conn(1, openPort)) >= 2 &&
+			ms.sum(latency, podLabels(uid, ids[0])) >= 3 && ms.sum(latency, podLabels(uid, ids[1])) >= 2
+	}, connects, latency))
+	for i, want := range wants {
+		if got := after.sum(connects, conn(i, openPort)); got != float64(want) {
+			t.Errorf("%s%v = %v, want %d", connects, conn(i, openPort), got, want)
+		}
+		if got := after.sum(latency, podLabels(uid, ids[i])); got != float64(want) {
+			t.Errorf("%s_count%v = %v, want %d", latency, podLabels(uid, ids[i]), got, want)
+		}
+	}
+	if got := len(after.series(connects, map[string]string{"pod": uid})); got != 2 {
+		t.Errorf("%s{pod=%q}: %d series, want 2 (a connect from no pod is left out)", connects, uid, got)
+	}
+
+	// The first connect waits in the accept queue; the kernel drops the
+	// second one's SYN, which is sent again after the initial RTO (1s;
+	// again 1s later on 6.7+, tcp_syn_linear_timeouts), and given up at
+	// 2.5s.
+	full := strconv.Itoa(listenBacklog0(t))
+	h := startHelper(t, attrs[0], "connect", net.JoinHostPort("127.0.0.1", full), "2", "2500ms")
+	if first, second := h.line(t), h.line(t); first != "ok" || second != "timeout" {
+		t.Fatalf("connects to a full accept queue: %s, %s; want ok, timeout", first, second)
+	}
+	h.wait(t)
+	retransmitted := podLabels(uid, ids[0], "peer", unknownPeer)
+	after = in.eventually(t, "a SYN retransmitted from container "+ids[0], nil, watch(t, before, func(ms metrics) bool {
+		return ms.sum(retransmits, retransmitted) >= 1 && ms.sum(connects, conn(0, full)) >= 2
+	}, retransmits, connects))
+	if got := after.sum(connects, conn(0, full)); got != 2 {
+		t.Errorf("%s%v = %v, want 2 (connects are counted when the SYN is sent)", connects, conn(0, full), got)
+	}
+	if got := after.sum(latency, podLabels(uid, ids[0])); got != 4 {
+		t.Errorf("%s_count%v = %v, want 4: the given-up connect has no latency", latency, podLabels(uid, ids[0]), got)
+	}
+	if got := after.series(retransmits, map[string]string{"pod": uid}); len(got) != 1 {
+		t.Errorf("%s{pod=%q}: %d series, want 1 (container %s)", retransmits, uid, len(got), ids[0])
+	}
+	t.Logf("podtcp: connects %v and %v, latency counts %v and %v (sum %.6fs); %s%v = %v after a SYN dropped for 2.5s",
+		after.sum(connects, conn(0, openPort)), after.sum(connects, conn(1, openPort)),
+		after.sum(latency, podLabels(uid, ids[0])), after.sum(latency, podLabels(uid, ids[1])), sumGrew(before, after, latency, map[string]string{"pod": uid}),
+		retransmits, retransmitted, after.sum(retransmits, retransmitted))
+	return after
+}
+
+// Families of podnet, and the transfer exercisePodnet makes.
+const (
+	netTxBytes   = "ebpfmon_pod_network_transmit_bytes_total"
+	netTxPackets = "ebpfmon_pod_network_transmit_packets_total"
+	netRxBytes   = "ebpfmon_pod_network_receive_bytes_total"
+	netRxPackets = "ebpfmon_pod_network_receive_packets_total"
+	// Messages of podnetSize bytes, one packet each.
+	podnetCount, podnetSize = 20000, 1000
+	// IPv4 + TCP headers: 20 + 20 bytes at least, 60 + 60 at most.
+	minHeaders, maxHeaders = 40, 120
+)
+
+// exercisePodnet sends podnetCount messages of podnetSize bytes from
+// container A of a fake pod to a server in its container B (each answered
+// with one byte), and a few to a second server there, while three ebpfmons
+// count: the example as it is (in: every packet), one with sample_every 10
+// and one with port set to the first server's.
+//
+// Every packet of a connection reaches a socket that is open (the client
+// half-closes, reads the server's FIN, then closes), so with every packet
+// counted the bytes and packets A sends on a connection are exactly those
+// B receives on it and the other way round. Bytes are IP bytes: the
+// payload plus 40 to 120 header bytes per packet.
+func exercisePodnet(t *testing.T, in *instance, before metrics) metrics {
+	const uid = "7d3f9b2e-5a6c-4e1d-8f0a-2b3c4d5e6f70"
+	ids := []string{strings.Repeat("f6", 32), strings.Repeat("a7", 32)}
+	attrs := fakePod(t, uid, ids...)
+	servers := [2]*helper{startHelper(t, attrs[1], "serve", strconv.Itoa(podnetSize)), startHelper(t, attrs[1], "serve", "10")}
+	ports := [2]int{servers[0].number(t, "port"), servers[1].number(t, "port")}
+	sampled := start(t, "--config.dir="+podnetConfig(t, 10, 0), "--config.names=podnet", "--config.strict")
+	filtered := start(t, "--config.dir="+podnetConfig(t, 1, ports[0]), "--config.names=podnet", "--config.strict")
+
+	var clientPorts [2]int
+	for i, msgs := range [][2]int{{podnetCount, podnetSize}, {10, 10}} {
+		c := startHelper(t, attrs[0], "send", net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[i])), strconv.Itoa(msgs[0]), strconv.Itoa(msgs[1]))
+		clientPorts[i] = c.number(t, "port")
+		c.wait(t)
+		if got := servers[i].number(t, "read"); got != msgs[0]*msgs[1] {
+			t.Fatalf("server %d read %d bytes, want %d", i, got, msgs[0]*msgs[1])
+		}
+		servers[i].wait(t)
+	}
+	// The flows of the first connection: A to B (to the server's port),
+	// B to A (to the client's).
+	aToB := func(fam string) map[string]string {
+		id := ids[0]
+		if fam == netRxBytes || fam == netRxPackets {
+			id = ids[1]
+		}
+		return podLabels(uid, id, "peer", unknownPeer, "port", strconv.Itoa(ports[0]))
+	}
+	bToA := func(fam string) map[string]string {
+		id := ids[1]
+		if fam == netRxBytes || fam == netRxPackets {
+			id = ids[0]
+		}
+		return podLabels(uid, id, "peer", unknownPeer, "port", strconv.Itoa(clientPorts[0]))
+	}
+	settled := func(ms metrics) bool {
+		for _, flow := range []func(string) map[string]string{aToB, bToA} {
+			if ms.sum(netTxBytes, flow(netTxBytes)) == 0 || ms.sum(netTxBytes, flow(netTxBytes)) != ms.sum(netRxBytes, flow(netRxBytes)) ||
+				ms.sum(netTxPackets, flow(netTxPackets)) != ms.sum(netRxPackets, flow(netRxPackets)) {
+				return false
+			}
+		}
+		return true
+	}
+	after := in.eventually(t, "bytes sent by container A received by container B, and back", nil,
+		watch(t, before, settled, netTxBytes, netRxBytes, netTxPackets, netRxPackets))
+	for _, f := range []struct {
+		flow    func(string) map[string]string
+		payload int
+	}{{aToB, podnetCount * podnetSize}, {bToA, podnetCount}} {
+		bytes, packets := after.sum(netTxBytes, f.flow(netTxBytes)), after.sum(netTxPackets, f.flow(netTxPackets))
+		if packets < podnetCount || bytes < float64(f.payload)+minHeaders*packets || bytes > float64(f.payload)+maxHeaders*packets {
+			t.Errorf("%s%v = %v in %v packets: want at least %d packets, and %d payload bytes plus %d to %d per packet",
+				netTxBytes, f.flow(netTxBytes), bytes, packets, podnetCount, f.payload, minHeaders, maxHeaders)
+		}
+	}
+	checkSampled(t, after, sampled.scrape(t), aToB, podnetSize+maxHeaders)
+	checkSampled(t, after, sampled.scrape(t), bToA, 1+maxHeaders)
+	checkPortFilter(t, after, filtered, uid, ports, clientPorts)
+	t.Logf("podnet: A to B %v bytes in %v packets (payload %d), B to A %v bytes in %v packets (payload %d)",
+		after.sum(netTxBytes, aToB(netTxBytes)), after.sum(netTxPackets, aToB(netTxPackets)), podnetCount*podnetSize,
+		after.sum(netTxBytes, bToA(netTxBytes)), after.sum(netTxPackets, bToA(netTxPackets)), podnetCount)
+	return after
+}
+
+// checkSampled compares the counts of an ebpfmon with sample_every 10 to
+// the exact ones of the same traffic.
+//
+// The bound: with 1 packet in N counted, each as N packets of N times its
+// size s, the estimate X of a total T = sum(s) is a sum of independent
+// terms N*s*B (B = 1 with probability 1/N), so E[X] = T and
+// Var[X] = (N-1) * sum(s^2) <= (N-1) * smax * T. Here N = 10, smax is the
+// largest packet of the flow, podnetSize+maxHeaders = 1120 from A to B
+// (each message is one packet: nothing is queued when it is written), and
+// T is about 21 MB: sigma <= 0.46 MB, 2.2% of T. The test allows 6 sigma. Bernstein's inequality (each term is off
+// by at most (N-1)*smax = 10 KB, far below 6 sigma) puts the chance of a
+// larger error below 1e-7 per total, without assuming normality. Packets
+// are the case s = 1: sigma = sqrt(9 * packets), about 2.1%.
+func checkSampled(t *testing.T, exact, sampled metrics, flow func(string) map[string]string, smax float64) {
+	t.Helper()
+	const every, sigmas = 10, 6
+	{
+		for _, f := range []struct {
+			fam  string
+			smax float64
+		}{{netTxBytes, smax}, {netRxBytes, smax}, {netTxPackets, 1}, {netRxPackets, 1}} {
+			want, got := exact.sum(f.fam, flow(f.fam)), sampled.sum(f.fam, flow(f.fam))
+			bound := sigmas * math.Sqrt((every-1)*f.smax*want)
+			if math.Abs(got-want) > bound {
+				t.Errorf("sample_every 10: %s%v = %v, exact %v: off by %.0f, more than %d sigma (%.0f)", f.fam, flow(f.fam), got, want, got-want, sigmas, bound)
+			} else {
+				t.Logf("sample_every 10: %s%v = %v, exact %v (%+.2f%%, bound %.2f%%)", f.fam, flow(f.fam), got, want, 100*(got-want)/want, 100*bound/want)
+			}
+		}
+	}
+}
+
+// checkPortFilter asserts that the ebpfmon counting only port ports[0]
+// has exactly the exact counts of the first connection's flows, and none
+// of the second connection's (to ports[1], from clientPorts[1]).
+func checkPortFilter(t *testing.T, exact metrics, filtered *instance, uid string, ports, clientPorts [2]int) {
+	t.Helper()
+	ms := filtered.scrape(t)
+	kept := map[string]bool{strconv.Itoa(ports[0]): true, strconv.Itoa(clientPorts[0]): true}
+	for _, fam := range []string{netTxBytes, netTxPackets, netRxBytes, netRxPackets} {
+		n := 0
+		for _, m := range ms.series(fam, map[string]string{"pod": uid}) {
+			labels := map[string]string{}
+			for _, lp := range m.Label {
+				labels[lp.GetName()] = lp.GetValue()
+			}
+			if !kept[labels["port"]] {
+				t.Errorf("port %d: %s{%s} = %v: counted, but neither port is %d", ports[0], fam, seriesID(m), m.GetCounter().GetValue(), ports[0])
+				continue
+			}
+			n++
+			if want := exact.sum(fam, labels); m.GetCounter().GetValue() != want {
+				t.Errorf("port %d: %s{%s} = %v, want %v as with every port", ports[0], fam, seriesID(m), m.GetCounter().GetValue(), want)
+			}
+		}
+		if n != 2 {
+			t.Errorf("port %d: %s{pod=%q}: %d series, want 2 (the sender's and the receiver's side of the connection)", ports[0], fam, uid, n)
+		}
+	}
+}
+
+// podnetConfig writes podnet.yaml with the constants sample_every and
+// port, and its object, into a new directory, and returns it.
+func podnetConfig(t *testing.T, every, port int) string {
+	t.Helper()
+	dir := t.TempDir()
+	yaml := readFile(t, filepath.Join(examplesDir, "podnet.yaml"))
+	for _, c := range []struct{ from, to string }{{"\n  sample_every: 1\n", fmt.Sprintf("\n  sample_every: %d\n", every)}, {"\n  port: 0\n", fmt.Sprintf("\n  port: %d\n", port)}} {
+		if !strings.Contains(yaml, c.from) {
+			t.Fatalf("podnet.yaml does not set %q", strings.TrimSpace(c.from))
+		}
+		yaml = strings.Replace(yaml, c.from, c.to, 1)
+	}
+	writeFile(t, filepath.Join(dir, "podnet.yaml"), yaml)
+	writeFile(t, filepath.Join(dir, "podnet.bpf.o"), readFile(t, filepath.Join(examplesDir, "podnet.bpf.o")))
+	return dir
 }
 
 // tcpTransitions are what a connect, accept, client close, server close

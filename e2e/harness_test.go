@@ -39,6 +39,9 @@ const (
 )
 
 func TestMain(m *testing.M) {
+	if mode := os.Getenv(helperEnv); mode != "" {
+		os.Exit(runHelper(mode, os.Args[1:]))
+	}
 	if dir := os.Getenv(examplesEnv); dir != "" {
 		examplesDir = dir
 	}

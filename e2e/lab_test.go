@@ -84,6 +84,10 @@ var exampleNeeds = map[string][]kernelNeed{
 		have:  markVictimHasTask,
 		fails: []string{"config=podexec", "mark_victim", "invalid mem access"},
 	}},
+	"podtcp": {{
+		what: "`sock_cgroup_data.cgroup` (5.15) for the retransmits' cgroup: before, retransmits are not counted",
+		have: btfHas("sock_cgroup_data", "cgroup"),
+	}},
 	"procevents": {{
 		what:  "BPF ring buffer (5.8)",
 		have:  func() (bool, error) { return featureHave(features.HaveMapType(ebpf.RingBuf)) },

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -61,6 +62,9 @@ type Pods struct {
 	// byService lists, by namespace/name, the addresses in services that
 	// hold the service, so that an event touches only its own entries.
 	byService map[string][]netip.Addr
+
+	// changes counts the pod changes: see [Pods.Changes].
+	changes atomic.Uint64
 }
 
 // NewPods returns an empty cache whose deleted entries resolve for grace
@@ -136,6 +140,12 @@ func (c *Pods) Len() int {
 	return n
 }
 
+// Changes returns a counter that moves whenever a pod is added, updated,
+// deleted or swept: a reader that saw the same value twice knows that no
+// pod lookup changed in between (but the passing of a deleted pod's grace
+// period, which moves it at the next [Pods.Sweep]). Services do not move it.
+func (c *Pods) Changes() uint64 { return c.changes.Load() }
+
 // expired reports whether an entry deleted at t no longer resolves.
 func (c *Pods) expired(t time.Time) bool {
 	return !t.IsZero() && c.now().Sub(t) >= c.grace
@@ -146,6 +156,7 @@ func (c *Pods) SetPod(k *Pod) {
 	p := newPod(k)
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	defer c.changes.Add(1)
 	if old := c.byUID[string(k.UID)]; old != nil {
 		c.unindex(old)
 	}
@@ -173,6 +184,7 @@ func (c *Pods) DeletePod(k *Pod) {
 	gone := *old
 	gone.deleted = c.now()
 	c.replace(old, &gone)
+	c.changes.Add(1)
 }
 
 // SetService adds or updates a service's ClusterIPs; headless services have
@@ -229,6 +241,7 @@ func (c *Pods) Sweep() {
 	for _, p := range c.byUID {
 		if c.expired(p.deleted) {
 			c.unindex(p)
+			c.changes.Add(1)
 		}
 	}
 	for ip, s := range c.services {

@@ -413,3 +413,49 @@ func TestPodsServiceIndex(t *testing.T) {
 		t.Errorf("byService lists %d addresses, services has %d", indexed, len(c.services))
 	}
 }
+
+// TestPodsChanges checks that the change counter moves with every pod
+// change a selector may see (added, relabelled, deleted, swept) and not
+// with services or lookups.
+func TestPodsChanges(t *testing.T) {
+	clock := newFakeClock()
+	c := NewPods(time.Minute, clock.Now)
+	r := NewResolverWith(c)
+	last := r.Changes()
+	step := func(what string, moves bool, f func()) {
+		t.Helper()
+		f()
+		now := r.Changes()
+		if moved := now != last; moved != moves {
+			t.Errorf("%s: counter %d -> %d, want moved %v", what, last, now, moves)
+		}
+		last = now
+	}
+	k := testPod("web", uid, "10.88.0.7")
+	step("add", true, func() { c.SetPod(k) })
+	step("lookup", false, func() { r.PodByUID(uid) })
+	relabelled := k.DeepCopy()
+	relabelled.Labels = map[string]string{"app": "db"}
+	step("relabel", true, func() { c.SetPod(relabelled) })
+	if meta, ok := r.PodByUID(uid); !ok || meta.Labels["app"] != "db" || meta.Namespace != "shop" {
+		t.Errorf("PodByUID after relabel = %+v, %v", meta, ok)
+	}
+	step("service", false, func() {
+		c.SetService(&Service{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"}, Spec: ServiceSpec{ClusterIP: "10.96.0.1"}})
+	})
+	step("delete", true, func() { c.DeletePod(k) })
+	if _, ok := r.PodByUID(uid); !ok {
+		t.Error("deleted pod not found inside its grace period")
+	}
+	step("sweep inside grace", false, c.Sweep)
+	clock.Add(time.Minute)
+	step("sweep after grace", true, c.Sweep)
+	if _, ok := r.PodByUID(uid); ok {
+		t.Error("swept pod still found")
+	}
+	if off := NewResolverWith(nil); off.Changes() != 0 {
+		t.Error("Changes without API access is not 0")
+	} else if _, ok := off.PodByUID(uid); ok {
+		t.Error("PodByUID without API access found a pod")
+	}
+}

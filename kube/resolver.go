@@ -232,3 +232,24 @@ func (r *Resolver) Peer(ip netip.Addr) (string, bool) {
 	}
 	return r.pods.Peer(ip)
 }
+
+// PodByUID returns the pod with the UID (as in a cgroup path: see
+// [CgroupRef.PodUID]) from the cache, deleted pods within their grace
+// period included; false when the cache does not know it, and always
+// without API access.
+func (r *Resolver) PodByUID(uid string) (PodMeta, bool) {
+	if r.pods == nil {
+		return PodMeta{}, false
+	}
+	meta, _, ok := r.pods.Lookup(uid, "")
+	return meta, ok
+}
+
+// Changes returns the pod cache's change counter (see [Pods.Changes]);
+// always 0 without API access.
+func (r *Resolver) Changes() uint64 {
+	if r.pods == nil {
+		return 0
+	}
+	return r.pods.Changes()
+}

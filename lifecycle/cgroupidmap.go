@@ -71,19 +71,20 @@ func checkCgroupIDMapLayout(c *config.CgroupIDMap, typ ebpf.MapType, keySize, va
 	return errors.Join(errs...)
 }
 
-// cgroupIDMap keeps a BPF map filled with the cgroups whose path matches
-// one of a config's regexps.
+// cgroupIDMap keeps a BPF map filled with the cgroups a selection picks:
+// those whose path matches one of a config's regexps, or those of the pods
+// its selector selects.
 type cgroupIDMap struct {
 	cfg     *config.CgroupIDMap
 	m       *ebpf.Map
 	root    string
-	regexps []*regexp.Regexp
+	sel     selection
 	value   []byte
 	log     *slog.Logger
 	watcher *cgroup.Watcher
 
 	// Only the updating goroutine (and start, before it runs) touches these.
-	matches map[uint64]match  // every cgroup of the last scan: does its path match
+	paths   map[uint64]string // the last scan (shared with the watcher: read only)
 	inMap   map[uint64]string // cgroups written to the map, with their path
 	failed  map[uint64]bool   // cgroups whose update failed and was logged
 	scanErr bool              // the last scan failed and was logged
@@ -104,6 +105,23 @@ type cgroupIDMap struct {
 	closeOnce sync.Once
 }
 
+// selection decides which cgroups belong in the map.
+type selection interface {
+	// want returns the cgroups of paths (every cgroup there is, by id)
+	// that belong in the map.
+	want(paths map[uint64]string) map[uint64]string
+	// moved reports whether want may answer otherwise than it last did
+	// for the same paths: the pods it selects from have changed.
+	moved() bool
+}
+
+// pathSelection selects cgroups whose path matches one of its regexps.
+type pathSelection struct {
+	exprs   []string
+	regexps []*regexp.Regexp
+	matches map[uint64]match // every cgroup of the last want: does its path match
+}
+
 // match caches whether a cgroup's path matches: cgroup2 paths never change
 // and ids are not reused, but the path is kept to be sure.
 type match struct {
@@ -111,11 +129,47 @@ type match struct {
 	ok   bool
 }
 
+// newPathSelection compiles cfg's regexps.
+func newPathSelection(cfg *config.CgroupIDMap) (*pathSelection, error) {
+	s := &pathSelection{exprs: cfg.Regexps, matches: map[uint64]match{}}
+	for i, expr := range cfg.Regexps {
+		re, err := regexp.Compile(expr)
+		if err != nil {
+			return nil, fmt.Errorf("cgroup_id_map.regexps[%d]: %w", i, err)
+		}
+		s.regexps = append(s.regexps, re)
+	}
+	return s, nil
+}
+
+func (s *pathSelection) want(paths map[uint64]string) map[uint64]string {
+	matches := make(map[uint64]match, len(paths))
+	want := map[uint64]string{}
+	for id, p := range paths {
+		m, seen := s.matches[id]
+		if !seen || m.path != p {
+			m = match{path: p, ok: s.matchesPath(p)}
+		}
+		matches[id] = m
+		if m.ok {
+			want[id] = p
+		}
+	}
+	s.matches = matches
+	return want
+}
+
+// moved is false: paths alone decide.
+func (s *pathSelection) moved() bool { return false }
+
 // startCgroupIDMap checks m against cfg, fills it with the ids of the
 // cgroups under root (the cgroup2 mount) whose path relative to root
 // ("/system.slice/cron.service", as the cgroup decoder shows them) matches
-// one of cfg.Regexps, and keeps it up to date in a goroutine until Close,
-// which stops that goroutine and waits for it.
+// one of cfg.Regexps, or, with cfg.Selector, that belong to a selected pod
+// (see podSelection), and keeps it up to date in a goroutine until Close,
+// which stops that goroutine and waits for it. With a selector the map
+// also follows the pods: it is brought in line at the first interval tick
+// after the pod cache changed (a pod added, relabelled or gone).
 //
 // The first fill is done before startCgroupIDMap returns, so that programs
 // attached afterwards see the map filled from their first event. Later
@@ -131,7 +185,11 @@ type match struct {
 // logged at most every fullWarnEvery, other failures once per cgroup. An
 // LRU hash is read back at every scan to find the cgroups the kernel
 // evicted (see addLRU). log should carry the config's name.
-func startCgroupIDMap(cfg *config.CgroupIDMap, m *ebpf.Map, root string, interval time.Duration, log *slog.Logger) (io.Closer, error) {
+//
+// With a selector, pods says which pod a cgroup belongs to and whether it
+// is selected (see podSelection); it must be online. Without one it is
+// unused and may be nil.
+func startCgroupIDMap(cfg *config.CgroupIDMap, m *ebpf.Map, root string, interval time.Duration, pods podSource, log *slog.Logger) (io.Closer, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -142,9 +200,13 @@ func startCgroupIDMap(cfg *config.CgroupIDMap, m *ebpf.Map, root string, interva
 	if err := checkCgroupIDMapLayout(cfg, m.Type(), m.KeySize(), m.ValueSize()); err != nil {
 		return nil, err
 	}
+	sel, err := newSelection(cfg, pods, log)
+	if err != nil {
+		return nil, err
+	}
 	c := &cgroupIDMap{
-		cfg: cfg, m: m, root: root, value: one(m.ValueSize()), log: log,
-		matches: map[uint64]match{}, inMap: map[uint64]string{}, failed: map[uint64]bool{},
+		cfg: cfg, m: m, root: root, sel: sel, value: one(m.ValueSize()), log: log,
+		inMap: map[uint64]string{}, failed: map[uint64]bool{},
 		lru: m.Type() == ebpf.LRUHash, present: map[uint64]bool{},
 		done: make(chan struct{}),
 	}
@@ -152,13 +214,6 @@ func startCgroupIDMap(cfg *config.CgroupIDMap, m *ebpf.Map, root string, interva
 		log.Info("cgroup_id_map: the map is an LRU hash: the kernel may evict cgroups ebpfmon put there, even before it is full, "+
 			"and they go unfiltered until ebpfmon notices at its next scan and puts them back; BPF_MAP_TYPE_HASH never evicts "+
 			"(declare it so, with max_entries above the number of matching cgroups)", "max_entries", m.MaxEntries())
-	}
-	for i, expr := range cfg.Regexps {
-		re, err := regexp.Compile(expr)
-		if err != nil {
-			return nil, fmt.Errorf("cgroup_id_map.regexps[%d]: %w", i, err)
-		}
-		c.regexps = append(c.regexps, re)
 	}
 	if interval <= 0 {
 		interval = DefaultCgroupIDMapInterval
@@ -173,16 +228,30 @@ func startCgroupIDMap(cfg *config.CgroupIDMap, m *ebpf.Map, root string, interva
 		return nil, fmt.Errorf("cgroup_id_map %s: %w", cfg.Name, err)
 	}
 	c.watcher = w
-	paths := w.Paths()
-	c.warnUnmatched(paths)
-	c.apply(paths)
-	log.Info("cgroup_id_map filled", "root", root, "cgroups", len(paths), "matching", len(c.inMap),
-		"interval", interval, "inotify", !w.Polling())
+	c.paths = w.Paths()
+	if ps, ok := sel.(*pathSelection); ok {
+		ps.warnUnmatched(c.paths, root, log)
+	}
+	c.apply(c.paths)
+	attrs := []any{"root", root, "cgroups", len(c.paths), "matching", len(c.inMap), "interval", interval, "inotify", !w.Polling()}
+	if ps, ok := sel.(*podSelection); ok {
+		attrs = append(attrs, ps.logAttrs()...)
+	}
+	log.Info("cgroup_id_map filled", attrs...)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	c.cancel = cancel
-	go c.run(ctx)
+	go c.run(ctx, interval)
 	return c, nil
+}
+
+// newSelection returns the selection cfg asks for: its selector's, or its
+// regexps'.
+func newSelection(cfg *config.CgroupIDMap, pods podSource, log *slog.Logger) (selection, error) {
+	if cfg.Selector == nil {
+		return newPathSelection(cfg)
+	}
+	return newPodSelection(cfg.Selector, pods, log)
 }
 
 // one returns the value 1 as a native-endian integer of size bytes.
@@ -213,30 +282,74 @@ func (c *cgroupIDMap) Close() error {
 	return err
 }
 
-func (c *cgroupIDMap) run(ctx context.Context) {
+// scanResult is what one Watcher.Next returned.
+type scanResult struct {
+	paths map[uint64]string
+	err   error
+}
+
+// run applies every scan of the watcher and, every interval, what the
+// selection says has moved (pods relabelled, added or gone), until ctx
+// ends and the scanning goroutine has returned.
+func (c *cgroupIDMap) run(ctx context.Context, interval time.Duration) {
 	defer close(c.done)
+	scans := make(chan scanResult)
+	go c.scan(ctx, scans)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
 	for {
-		paths, err := c.watcher.Next(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return
-		case err != nil:
-			if !c.scanErr {
-				c.log.Warn("cgroup_id_map: cannot scan cgroups, the map is not updated until it works again", "err", err)
-				c.scanErr = true
+		select {
+		case r, ok := <-scans:
+			if !ok {
+				return
 			}
-			continue
-		case c.scanErr:
-			c.log.Info("cgroup_id_map: scanning cgroups works again")
-			c.scanErr = false
+			c.applyScan(r)
+		case <-tick.C:
+			if c.sel.moved() {
+				c.apply(c.paths)
+			}
 		}
-		c.apply(paths)
 	}
 }
 
+// scan sends every scan of the watcher to out until ctx ends, then closes
+// out: Watcher.Next blocks until the hierarchy changes, and run must also
+// hear the ticks meanwhile.
+func (c *cgroupIDMap) scan(ctx context.Context, out chan<- scanResult) {
+	defer close(out)
+	for {
+		paths, err := c.watcher.Next(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		select {
+		case out <- scanResult{paths, err}:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// applyScan applies a scan, or logs why it failed (once until one works).
+func (c *cgroupIDMap) applyScan(r scanResult) {
+	switch {
+	case r.err != nil:
+		if !c.scanErr {
+			c.log.Warn("cgroup_id_map: cannot scan cgroups, the map is not updated until it works again", "err", r.err)
+			c.scanErr = true
+		}
+		return
+	case c.scanErr:
+		c.log.Info("cgroup_id_map: scanning cgroups works again")
+		c.scanErr = false
+	}
+	c.paths = r.paths
+	c.apply(r.paths)
+}
+
 // warnUnmatched logs every regexp that matches none of paths.
-func (c *cgroupIDMap) warnUnmatched(paths map[uint64]string) {
-	for i, re := range c.regexps {
+func (s *pathSelection) warnUnmatched(paths map[uint64]string, root string, log *slog.Logger) {
+	for i, re := range s.regexps {
 		matched := false
 		for _, p := range paths {
 			if re.MatchString(p) {
@@ -245,15 +358,15 @@ func (c *cgroupIDMap) warnUnmatched(paths map[uint64]string) {
 			}
 		}
 		if !matched {
-			c.log.Warn("cgroup_id_map: regexp matches no cgroup (yet); paths are relative to the cgroup2 root, like /system.slice/cron.service",
-				"regexp", c.cfg.Regexps[i], "index", i, "root", c.root, "cgroups", len(paths))
+			log.Warn("cgroup_id_map: regexp matches no cgroup (yet); paths are relative to the cgroup2 root, like /system.slice/cron.service",
+				"regexp", s.exprs[i], "index", i, "root", root, "cgroups", len(paths))
 		}
 	}
 }
 
 // matchesPath reports whether path matches one of the regexps.
-func (c *cgroupIDMap) matchesPath(path string) bool {
-	for _, re := range c.regexps {
+func (s *pathSelection) matchesPath(path string) bool {
+	for _, re := range s.regexps {
 		if re.MatchString(path) {
 			return true
 		}
@@ -263,19 +376,7 @@ func (c *cgroupIDMap) matchesPath(path string) bool {
 
 // apply brings the map in line with paths, the cgroups that exist now.
 func (c *cgroupIDMap) apply(paths map[uint64]string) {
-	matches := make(map[uint64]match, len(paths))
-	want := map[uint64]string{}
-	for id, p := range paths {
-		m, seen := c.matches[id]
-		if !seen || m.path != p {
-			m = match{path: p, ok: c.matchesPath(p)}
-		}
-		matches[id] = m
-		if m.ok {
-			want[id] = p
-		}
-	}
-	c.matches = matches
+	want := c.sel.want(paths)
 	add, remove := diffIDs(c.inMap, want)
 	for _, id := range remove {
 		if err := c.remove(id); err != nil {

@@ -9,7 +9,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -243,7 +242,7 @@ func TestCgroupIDMapHash(t *testing.T) {
 		Regexps: []string{`^/system\.slice/[^/]+\.service$`, `^/kubepods\.slice/`}}
 	m := newHashMap(t, 64)
 	var logs logBuffer
-	c, err := startCgroupIDMap(cfg, m, root, interval, logs.logger())
+	c, err := startCgroupIDMap(cfg, m, root, interval, nil, logs.logger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +320,7 @@ func TestCgroupIDMapFull(t *testing.T) {
 	m := newHashMap(t, 1)
 	var logs logBuffer
 	c, err := startCgroupIDMap(&config.CgroupIDMap{Name: "cgroup_ids", Type: config.CgroupIDMapHash, Regexps: []string{`\.service$`}},
-		m, root, interval, logs.logger())
+		m, root, interval, nil, logs.logger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,7 +397,7 @@ func testCgroupIDMapFull(t *testing.T, root string, typ ebpf.MapType, fix string
 	cfg := &config.CgroupIDMap{Name: "cgroup_ids", Type: config.CgroupIDMapHash, Regexps: []string{"^" + name + "/c"}}
 	m := newIDMap(t, typ, maxEntries)
 	var logs logBuffer
-	closer, err := startCgroupIDMap(cfg, m, root, 100*time.Millisecond, logs.logger())
+	closer, err := startCgroupIDMap(cfg, m, root, 100*time.Millisecond, nil, logs.logger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -493,7 +492,7 @@ func TestCgroupIDMapLRUEvicted(t *testing.T) {
 	m := newIDMap(t, ebpf.LRUHash, maxEntries)
 	var logs logBuffer
 	c, err := startCgroupIDMap(&config.CgroupIDMap{Name: "cgroup_ids", Type: config.CgroupIDMapHash, Regexps: []string{`\.service$`}},
-		m, root, interval, logs.logger())
+		m, root, interval, nil, logs.logger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -640,7 +639,7 @@ func TestCgroupIDMapCgrpStorage(t *testing.T) {
 	var logs logBuffer
 	cfg := &config.CgroupIDMap{Name: "cgroup_storage", Type: config.CgroupIDMapCgrpStorage,
 		Regexps: []string{"^" + name + "/(a|c)$"}}
-	c, err := startCgroupIDMap(cfg, m, root.Path, interval, logs.logger())
+	c, err := startCgroupIDMap(cfg, m, root.Path, interval, nil, logs.logger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -715,10 +714,14 @@ func BenchmarkCgroupIDMapApply10k(b *testing.B) {
 			for i := range uint64(10000) {
 				paths[i+100] = fmt.Sprintf("/kubepods.slice/pod%d.slice/cri-containerd-%064d.scope", i/10, i)
 			}
+			cfg := &config.CgroupIDMap{Name: "ids", Type: config.CgroupIDMapHash, Regexps: []string{`^/kubepods\.slice/`}}
+			sel, err := newPathSelection(cfg)
+			if err != nil {
+				b.Fatal(err)
+			}
 			c := &cgroupIDMap{
-				cfg: &config.CgroupIDMap{Name: "ids", Type: config.CgroupIDMapHash}, m: m, value: one(8),
-				regexps: []*regexp.Regexp{regexp.MustCompile(`^/kubepods\.slice/`)},
-				matches: map[uint64]match{}, inMap: map[uint64]string{}, failed: map[uint64]bool{},
+				cfg: cfg, m: m, value: one(8), sel: sel,
+				inMap: map[uint64]string{}, failed: map[uint64]bool{},
 				lru: typ == ebpf.LRUHash, present: map[uint64]bool{},
 				log: slog.New(slog.DiscardHandler),
 			}

@@ -15,6 +15,7 @@
 //  5. unit.go        bind the metrics to the loaded maps; start the event
 //     counters' readers
 //  6. cgroupidmap.go fill the cgroup_id_map filter map and keep it current
+//     (cgroupidmap_pods.go: the pods a selector selects, from package kube)
 //  7. unit.go        attach every program (package attach); a program that
 //     fails to attach does not fail the unit (AttachErrors)
 //

@@ -72,7 +72,7 @@ func CheckSpec(cfg *config.Config, spec *ebpf.CollectionSpec) error {
 		errs = append(errs, checkSpanMaps(spec, cfg.Tracing.Spans))
 	}
 	for _, name := range slices.Sorted(maps.Keys(spec.Programs)) {
-		if err := attach.Check(spec.Programs[name].SectionName); err != nil {
+		if err := attach.CheckProgram(spec.Programs[name]); err != nil {
 			errs = append(errs, fmt.Errorf("program %s: %w", name, err))
 		}
 	}

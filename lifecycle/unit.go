@@ -192,9 +192,20 @@ func (u *Unit) startCgroupIDMap(env *decoder.Env) error {
 	if c == nil {
 		return nil
 	}
+	var pods podSource
+	if c.Selector != nil {
+		r, err := env.Kube()
+		if err != nil {
+			return fmt.Errorf("%s: cgroup_id_map.selector: %w", u.cfg.Path, err)
+		}
+		if !r.Online() {
+			return fmt.Errorf("%s: %w", u.cfg.Path, errSelectorOffline)
+		}
+		pods = r
+	}
 	resolver, err := env.Cgroups()
 	if err == nil {
-		u.cgroupIDMap, err = startCgroupIDMap(c, u.coll.Maps[c.Name], resolver.Root(), 0, u.log)
+		u.cgroupIDMap, err = startCgroupIDMap(c, u.coll.Maps[c.Name], resolver.Root(), 0, pods, u.log)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: cgroup_id_map: %w", u.cfg.Path, err)

@@ -48,7 +48,7 @@ func parseFlags(args []string) (*flags, error) {
 	app := kingpin.New("ebpfmon", "Export eBPF maps as Prometheus metrics.\n\n"+
 		"For each config NAME, ebpfmon reads NAME.yaml (the metric schema, ebpf_exporter's format) and "+
 		"NAME.bpf.o (a CO-RE object) from --config.dir, loads the object, attaches every program to the "+
-		"hook its ELF section names (tracepoint/, raw_tp/, tp_btf/, kprobe/, fentry/, uprobe/, perf_event/, xdp/ ...) "+
+		"hook its ELF section names (tracepoint/, raw_tp/, tp_btf/, kprobe/, fentry/, uprobe/, perf_event/, xdp/, cgroup_skb/ ...) "+
 		"and serves the maps on --web.telemetry-path. A config that fails is logged and reported as "+
 		"ebpfmon_config_loaded 0; the others keep running (unless --config.strict).\n\n"+
 		"Files must be regular files (or symlinks to one) of at most "+regfile.Size(config.MaxFileSize)+" (NAME.yaml), "+
