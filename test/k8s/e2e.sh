@@ -34,7 +34,7 @@ NAME=k8s-e2e
 # shellcheck source=test/k8s/lib.sh
 . test/k8s/lib.sh
 MEASURE=${E2E_MEASURE:-30}
-DEFAULT_CONFIGS=(biolatency exec oomkill podexec runqlat syscalls tcpconnlat timers)
+DEFAULT_CONFIGS=(biolatency exec oomkill podexec podtcp runqlat syscalls tcpconnlat timers)
 # The capabilities the chart adds, and the pod's CapBnd: SYSLOG (34), PERFMON (38), BPF (39).
 CAPS=(BPF PERFMON SYSLOG)
 WANT_CAPS=000000c400000000
@@ -177,7 +177,7 @@ base64 -w0 test/k8s/testdata/forks.bpf.o >"$TMPD/forks.b64"
 base64 -w0 test/k8s/testdata/podexecs.bpf.o >"$TMPD/podexecs.b64"
 # oomkill leaves config.names in the same upgrade: the names file is reloaded too.
 UP=(-n "$NS" -f "$VALUES" --set "image.repository=$REPO,image.tag=$TAG" --wait --timeout 120s
-	--set 'config.names={biolatency,exec,podexec,runqlat,syscalls,tcpconnlat,timers}')
+	--set 'config.names={biolatency,exec,podexec,podtcp,runqlat,syscalls,tcpconnlat,timers}')
 B=$(scrape)
 say "helm upgrade: config.custom.forks in, oomkill out of config.names"
 hm upgrade "$REL" "$CHART" "${UP[@]}" \
@@ -248,7 +248,7 @@ EXCERPT=$({
 FIG_PEAK_end=$(peaks)
 mapfile -t PROGS < <(grep -h '^prog_id:' /proc/"$PID"/fdinfo/* 2>/dev/null | awk '{ print $2 }' | sort -nu)
 mapfile -t METRIC_PROGS < <(grep '^ebpfmon_ebpf_program_info{' <<<"$A" | sed -E 's/.*[{,]id="([0-9]+)".*/\1/' | sort -nu)
-((${#PROGS[@]} >= 14)) || fail "only ${#PROGS[@]} BPF programs held by PID $PID before the uninstall, want 14 (12 of the default configs but oomkill, 1 of forks, 1 of podexecs)"
+((${#PROGS[@]} >= 16)) || fail "only ${#PROGS[@]} BPF programs held by PID $PID before the uninstall, want 16 (14 of the default configs but oomkill, 1 of forks, 1 of podexecs)"
 [ "${PROGS[*]}" = "${METRIC_PROGS[*]}" ] || fail "programs held by PID $PID (${PROGS[*]}) are not those ebpfmon_ebpf_program_info lists (${METRIC_PROGS[*]})"
 ids=$(bpftool prog show -j | jq '.[].id')
 mapfile -t live <<<"$ids"
