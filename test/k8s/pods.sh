@@ -136,18 +136,18 @@ if have_example podnet; then
 	kc -n "$NS" wait --for=delete "pod/$OLD" --timeout=120s >/dev/null 2>&1 || true
 	pod_facts
 	[ "$POD" != "$OLD" ] || fail "podnet into config.names did not roll the pod (NET_ADMIN is in the pod template)"
-	what="helm upgrade adding podnet (pod rolled: $OLD -> $POD)"
+	INSTALL_HOW="helm upgrade adding podnet (pod rolled: $OLD -> $POD)"
 else
 	up "${NAMES[@]}"
 	say "helm install $REL: config.names ${NAMES[*]}"
 	t=$SECONDS
 	hm install "$REL" "$CHART" --create-namespace "${UP[@]}" "${CUSTOM[@]}" >/dev/null
 	pod_facts
-	what="helm install"
+	INSTALL_HOW="helm install"
 fi
 ebpfmon_pid
 FIG_INSTALL=$((SECONDS - t))
-say "pod $POD Ready ${FIG_INSTALL}s after $what (uid $UID0), ebpfmon PID $PID"
+say "pod $POD Ready ${FIG_INSTALL}s after $INSTALL_HOW (uid $UID0), ebpfmon PID $PID"
 
 # The capabilities: the chart's three, and NET_ADMIN (12) with podnet in config.names.
 caps=$(awk '/^CapBnd:/ { print $2 }' "/proc/$PID/status")
@@ -335,7 +335,7 @@ cat >&2 <<EOF
 
 ==== figures (k8s lab, $(uname -r), $(nproc) cores) ====
 lab up            ${FIG_LAB_UP}s
-install           pod Ready ${FIG_INSTALL}s after $what
+install           pod Ready ${FIG_INSTALL}s after $INSTALL_HOW
 test pods         Ready and the client's transfer done in ${FIG_PODS}s
 sampling          ${FIG_SAMPLED:-?}
 constant change   ${FIG_CONST:-?}s after helm upgrade until counted (reload ${FIG_CONST_RELOAD:-?})
