@@ -137,6 +137,17 @@ k8s-e2e: ## The Helm chart on a real cluster (../shared/labs/k8s, installed if m
 k8s-pods: ## Pod-aware metrics on a real cluster (../shared/labs/k8s; as root): podexec, podtcp, podnet, a pod selector, a constant changed in the ConfigMap
 	bash test/k8s/pods.sh
 
+# The committed Grafana dashboard covers the chart's default configs (config.names in
+# its values.yaml: what a Kubernetes install runs); dashboard/committed_test.go checks
+# deploy/grafana/ebpfmon.json is what this writes.
+DASHBOARD      := deploy/grafana/ebpfmon.json
+DASHBOARD_NAMES ?= $(shell awk '/^config:/ {c = 1; next} c && /^  names:/ {n = 1; next} n && /^    - / {print $$2; next} n {exit}' $(CHART)/values.yaml | paste -sd, -)
+
+.PHONY: dashboard
+dashboard: ## Regenerate deploy/grafana/ebpfmon.json: `ebpfmon dashboard` for the examples in the chart's default config.names
+	@mkdir -p $(dir $(DASHBOARD))
+	$(GO) run $(PKG_MAIN) dashboard --config.dir=examples --config.names=$(DASHBOARD_NAMES) --output=$(DASHBOARD)
+
 .PHONY: bench
 bench: examples ## Run the benchmarks and print their figures (needs root for the map benchmarks)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./...

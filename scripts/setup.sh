@@ -15,6 +15,7 @@ packages=(
 	iproute2 util-linux
 	jq                # make image writes the OCI index, manifest and config
 	containerd        # ctr: test/image imports the image into a throw-away containerd
+	prometheus        # promtool: go test ./dashboard parses every dashboard query with it
 )
 
 missing=()

@@ -36,6 +36,8 @@ type flags struct {
 	capsKeep                         string
 	cgroupPaths                      string
 	kube                             kubeFlags
+	command                          string // "serve" (the default) or "dashboard"
+	dashboardOutput                  string // dashboard --output; "-": stdout
 }
 
 // debugPath is where --debug serves the maps.
@@ -79,9 +81,13 @@ func parseFlags(args []string) (*flags, error) {
 	app.Flag("log.level", "Log level: debug, info, warn, error.").Default("info").StringVar(&f.logLevel)
 	app.Flag("log.format", "Log format: logfmt or json.").Default("logfmt").StringVar(&f.logFormat)
 	addCapabilitiesFlag(app, &f.capsKeep)
-	if _, err := app.Parse(args); err != nil {
+	app.Command("serve", "Load the configs and serve their metrics (the default command).").Default()
+	addDashboardCommand(app, f)
+	cmd, err := app.Parse(args)
+	if err != nil {
 		return nil, fmt.Errorf("%w (see --help)", err)
 	}
+	f.command = cmd
 	names, err := checkNames(f.configNames)
 	if err != nil {
 		return nil, err

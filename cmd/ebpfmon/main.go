@@ -22,6 +22,9 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "ebpfmon:", err)
 		return 2
 	}
+	if f.command == dashboardCommand {
+		return runDashboard(f, os.Stdout)
+	}
 	logger, err := newLogger(f.logLevel, f.logFormat)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "ebpfmon:", err)
