@@ -166,6 +166,10 @@ fmt-check: ## Fail if any Go file is not gofmt-clean
 	@out="$$($(GOFMT) -l .)"; \
 	if [ -n "$$out" ]; then echo "not gofmt-clean:"; echo "$$out"; exit 1; fi
 
+.PHONY: metrics-doc
+metrics-doc: ## Regenerate docs/metrics.md, the reference of ebpfmon's own metrics, from the exporter's descriptors
+	$(GO) run ./internal/metricsdoc -o docs/metrics.md
+
 .PHONY: vmlinux
 vmlinux: ## Regenerate include/vmlinux.h from $(BTF_FILE)
 	$(BPFTOOL) btf dump file $(BTF_FILE) format c > include/vmlinux.h.tmp
