@@ -129,7 +129,9 @@ for name in "${built[@]}"; do
 	# A config can fail after it loaded (its metric names clash with
 	# another's): failures first.
 	if line=$(grep -m1 -E "msg=\"config failed\" config=$re " "$log"); then
-		echo "check $name: FAILED: ${line#*err=}"
+		err=${line#*err=\"}
+		err=${err%\"}
+		echo "check $name: FAILED: ${err//\\n/$'\n      '}"
 		failed=1
 	elif grep -qE "msg=\"config loaded\" config=$re( |\$)" "$log"; then
 		echo "check $name: ok"

@@ -148,7 +148,7 @@ func TestConfigsCheck(t *testing.T) {
 			files: []file{{"count.bpf.c", countC}, {"count.yaml", countYAML(8)}, {"other.bpf.c", strings.ReplaceAll(countC, "signals_total", "other_signals_total")},
 				{"other.yaml", strings.ReplaceAll(countYAML(4), "signals_total", "other_signals_total")}},
 			want: []string{
-				`check count: FAILED: .*metrics\.counters\[0\]: map key is 4 bytes but the labels' size\+padding add up to 8`,
+				`check count: FAILED: DIR/count\.yaml does not match DIR/count\.bpf\.o:\n\s+metrics\.counters\[0\]: map key is 4 bytes but the labels' size\+padding add up to 8`,
 				`check other: ok`,
 			},
 			built: []string{"count.bpf.o", "other.bpf.o"},
