@@ -331,3 +331,31 @@ func TestScriptFlagsMatchMakefile(t *testing.T) {
 		t.Errorf("scripts/configs.sh BPF_CFLAGS = %q, want the Makefile's %q", got, want)
 	}
 }
+
+// TestReadmeWalkthrough builds and checks the config of README's "Your
+// own metric" (its first c and yaml blocks), so the walk-through keeps
+// working as the code changes.
+func TestReadmeWalkthrough(t *testing.T) {
+	testenv.Privileged(t)
+	readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n## Your own metric\n")
+	if !ok {
+		t.Fatal(`README.md has no "## Your own metric" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	block := func(lang string) string {
+		m := regexp.MustCompile("(?s)\n```" + lang + "\n(.*?)\n```\n").FindStringSubmatch(section)
+		if m == nil {
+			t.Fatalf("no %s block in README's Your own metric", lang)
+		}
+		return m[1] + "\n"
+	}
+	runCases(t, []configCase{{
+		name: "signals", how: "make", check: true,
+		files: []file{{"signals.bpf.c", block("c")}, {"signals.yaml", block("yaml")}},
+		ok:    true, want: []string{`check signals: ok`}, built: []string{"signals.bpf.o"},
+	}})
+}
