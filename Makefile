@@ -68,6 +68,18 @@ examples/%.bpf.o: examples/%.bpf.c $(BPF_HEADERS)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 	$(LLVM_STRIP) --strip-debug $@
 
+# make configs DIR=path: your own configs, built and checked like the examples
+# (scripts/configs.sh). EBPFMON=path checks with that binary instead of
+# building ./ebpfmon; CHECK=0 only compiles.
+EBPFMON ?=
+
+.PHONY: configs
+configs: ## Compile every NAME.bpf.c in DIR=path into NAME.bpf.o, then --config.check those configs (as root; CHECK=0: compile only)
+	@test -n "$(DIR)" || { echo "make configs: give DIR=path, a directory of NAME.bpf.c and NAME.yaml files"; exit 2; }
+	@test -n "$(EBPFMON)" || test "$(CHECK)" = 0 || $(MAKE) -s build
+	CLANG="$(CLANG)" LLVM_STRIP="$(LLVM_STRIP)" BPF_ARCH="$(BPF_ARCH)" MULTIARCH="$(MULTIARCH)" \
+		EBPFMON="$(or $(EBPFMON),./$(BINARY))" CHECK="$(CHECK)" bash scripts/configs.sh "$(DIR)"
+
 .PHONY: image
 image: examples ## Build build/ebpfmon-image.tar: the Dockerfile's image as an OCI archive, tagged ebpfmon:VERSION, same bytes per commit (no Docker)
 	@mkdir -p $(IMAGE_DIR)
@@ -164,6 +176,10 @@ vet: ## go vet
 fmt-check: ## Fail if any Go file is not gofmt-clean
 	@out="$$($(GOFMT) -l .)"; \
 	if [ -n "$$out" ]; then echo "not gofmt-clean:"; echo "$$out"; exit 1; fi
+
+.PHONY: metrics-doc
+metrics-doc: ## Regenerate docs/metrics.md, the reference of ebpfmon's own metrics, from the exporter's descriptors
+	$(GO) run ./internal/metricsdoc -o docs/metrics.md
 
 .PHONY: vmlinux
 vmlinux: ## Regenerate include/vmlinux.h from $(BTF_FILE)

@@ -11,6 +11,8 @@
 //	            NAME.yaml and NAME.bpf.o), swapping each new unit in once
 //	            attached and closing the old one once no gather holds it;
 //	            the reload metrics
+//	reference.go Reference: every metric ebpfmon exports about itself,
+//	            from the same declarations Collect uses (docs/metrics.md)
 //
 // Loading, attaching and closing one config is package lifecycle's; its
 // metrics are built by package series. One unit failing to load, attach or

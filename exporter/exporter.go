@@ -157,12 +157,12 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 		name := en.u.Name()
 		loaded[name] = true
 		e.collectUnit(ch, en.u.Health(statsOn))
-		ch <- prometheus.MustNewConstMetric(e.d.lastLoadOK, prometheus.GaugeValue, boolValue(e.failed[name] == nil), name)
+		ch <- e.d.lastLoadOK.metric(boolValue(e.failed[name] == nil), name)
 	}
 	for name := range e.failed {
 		if !loaded[name] {
-			ch <- prometheus.MustNewConstMetric(e.d.loaded, prometheus.GaugeValue, 0, name)
-			ch <- prometheus.MustNewConstMetric(e.d.lastLoadOK, prometheus.GaugeValue, 0, name)
+			ch <- e.d.loaded.metric(0, name)
+			ch <- e.d.lastLoadOK.metric(0, name)
 		}
 	}
 	e.reload.collect(ch, e.d)
@@ -182,14 +182,14 @@ func (e *Exporter) collectKube(ch chan<- prometheus.Metric) {
 	if r == nil {
 		return
 	}
-	ch <- prometheus.MustNewConstMetric(e.d.kubeAPIAvailable, prometheus.GaugeValue, boolValue(r.Available()))
+	ch <- e.d.kubeAPIAvailable.metric(boolValue(r.Available()))
 	if !r.Online() {
 		return
 	}
-	ch <- prometheus.MustNewConstMetric(e.d.kubePods, prometheus.GaugeValue, float64(r.CachedPods()))
+	ch <- e.d.kubePods.metric(float64(r.CachedPods()))
 	for _, s := range r.APIStats() {
-		counter := func(d *prometheus.Desc, v uint64, labels ...string) {
-			ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), append([]string{s.Resource}, labels...)...)
+		counter := func(d desc, v uint64, labels ...string) {
+			ch <- d.metric(float64(v), append([]string{s.Resource}, labels...)...)
 		}
 		counter(e.d.kubeRequests, s.Lists, "list")
 		counter(e.d.kubeRequests, s.Watches, "watch")
@@ -214,27 +214,27 @@ func (e *Exporter) collectUnit(ch chan<- prometheus.Metric, h lifecycle.Health) 
 		if last.OK {
 			success = 1
 		}
-		ch <- prometheus.MustNewConstMetric(e.d.scrapeDuration, prometheus.GaugeValue, last.Duration.Seconds(), name)
-		ch <- prometheus.MustNewConstMetric(e.d.scrapeSuccess, prometheus.GaugeValue, success, name)
+		ch <- e.d.scrapeDuration.metric(last.Duration.Seconds(), name)
+		ch <- e.d.scrapeSuccess.metric(success, name)
 	}
-	ch <- prometheus.MustNewConstMetric(e.d.enabled, prometheus.GaugeValue, 1, name)
-	ch <- prometheus.MustNewConstMetric(e.d.loaded, prometheus.GaugeValue, 1, name)
+	ch <- e.d.enabled.metric(1, name)
+	ch <- e.d.loaded.metric(1, name)
 	for _, m := range h.DecodeErrors {
-		ch <- prometheus.MustNewConstMetric(e.d.decoderErrors, prometheus.CounterValue, float64(m.Count), name, m.Map)
+		ch <- e.d.decoderErrors.metric(float64(m.Count), name, m.Map)
 	}
 	for _, p := range h.Programs {
 		e.collectProgram(ch, name, p)
 	}
 	for _, ev := range h.EventsLost {
-		ch <- prometheus.MustNewConstMetric(e.d.eventsLost, prometheus.CounterValue, float64(ev.Count), name, ev.Map)
+		ch <- e.d.eventsLost.metric(float64(ev.Count), name, ev.Map)
 	}
 	if c := h.CgroupIDMap; c != nil {
 		full := 0.0
 		if c.Full {
 			full = 1
 		}
-		ch <- prometheus.MustNewConstMetric(e.d.cgroupIDMapFull, prometheus.GaugeValue, full, name, c.Map)
-		ch <- prometheus.MustNewConstMetric(e.d.cgroupIDMapErrors, prometheus.CounterValue, float64(c.UpdateErrors), name, c.Map)
+		ch <- e.d.cgroupIDMapFull.metric(full, name, c.Map)
+		ch <- e.d.cgroupIDMapErrors.metric(float64(c.UpdateErrors), name, c.Map)
 	}
 }
 
@@ -245,18 +245,18 @@ func (e *Exporter) collectProgram(ch chan<- prometheus.Metric, config string, p 
 	id := ""
 	if p.InfoOK {
 		id = strconv.FormatUint(uint64(p.ID), 10)
-		ch <- prometheus.MustNewConstMetric(e.d.programInfo, prometheus.GaugeValue, 1, config, p.Name, id, p.Tag)
+		ch <- e.d.programInfo.metric(1, config, p.Name, id, p.Tag)
 	}
 	attached := 0.0
 	if p.Err == nil {
 		attached = 1
 	}
-	ch <- prometheus.MustNewConstMetric(e.d.programAttached, prometheus.GaugeValue, attached, config, p.Name, id)
+	ch <- e.d.programAttached.metric(attached, config, p.Name, id)
 	if p.Stats == nil {
 		return
 	}
-	ch <- prometheus.MustNewConstMetric(e.d.programRunTime, prometheus.CounterValue, p.Stats.Runtime.Seconds(), config, p.Name, id)
-	ch <- prometheus.MustNewConstMetric(e.d.programRunCount, prometheus.CounterValue, float64(p.Stats.RunCount), config, p.Name, id)
+	ch <- e.d.programRunTime.metric(p.Stats.Runtime.Seconds(), config, p.Name, id)
+	ch <- e.d.programRunCount.metric(float64(p.Stats.RunCount), config, p.Name, id)
 }
 
 // WriteDebugMaps writes every map of every loaded config as JSON: raw keys,
@@ -282,46 +282,68 @@ func bpfStatsEnabled() bool {
 
 // descs are the exporter's own metrics.
 type descs struct {
-	names                                                         []string // full names, reserved
-	enabled, loaded, scrapeDuration, scrapeSuccess, decoderErrors *prometheus.Desc
-	programInfo, programAttached, programRunTime, programRunCount *prometheus.Desc
-	eventsLost, cgroupIDMapFull, cgroupIDMapErrors                *prometheus.Desc
-	lastLoadOK, lastReloadOK, lastReloadTime, reloads             *prometheus.Desc
-	kubeAPIAvailable, kubeRequests, kubeErrors, kubeEvents        *prometheus.Desc
-	kubePods                                                      *prometheus.Desc
+	names                                                         []string    // full names, reserved
+	docs                                                          []MetricDoc // in the order declared
+	enabled, loaded, scrapeDuration, scrapeSuccess, decoderErrors desc
+	programInfo, programAttached, programRunTime, programRunCount desc
+	eventsLost, cgroupIDMapFull, cgroupIDMapErrors                desc
+	lastLoadOK, lastReloadOK, lastReloadTime, reloads             desc
+	kubeAPIAvailable, kubeRequests, kubeErrors, kubeEvents        desc
+	kubePods                                                      desc
 }
 
+// desc is one of the exporter's own metrics: its descriptor and its type.
+type desc struct {
+	*prometheus.Desc
+	typ prometheus.ValueType
+}
+
+// metric is the sample v of d with the given label values.
+func (d desc) metric(v float64, labels ...string) prometheus.Metric {
+	return prometheus.MustNewConstMetric(d.Desc, d.typ, v, labels...)
+}
+
+// newDescs declares the exporter's own metrics, with namespace ns; each
+// one's type is declared here once (gauge or counter), and is what
+// Collect sends and docs/metrics.md says.
 func newDescs(ns string) descs {
 	var names []string
-	d := func(name, help string, labels ...string) *prometheus.Desc {
-		names = append(names, prometheus.BuildFQName(ns, "", name))
-		return prometheus.NewDesc(names[len(names)-1], help, labels, nil)
+	var docs []MetricDoc
+	metric := func(typ prometheus.ValueType) func(name, help string, labels ...string) desc {
+		return func(name, help string, labels ...string) desc {
+			full := prometheus.BuildFQName(ns, "", name)
+			names = append(names, full)
+			docs = append(docs, MetricDoc{Name: full, Type: typeName(typ), Help: help, Labels: labels})
+			return desc{prometheus.NewDesc(full, help, labels, nil), typ}
+		}
 	}
+	gauge, counter := metric(prometheus.GaugeValue), metric(prometheus.CounterValue)
 	prog := []string{"config", "program", "id"}
 	out := descs{
-		enabled:           d("enabled_configs", "The configs that are loaded and exported.", "name"),
-		loaded:            d("config_loaded", "Whether a version of the config is loaded (1) or none is (0, see the log); see config_last_load_successful for whether it is the one on disk, ebpf_program_attached for its programs.", "config"),
-		lastLoadOK:        d("config_last_load_successful", "Whether the last load of the config's files, at startup or by a reload, succeeded (1) or failed (0, see the log; with config_loaded 1 the version before still runs).", "config"),
-		lastReloadOK:      d("config_last_reload_successful", "Whether the last load or reload of the configs succeeded: every config on disk loaded (1), or one failed or the config directory could not be read (0)."),
-		lastReloadTime:    d("config_last_reload_success_timestamp_seconds", "When the configs last loaded or reloaded successfully, in seconds since the epoch."),
-		reloads:           d("config_reloads_total", "Reloads of the configs (SIGHUP, POST /-/reload, or a change in the config directory), by result: success or failure (a config failed; those that did not were reloaded).", "result"),
-		scrapeDuration:    d("scrape_duration_seconds", "How long the last read and decode of the config's maps took.", "config"),
-		scrapeSuccess:     d("scrape_success", "Whether every map of the config could be read in the last scrape.", "config"),
-		decoderErrors:     d("decoder_errors_total", "Map keys whose labels failed to decode, by map. A failing key counts once per failure episode, not once per scrape: it is left out and retried (after 1s, doubling up to 1m) and counts again only if it fails after leaving the map. Event counters count each failed record.", "config", "map"),
-		programInfo:       d("ebpf_program_info", "Loaded eBPF programs.", "config", "program", "id", "tag"),
-		programAttached:   d("ebpf_program_attached", "Whether the program is attached to its hook.", prog...),
-		programRunTime:    d("ebpf_program_run_time_seconds_total", "Time the program ran (needs kernel.bpf_stats_enabled=1).", prog...),
-		programRunCount:   d("ebpf_program_run_count_total", "Times the program ran (needs kernel.bpf_stats_enabled=1).", prog...),
-		cgroupIDMapFull:   d("cgroup_id_map_full", "Whether the last scan left cgroups matching the cgroup_id_map out of it for lack of room (their events go unfiltered): raise the map's max_entries.", "config", "map"),
-		cgroupIDMapErrors: d("cgroup_id_map_update_errors_total", "Failed updates and deletes of the cgroup_id_map (a full map counts once per cgroup left out per scan).", "config", "map"),
-		kubeAPIAvailable:  d("kube_api_available", "Whether the pod, pod_namespace, container and peer_pod decoders have Kubernetes API access and have listed this node's pods (1), or resolve from cgroup paths alone (0: no API access, the list failing or not in yet; pod UIDs and container ids, empty namespaces, every peer unknown). Absent until a config uses one of these decoders."),
-		kubeRequests:      d("kube_api_requests_total", "Requests of the pod (and service) informers to the Kubernetes API server, by resource and verb (list, watch): one list and one long-lived watch per resource when all is well; growth means watches keep breaking (see the log).", "resource", "verb"),
-		kubeErrors:        d("kube_api_request_errors_total", "Lists and watches of the pod (and service) informers that failed (RBAC, API server unreachable), by resource.", "resource"),
-		kubeEvents:        d("kube_watch_events_total", "Objects the informers received from the API server, by resource and type (added, updated, deleted); the first list counts as added.", "resource", "type"),
-		kubePods:          d("kube_cached_pods", "Pods in the pod decoders' cache: this node's pods, and deleted ones still in their grace period (--kube.pod-grace)."),
-		eventsLost:        d("events_lost_total", "Records of perf_event_array counters lost: dropped by a full perf buffer, not sent by the program (a full ring buffer, counted in its MAP_lost map, see include/events.bpf.h), or dropped by ebpfmon when decoding falls behind or a new label set finds the counter at its 100,000-series limit.", "config", "map"),
+		enabled:           gauge("enabled_configs", "The configs that are loaded and exported.", "name"),
+		loaded:            gauge("config_loaded", "Whether a version of the config is loaded (1) or none is (0, see the log); see config_last_load_successful for whether it is the one on disk, ebpf_program_attached for its programs.", "config"),
+		lastLoadOK:        gauge("config_last_load_successful", "Whether the last load of the config's files, at startup or by a reload, succeeded (1) or failed (0, see the log; with config_loaded 1 the version before still runs).", "config"),
+		lastReloadOK:      gauge("config_last_reload_successful", "Whether the last load or reload of the configs succeeded: every config on disk loaded (1), or one failed or the config directory could not be read (0)."),
+		lastReloadTime:    gauge("config_last_reload_success_timestamp_seconds", "When the configs last loaded or reloaded successfully, in seconds since the epoch."),
+		reloads:           counter("config_reloads_total", "Reloads of the configs (SIGHUP, POST /-/reload, or a change in the config directory), by result: success or failure (a config failed; those that did not were reloaded).", "result"),
+		scrapeDuration:    gauge("scrape_duration_seconds", "How long the last read and decode of the config's maps took.", "config"),
+		scrapeSuccess:     gauge("scrape_success", "Whether every map of the config could be read in the last scrape.", "config"),
+		decoderErrors:     counter("decoder_errors_total", "Map keys whose labels failed to decode, by map. A failing key counts once per failure episode, not once per scrape: it is left out and retried (after 1s, doubling up to 1m) and counts again only if it fails after leaving the map. Event counters count each failed record.", "config", "map"),
+		programInfo:       gauge("ebpf_program_info", "Loaded eBPF programs.", "config", "program", "id", "tag"),
+		programAttached:   gauge("ebpf_program_attached", "Whether the program is attached to its hook.", prog...),
+		programRunTime:    counter("ebpf_program_run_time_seconds_total", "Time the program ran (needs kernel.bpf_stats_enabled=1).", prog...),
+		programRunCount:   counter("ebpf_program_run_count_total", "Times the program ran (needs kernel.bpf_stats_enabled=1).", prog...),
+		cgroupIDMapFull:   gauge("cgroup_id_map_full", "Whether the last scan left cgroups matching the cgroup_id_map out of it for lack of room (their events go unfiltered): raise the map's max_entries.", "config", "map"),
+		cgroupIDMapErrors: counter("cgroup_id_map_update_errors_total", "Failed updates and deletes of the cgroup_id_map (a full map counts once per cgroup left out per scan).", "config", "map"),
+		kubeAPIAvailable:  gauge("kube_api_available", "Whether the pod, pod_namespace, container and peer_pod decoders have Kubernetes API access and have listed this node's pods (1), or resolve from cgroup paths alone (0: no API access, the list failing or not in yet; pod UIDs and container ids, empty namespaces, every peer unknown). Absent until a config uses one of these decoders."),
+		kubeRequests:      counter("kube_api_requests_total", "Requests of the pod (and service) informers to the Kubernetes API server, by resource and verb (list, watch): one list and one long-lived watch per resource when all is well; growth means watches keep breaking (see the log).", "resource", "verb"),
+		kubeErrors:        counter("kube_api_request_errors_total", "Lists and watches of the pod (and service) informers that failed (RBAC, API server unreachable), by resource.", "resource"),
+		kubeEvents:        counter("kube_watch_events_total", "Objects the informers received from the API server, by resource and type (added, updated, deleted); the first list counts as added.", "resource", "type"),
+		kubePods:          gauge("kube_cached_pods", "Pods in the pod decoders' cache: this node's pods, and deleted ones still in their grace period (--kube.pod-grace)."),
+		eventsLost:        counter("events_lost_total", "Records of perf_event_array counters lost: dropped by a full perf buffer, not sent by the program (a full ring buffer, counted in its MAP_lost map, see include/events.bpf.h), or dropped by ebpfmon when decoding falls behind or a new label set finds the counter at its 100,000-series limit.", "config", "map"),
 	}
 	// build_info comes from the version collector.
 	out.names = append(names, prometheus.BuildFQName(ns, "", "build_info"))
+	out.docs = docs
 	return out
 }

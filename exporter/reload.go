@@ -480,12 +480,12 @@ func (s *reloadState) collect(ch chan<- prometheus.Metric, d descs) {
 	if !s.done {
 		return
 	}
-	ch <- prometheus.MustNewConstMetric(d.lastReloadOK, prometheus.GaugeValue, boolValue(s.lastOK))
+	ch <- d.lastReloadOK.metric(boolValue(s.lastOK))
 	last := 0.0 // never, as Prometheus reports it
 	if !s.lastSuccess.IsZero() {
 		last = float64(s.lastSuccess.UnixNano()) / 1e9
 	}
-	ch <- prometheus.MustNewConstMetric(d.lastReloadTime, prometheus.GaugeValue, last)
-	ch <- prometheus.MustNewConstMetric(d.reloads, prometheus.CounterValue, float64(s.successes), "success")
-	ch <- prometheus.MustNewConstMetric(d.reloads, prometheus.CounterValue, float64(s.failures), "failure")
+	ch <- d.lastReloadTime.metric(last)
+	ch <- d.reloads.metric(float64(s.successes), "success")
+	ch <- d.reloads.metric(float64(s.failures), "failure")
 }
