@@ -31,6 +31,7 @@ RATES = {
     "gc": 10,           # gc.collect(): the usdt example's gc__start, generation 2
     "sigterm": 2,       # a child killed by SIGTERM: signal_exits_total
     "fault": 10,        # 33 MiB touched page by page: page_faults_total
+    "synretry": 1,      # a connect whose SYN is dropped, closed after 2.5 s: 1 or 2 retransmits
 }
 
 
@@ -49,9 +50,21 @@ def dns_query(name):
     return struct.pack("!HHHHHH", 0x1234, 0x0100, 1, 0, 0, 0) + q + struct.pack("!HH", 1, 1)
 
 
+def full_listener():
+    """A listener whose accept queue is full (backlog 0, one connection never accepted):
+    the kernel drops the SYNs of further connects, and their senders retransmit."""
+    srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(0)
+    first = socket.create_connection(srv.getsockname())
+    return srv, first
+
+
 def tasks(port, path):
     """The tasks by name: each does one event."""
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    full, first = full_listener()
+    pending = []  # (deadline, socket) of the connects to the full listener
     query = dns_query("ebpfmon-e2e.example.org")
     payload = os.urandom(65536)
 
@@ -69,6 +82,15 @@ def tasks(port, path):
         p = subprocess.Popen(["/bin/sleep", "10"])
         p.send_signal(signal.SIGTERM)
         p.wait()
+
+    def synretry():
+        now = time.monotonic()
+        while pending and pending[0][0] < now:
+            pending.pop(0)[1].close()
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        c.setblocking(False)
+        c.connect_ex(full.getsockname())
+        pending.append((now + 2.5, c))
 
     def fault():
         # Above glibc's largest mmap threshold (32 MiB): a fresh mapping every time, so each
@@ -88,6 +110,8 @@ def tasks(port, path):
         "gc": gc.collect,
         "sigterm": sigterm,
         "fault": fault,
+        "synretry": synretry,
+        "_keep": (full, first),  # not a task: holds the listener and its queued connection
     }
 
 
