@@ -95,7 +95,7 @@ run: all ## Build, then serve every bundled example on :9435 (as root)
 	./$(BINARY) --config.dir=examples
 
 .PHONY: test
-test: fmt-check vet examples ## The whole test suite, with -race (privileged tests skip unless root; EBPFMON_REQUIRE_PRIVILEGED=1 makes skips fail)
+test: fmt-check vet examples rules-check ## The whole test suite, with -race (privileged tests skip unless root; EBPFMON_REQUIRE_PRIVILEGED=1 makes skips fail)
 	@# -p 1: packages share kernel hooks (one XDP program per interface on lo);
 	@# -count=1: kernel-backed results are never taken from the test cache.
 	CGO_ENABLED=1 $(GO) test -race -count=1 -p 1 -timeout 30m ./...
@@ -159,6 +159,17 @@ DASHBOARD_NAMES ?= $(shell awk '/^config:/ {c = 1; next} c && /^  names:/ {n = 1
 dashboard: ## Regenerate deploy/grafana/ebpfmon.json: `ebpfmon dashboard` for the examples in the chart's default config.names
 	@mkdir -p $(dir $(DASHBOARD))
 	$(GO) run $(PKG_MAIN) dashboard --config.dir=examples --config.names=$(DASHBOARD_NAMES) --output=$(DASHBOARD)
+
+PROMTOOL  ?= promtool
+
+.PHONY: rules-check
+rules-check: ## promtool check rules and test rules on deploy/prometheus/ (each alert firing and not firing)
+	$(PROMTOOL) check rules deploy/prometheus/rules.yml
+	cd deploy/prometheus && $(PROMTOOL) test rules rules_test.yml
+
+.PHONY: prom-e2e
+prom-e2e: all ## A real Prometheus (../shared/labs/k8s) scraping ebpfmon under load: rates, quantiles, promtool check metrics, the rules, the dashboard queries (as root)
+	bash test/prom/e2e.sh
 
 .PHONY: bench
 bench: examples ## Run the benchmarks and print their figures (needs root for the map benchmarks)
