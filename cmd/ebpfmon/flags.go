@@ -25,21 +25,21 @@ import (
 
 // flags are the command line settings.
 type flags struct {
-	configDir, btfPath               string
-	configNames, configExtraDirs     []string
-	configNamesFile                  string
-	check, strict, debug             bool
-	reload, watch, enableLifecycle   bool
-	listen                           []string
-	systemdSocket                    bool
-	webConfigFile                    string
-	telemetryPath, namespace         string
-	maxRequests                      int
-	scrapeTimeout                    time.Duration
-	logLevel, logFormat              string
-	capsKeep                         string
-	cgroupPaths                      string
-	kube                             kubeFlags
+	configDir, btfPath             string
+	configNames, configExtraDirs   []string
+	configNamesFile                string
+	check, strict, debug           bool
+	reload, watch, enableLifecycle bool
+	listen                         []string
+	systemdSocket                  bool
+	webConfigFile                  string
+	telemetryPath, namespace       string
+	maxRequests                    int
+	scrapeTimeout                  time.Duration
+	logLevel, logFormat            string
+	capsKeep                       string
+	cgroupPaths                    string
+	kube                           kubeFlags
 }
 
 // debugPath is where --debug serves the maps.

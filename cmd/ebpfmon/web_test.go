@@ -65,7 +65,9 @@ func startWebConfig(t *testing.T, g prometheus.Gatherer, opts webOptions, webCon
 	}
 	var ctx context.Context
 	ctx, ws.cancel = context.WithCancel(context.Background())
-	go func() { ws.done <- serveHTTP(ctx, []*http.Server{srv}, []net.Listener{ln}, webConfig, opts.shutdownGrace, logger) }()
+	go func() {
+		ws.done <- serveHTTP(ctx, []*http.Server{srv}, []net.Listener{ln}, webConfig, opts.shutdownGrace, logger)
+	}()
 	t.Cleanup(func() {
 		ws.cancel()
 		<-ws.done
