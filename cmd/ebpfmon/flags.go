@@ -42,8 +42,11 @@ type flags struct {
 	kube                           kubeFlags
 }
 
-// debugPath is where --debug serves the maps.
-const debugPath = "/maps"
+// debugPath is where --debug serves the maps, pprofPath Go's profiles.
+const (
+	debugPath = "/maps"
+	pprofPath = "/debug/pprof/"
+)
 
 // parseFlags parses and checks args. Every value is checked here, before
 // anything is loaded, so that a typo costs no load and attach.
@@ -81,7 +84,7 @@ func parseFlags(args []string) (*flags, error) {
 	app.Flag("metrics.namespace", "Prefix of every metric name (letters, digits, _; or empty); ebpf_exporter gives its metric names.").Default("ebpfmon").StringVar(&f.namespace)
 	app.Flag("decoder.cgroup-paths", "How the cgroup decoder writes paths: relative (to the cgroup2 root, \"/system.slice/x.service\") or mount (with the cgroup2 mount point in front, \"/sys/fs/cgroup/system.slice/x.service\", as ebpf_exporter does).").Default("relative").StringVar(&f.cgroupPaths)
 	addKubeFlags(app, &f.kube)
-	app.Flag("debug", "Serve "+debugPath+": every map's raw keys, decoded labels and values, as JSON.").BoolVar(&f.debug)
+	app.Flag("debug", "Serve "+debugPath+" (every map's raw keys, decoded labels and values, as JSON) and Go's profiles on "+pprofPath+".").BoolVar(&f.debug)
 	app.Flag("log.level", "Log level: debug, info, warn, error.").Default("info").StringVar(&f.logLevel)
 	app.Flag("log.format", "Log format: logfmt or json.").Default("logfmt").StringVar(&f.logFormat)
 	addCapabilitiesFlag(app, &f.capsKeep)
@@ -304,6 +307,8 @@ func checkTelemetryPath(p string, debug bool) error {
 		return fmt.Errorf("--web.telemetry-path %q: /-/ holds /-/healthy, /-/ready and /-/reload (%s)", p, want)
 	case debug && (p == debugPath || p == debugPath+"/"):
 		return fmt.Errorf("--web.telemetry-path %q is where --debug serves the maps (%s)", p, want)
+	case debug && (p+"/" == pprofPath || strings.HasPrefix(p, pprofPath)):
+		return fmt.Errorf("--web.telemetry-path %q is where --debug serves Go's profiles (%s)", p, want)
 	case strings.IndexFunc(p, func(c rune) bool { return !isAlnum(c) && c != '/' && !strings.ContainsRune(pathPunctuation, c) }) >= 0:
 		return fmt.Errorf("--web.telemetry-path %q: use only letters, digits, / and %s", p, pathPunctuation)
 	case p != path.Clean(p) && (path.Clean(p) == "/" || p != path.Clean(p)+"/"):

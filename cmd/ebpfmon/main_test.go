@@ -56,6 +56,9 @@ func TestParseFlags(t *testing.T) {
 		{name: "unclean path", args: []string{"--web.telemetry-path=/a//b"}, err: "not a clean path"},
 		{name: "dot path", args: []string{"--web.telemetry-path=/a/../b"}, err: "not a clean path"},
 		{name: "maps path with debug", args: []string{"--debug", "--web.telemetry-path=/maps"}, err: "where --debug serves the maps"},
+		{name: "pprof path with debug", args: []string{"--debug", "--web.telemetry-path=/debug/pprof/heap"}, err: "where --debug serves Go's profiles"},
+		{name: "pprof dir with debug", args: []string{"--debug", "--web.telemetry-path=/debug/pprof"}, err: "where --debug serves Go's profiles"},
+		{name: "pprof path without debug", args: []string{"--web.telemetry-path=/debug/pprof/"}, check: func(f *flags) bool { return f.telemetryPath == "/debug/pprof/" }},
 		{name: "maps path without debug", args: []string{"--web.telemetry-path=/maps"}, check: func(f *flags) bool { return f.telemetryPath == "/maps" }},
 		{name: "subtree path", args: []string{"--web.telemetry-path=/ebpf/metrics/"}, check: func(f *flags) bool { return f.telemetryPath == "/ebpf/metrics/" }},
 		{name: "loopback listen", args: []string{"--web.listen-address=127.0.0.1:0"}, check: func(f *flags) bool { return slices.Equal(f.listen, []string{"127.0.0.1:0"}) }},
@@ -220,7 +223,7 @@ func TestWatchedDirsOnce(t *testing.T) {
 // accepts can be served: registering it beside the landing page and /maps
 // does not panic, and a request for it reaches the metrics handler.
 func FuzzTelemetryPath(f *testing.F) {
-	for _, p := range []string{"/metrics", "metrics", "/", "", "/maps", "/a/", "/{x}", "/a b", "/a%41", "/a//b", "/a/./b", "/!$&'()*+,;=:@-._~", "/{$}", "/..."} {
+	for _, p := range []string{"/metrics", "metrics", "/", "", "/maps", "/a/", "/{x}", "/a b", "/a%41", "/a//b", "/a/./b", "/!$&'()*+,;=:@-._~", "/{$}", "/...", "/debug/pprof/", "/debug/pprof/cmdline", "/debug/pprofx"} {
 		f.Add(p)
 	}
 	logger := slog.New(slog.DiscardHandler)

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -162,7 +163,7 @@ func lifecycleRoutes(ctx context.Context, mux *http.ServeMux, f *flags, rl *relo
 }
 
 // newMux routes the telemetry path, the landing page and, with --debug,
-// the maps. checkTelemetryPath makes sure the patterns are valid and
+// the maps and Go's profiles. checkTelemetryPath makes sure the patterns are valid and
 // distinct.
 func newMux(f *flags, metrics http.Handler, exp *exporter.Exporter, logger *slog.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
@@ -176,6 +177,11 @@ func newMux(f *flags, metrics http.Handler, exp *exporter.Exporter, logger *slog
 				logger.Warn(debugPath, "err", err)
 			}
 		}), 1, debugPath+" serves one request at a time, try again later"))
+		mux.HandleFunc(pprofPath, pprof.Index) // and the profiles by name
+		mux.HandleFunc(pprofPath+"cmdline", pprof.Cmdline)
+		mux.HandleFunc(pprofPath+"profile", pprof.Profile)
+		mux.HandleFunc(pprofPath+"symbol", pprof.Symbol)
+		mux.HandleFunc(pprofPath+"trace", pprof.Trace)
 	}
 	return mux
 }
@@ -397,7 +403,7 @@ func (w *sendWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 var landingPage = template.Must(template.New("landing").Parse(`<!doctype html>
 <html><head><title>ebpfmon</title></head><body>
 <h1>ebpfmon</h1>
-<p><a href="{{.Path}}">Metrics</a>{{if .Debug}} · <a href="{{.DebugPath}}">Maps (debug)</a>{{end}} · <a href="/-/healthy">Healthy</a> · <a href="/-/ready">Ready</a></p>
+<p><a href="{{.Path}}">Metrics</a>{{if .Debug}} · <a href="{{.DebugPath}}">Maps (debug)</a> · <a href="{{.PprofPath}}">Profiles (debug)</a>{{end}} · <a href="/-/healthy">Healthy</a> · <a href="/-/ready">Ready</a></p>
 <h2>Configs</h2>
 <ul>{{range .Units}}<li>{{.Name}}</li>{{else}}<li>none loaded</li>{{end}}</ul>
 </body></html>
@@ -411,9 +417,9 @@ func landing(f *flags, exp *exporter.Exporter) http.HandlerFunc {
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = landingPage.Execute(w, struct {
-			Path, DebugPath string
-			Debug           bool
-			Units           []*lifecycle.Unit
-		}{f.telemetryPath, debugPath, f.debug, exp.Units()})
+			Path, DebugPath, PprofPath string
+			Debug                      bool
+			Units                      []*lifecycle.Unit
+		}{f.telemetryPath, debugPath, pprofPath, f.debug, exp.Units()})
 	}
 }

@@ -348,3 +348,33 @@ func TestLimitRequestsOneAtATime(t *testing.T) {
 		t.Errorf("request after the first ended: status %d, want 200", code)
 	}
 }
+
+// TestDebugRoutes: /maps and Go's profiles are served only with --debug.
+func TestDebugRoutes(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "metrics") })
+	for _, tc := range []struct {
+		path  string
+		debug bool
+		want  int
+	}{
+		{"/debug/pprof/", false, http.StatusNotFound},
+		{"/debug/pprof/cmdline", false, http.StatusNotFound},
+		{"/debug/pprof/heap", false, http.StatusNotFound},
+		{"/maps", false, http.StatusNotFound},
+		{"/debug/pprof/", true, http.StatusOK},
+		{"/debug/pprof/cmdline", true, http.StatusOK},
+		{"/debug/pprof/heap", true, http.StatusOK},
+		{"/metrics", false, http.StatusOK},
+		{"/metrics", true, http.StatusOK},
+	} {
+		t.Run(fmt.Sprintf("%s debug %v", tc.path, tc.debug), func(t *testing.T) {
+			mux := newMux(&flags{telemetryPath: "/metrics", debug: tc.debug}, metrics, nil, logger)
+			w := httptest.NewRecorder()
+			mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, tc.path, nil))
+			if w.Code != tc.want {
+				t.Errorf("GET %s: status %d, want %d", tc.path, w.Code, tc.want)
+			}
+		})
+	}
+}
