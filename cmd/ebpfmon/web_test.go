@@ -378,3 +378,48 @@ func TestDebugRoutes(t *testing.T) {
 		})
 	}
 }
+
+// TestWebSeveralListenAddresses: every --web.listen-address is served, and
+// shutdown stops them all; an address that cannot be bound is an error
+// naming it.
+func TestWebSeveralListenAddresses(t *testing.T) {
+	lns, err := openListeners(&flags{listen: []string{"127.0.0.1:0", "127.0.0.1:0"}})
+	if err != nil || len(lns) != 2 {
+		t.Fatalf("openListeners = %d listeners, %v; want 2", len(lns), err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	mux := newMux(&flags{telemetryPath: "/metrics"}, metricsHandler(bigGatherer(1, 1, nil), testOptions(), logger), nil, logger)
+	srvs := []*http.Server{newServer(mux, testOptions(), logger), newServer(mux, testOptions(), logger)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serveHTTP(ctx, srvs, lns, "", time.Second, logger) }()
+	client := &http.Client{Timeout: bound}
+	for _, ln := range lns {
+		if code := getStatus(client, ln.Addr().String()); code != http.StatusOK {
+			t.Errorf("%s: status %d, want 200", ln.Addr(), code)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serveHTTP = %v, want nil", err)
+		}
+	case <-time.After(bound):
+		t.Fatalf("shutdown still waiting after %s", bound)
+	}
+	for _, ln := range lns {
+		if _, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+			t.Errorf("%s still accepts connections after shutdown", ln.Addr())
+		}
+	}
+	busy := lns[0].Addr().String()
+	taken, err := net.Listen("tcp", busy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	if _, err := openListeners(&flags{listen: []string{"127.0.0.1:0", busy}}); err == nil || !strings.Contains(err.Error(), "--web.listen-address "+busy) {
+		t.Errorf("err = %v, want one naming --web.listen-address %s", err, busy)
+	}
+}
