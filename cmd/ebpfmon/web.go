@@ -163,8 +163,8 @@ func lifecycleRoutes(ctx context.Context, mux *http.ServeMux, f *flags, rl *relo
 }
 
 // newMux routes the telemetry path, the landing page and, with --debug,
-// the maps and Go's profiles. checkTelemetryPath makes sure the patterns are valid and
-// distinct.
+// the maps and Go's profiles. checkTelemetryPath makes sure the patterns
+// are valid and distinct.
 func newMux(f *flags, metrics http.Handler, exp *exporter.Exporter, logger *slog.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle(f.telemetryPath, metrics)
@@ -256,7 +256,7 @@ func newServer(h http.Handler, opts webOptions, logger *slog.Logger) *http.Serve
 func serveHTTP(ctx context.Context, srvs []*http.Server, lns []net.Listener, webConfig string, grace time.Duration, logger *slog.Logger) error {
 	errc := make(chan error, len(lns))
 	for i, ln := range lns {
-		go func() { errc <- serveTLS(srvs[i], ln, webConfig, logger) }()
+		go func() { errc <- serveWeb(srvs[i], ln, webConfig, logger) }()
 	}
 	var err error
 	select {
@@ -268,10 +268,10 @@ func serveHTTP(ctx context.Context, srvs []*http.Server, lns []net.Listener, web
 	return err
 }
 
-// serveTLS serves srv on ln through the exporter toolkit, which adds TLS
-// and basic auth when webConfig asks for them. It returns only on an
+// serveWeb serves srv on ln through the exporter toolkit, which adds TLS
+// and basic auth when webConfig asks for them (plain HTTP without it). It returns only on an
 // error (or once srv is shut down).
-func serveTLS(srv *http.Server, ln net.Listener, webConfig string, logger *slog.Logger) error {
+func serveWeb(srv *http.Server, ln net.Listener, webConfig string, logger *slog.Logger) error {
 	quiet := slog.New(infoAsDebug{logger.Handler()}) // "listening" says it once
 	err := web.Serve(ln, srv, &web.FlagConfig{WebConfigFile: &webConfig}, quiet)
 	if webConfig != "" {
