@@ -183,3 +183,33 @@ func TestSystemdSocketNotPassed(t *testing.T) {
 		t.Errorf("exit status %d, want 2 and %q; log:\n%s", code, want, a.log)
 	}
 }
+
+// TestCheckSystemdSocket: the environment --web.systemd-socket needs.
+func TestCheckSystemdSocket(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		enabled        bool
+		listenPID, fds string
+		err            string // "": accepted
+	}{
+		{name: "flag off, nothing set"},
+		{name: "flag off, set for another process", listenPID: "1", fds: "1"},
+		{name: "one socket", enabled: true, listenPID: "42", fds: "1"},
+		{name: "two sockets", enabled: true, listenPID: "42", fds: "2"},
+		{name: "nothing set", enabled: true, err: "LISTEN_PID and LISTEN_FDS are not both set"},
+		{name: "no LISTEN_FDS", enabled: true, listenPID: "42", err: "LISTEN_PID and LISTEN_FDS are not both set"},
+		{name: "another process", enabled: true, listenPID: "1", fds: "1", err: "LISTEN_PID=1 is not this process (42)"},
+		{name: "no sockets", enabled: true, listenPID: "42", fds: "0", err: `LISTEN_FDS="0", want the number of sockets`},
+		{name: "not a number", enabled: true, listenPID: "42", fds: "x", err: `LISTEN_FDS="x"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := checkSystemdSocket(tc.enabled, 42, tc.listenPID, tc.fds)
+			switch {
+			case tc.err == "" && err != nil:
+				t.Errorf("err = %v, want none", err)
+			case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err) || !strings.HasPrefix(err.Error(), "--web.systemd-socket: ")):
+				t.Errorf("err = %v, want --web.systemd-socket: ...%s...", err, tc.err)
+			}
+		})
+	}
+}
