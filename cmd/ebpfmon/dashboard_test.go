@@ -29,9 +29,10 @@ func TestCommands(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if f.command != tc.command || f.dashboardOutput != tc.out || f.listen != tc.listen || f.configDir != tc.config {
+			listen := strings.Join(f.listen, ",")
+			if f.command != tc.command || f.dashboardOutput != tc.out || listen != tc.listen || f.configDir != tc.config {
 				t.Fatalf("command %q output %q listen %q dir %q, want %q %q %q %q",
-					f.command, f.dashboardOutput, f.listen, f.configDir, tc.command, tc.out, tc.listen, tc.config)
+					f.command, f.dashboardOutput, listen, f.configDir, tc.command, tc.out, tc.listen, tc.config)
 			}
 		})
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/version"
+	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/ebpfmon/ebpfmon/config"
 	"github.com/ebpfmon/ebpfmon/exporter"
@@ -24,24 +25,30 @@ import (
 
 // flags are the command line settings.
 type flags struct {
-	configDir, btfPath               string
-	configNames, configExtraDirs     []string
-	configNamesFile                  string
-	check, strict, debug             bool
-	reload, watch, enableLifecycle   bool
-	listen, telemetryPath, namespace string
-	maxRequests                      int
-	scrapeTimeout                    time.Duration
-	logLevel, logFormat              string
-	capsKeep                         string
-	cgroupPaths                      string
-	kube                             kubeFlags
-	command                          string // "serve" (the default) or "dashboard"
-	dashboardOutput                  string // dashboard --output; "-": stdout
+	configDir, btfPath             string
+	configNames, configExtraDirs   []string
+	configNamesFile                string
+	check, strict, debug           bool
+	reload, watch, enableLifecycle bool
+	listen                         []string
+	systemdSocket                  bool
+	webConfigFile                  string
+	telemetryPath, namespace       string
+	maxRequests                    int
+	scrapeTimeout                  time.Duration
+	logLevel, logFormat            string
+	capsKeep                       string
+	cgroupPaths                    string
+	kube                           kubeFlags
+	command                        string // "serve" (the default) or "dashboard"
+	dashboardOutput                string // dashboard --output; "-": stdout
 }
 
-// debugPath is where --debug serves the maps.
-const debugPath = "/maps"
+// debugPath is where --debug serves the maps, pprofPath Go's profiles.
+const (
+	debugPath = "/maps"
+	pprofPath = "/debug/pprof/"
+)
 
 // parseFlags parses and checks args. Every value is checked here, before
 // anything is loaded, so that a typo costs no load and attach.
@@ -70,14 +77,16 @@ func parseFlags(args []string) (*flags, error) {
 	app.Flag("config.watch", "Reload when --config.dir changes (inotify, after "+watchQuiet.String()+" without changes): file edits, and a mounted ConfigMap's ..data swap.").Default("true").BoolVar(&f.watch)
 	app.Flag("web.enable-lifecycle", "Serve POST /-/reload (as Prometheus does); without it /-/reload answers 403.").BoolVar(&f.enableLifecycle)
 	app.Flag("btf.path", "Kernel BTF to relocate against instead of /sys/kernel/btf/vmlinux (for kernels without BTF).").StringVar(&f.btfPath)
-	app.Flag("web.listen-address", "Address to serve metrics on: [HOST]:PORT.").Default(":9435").StringVar(&f.listen)
+	app.Flag("web.listen-address", "Address to serve metrics on: [HOST]:PORT; repeat the flag to serve on several (not used with --web.systemd-socket).").Default(":9435").StringsVar(&f.listen)
+	app.Flag("web.systemd-socket", "Serve on the sockets systemd passes (socket activation: LISTEN_FDS, LISTEN_PID) instead of binding --web.listen-address.").BoolVar(&f.systemdSocket)
+	app.Flag("web.config.file", "Web config file enabling TLS and basic auth, in the format of Prometheus and node_exporter (tls_server_config, basic_auth_users, http_server_config); read again at each connection.").PlaceHolder("FILE").StringVar(&f.webConfigFile)
 	app.Flag("web.telemetry-path", "Path to serve metrics on: absolute, and not / (the landing page).").Default("/metrics").StringVar(&f.telemetryPath)
 	app.Flag("web.max-requests", "Most scrapes served at once; more are answered 503 at once (0: no limit).").Default("40").SetValue(intValue("web.max-requests", &f.maxRequests))
 	app.Flag("web.scrape-timeout", "Longest a scrape may take (at most "+maxScrapeTimeout.String()+"): a slower one is answered 503; a client gets this plus 10s to read its response.").Default("30s").SetValue(durationValue("web.scrape-timeout", &f.scrapeTimeout))
 	app.Flag("metrics.namespace", "Prefix of every metric name (letters, digits, _; or empty); ebpf_exporter gives its metric names.").Default("ebpfmon").StringVar(&f.namespace)
 	app.Flag("decoder.cgroup-paths", "How the cgroup decoder writes paths: relative (to the cgroup2 root, \"/system.slice/x.service\") or mount (with the cgroup2 mount point in front, \"/sys/fs/cgroup/system.slice/x.service\", as ebpf_exporter does).").Default("relative").StringVar(&f.cgroupPaths)
 	addKubeFlags(app, &f.kube)
-	app.Flag("debug", "Serve "+debugPath+": every map's raw keys, decoded labels and values, as JSON.").BoolVar(&f.debug)
+	app.Flag("debug", "Serve "+debugPath+" (every map's raw keys, decoded labels and values, as JSON) and Go's profiles on "+pprofPath+".").BoolVar(&f.debug)
 	app.Flag("log.level", "Log level: debug, info, warn, error.").Default("info").StringVar(&f.logLevel)
 	app.Flag("log.format", "Log format: logfmt or json.").Default("logfmt").StringVar(&f.logFormat)
 	addCapabilitiesFlag(app, &f.capsKeep)
@@ -108,7 +117,9 @@ func (f *flags) validate() error {
 		oneOf("--log.format", f.logFormat, "logfmt", "json"),
 		oneOf("--decoder.cgroup-paths", f.cgroupPaths, "relative", "mount"),
 		checkCapabilitiesFlag(f.capsKeep),
-		checkListenAddress(f.listen),
+		checkListenAddresses(f.listen),
+		checkSystemdSocket(f.systemdSocket, os.Getpid(), os.Getenv("LISTEN_PID"), os.Getenv("LISTEN_FDS")),
+		checkWebConfig(f.webConfigFile),
 		checkTelemetryPath(f.telemetryPath, f.debug),
 		checkNamespace(f.namespace),
 		checkAtLeast("--web.max-requests", f.maxRequests, 0, "0 for no limit"),
@@ -186,6 +197,57 @@ func (f *flags) watchedDirs() []string {
 	})
 }
 
+// checkListenAddresses checks every --web.listen-address, each given once.
+func checkListenAddresses(addrs []string) error {
+	errs := make([]error, 0, len(addrs))
+	for i, addr := range addrs {
+		if slices.Contains(addrs[:i], addr) {
+			errs = append(errs, fmt.Errorf("--web.listen-address %q given twice: give each address once", addr))
+			continue
+		}
+		errs = append(errs, checkListenAddress(addr))
+	}
+	return errors.Join(errs...)
+}
+
+// checkSystemdSocket checks that, with --web.systemd-socket, systemd
+// passed this process (pid) its sockets: LISTEN_PID names it and
+// LISTEN_FDS counts at least one.
+func checkSystemdSocket(enabled bool, pid int, listenPID, listenFDs string) error {
+	const fix = "start ebpfmon from its .socket unit (which sets LISTEN_PID and LISTEN_FDS), or leave the flag out to bind --web.listen-address"
+	switch {
+	case !enabled:
+		return nil
+	case listenPID == "" || listenFDs == "":
+		return fmt.Errorf("--web.systemd-socket: LISTEN_PID and LISTEN_FDS are not both set: %s", fix)
+	case listenPID != strconv.Itoa(pid):
+		return fmt.Errorf("--web.systemd-socket: LISTEN_PID=%s is not this process (%d): the sockets were passed to another process: %s", listenPID, pid, fix)
+	}
+	if n, err := strconv.Atoi(listenFDs); err != nil || n < 1 {
+		return fmt.Errorf("--web.systemd-socket: LISTEN_FDS=%q, want the number of sockets passed (1 or more): %s", listenFDs, fix)
+	}
+	return nil
+}
+
+// maxWebConfigSize bounds --web.config.file, certificates inline and all.
+const maxWebConfigSize = 1 << 20
+
+// checkWebConfig reads --web.config.file and the certificates it names,
+// so that a mistake in them stops ebpfmon before anything is loaded.
+func checkWebConfig(file string) error {
+	if file == "" {
+		return nil
+	}
+	// A FIFO or a device in its place would hang the toolkit's read.
+	if _, err := regfile.Read(file, maxWebConfigSize); err != nil {
+		return fmt.Errorf("--web.config.file: %w (want the web config file, or leave the flag out to serve plain HTTP)", err)
+	}
+	if err := web.Validate(file); err != nil {
+		return fmt.Errorf("--web.config.file %s: %w (see the README section \"TLS and basic auth\")", file, err)
+	}
+	return nil
+}
+
 // checkListenAddress checks --web.listen-address is [HOST]:PORT with a
 // numeric port, without resolving or binding anything.
 func checkListenAddress(addr string) error {
@@ -251,6 +313,8 @@ func checkTelemetryPath(p string, debug bool) error {
 		return fmt.Errorf("--web.telemetry-path %q: /-/ holds /-/healthy, /-/ready and /-/reload (%s)", p, want)
 	case debug && (p == debugPath || p == debugPath+"/"):
 		return fmt.Errorf("--web.telemetry-path %q is where --debug serves the maps (%s)", p, want)
+	case debug && (p+"/" == pprofPath || strings.HasPrefix(p, pprofPath)):
+		return fmt.Errorf("--web.telemetry-path %q is where --debug serves Go's profiles (%s)", p, want)
 	case strings.IndexFunc(p, func(c rune) bool { return !isAlnum(c) && c != '/' && !strings.ContainsRune(pathPunctuation, c) }) >= 0:
 		return fmt.Errorf("--web.telemetry-path %q: use only letters, digits, / and %s", p, pathPunctuation)
 	case p != path.Clean(p) && (path.Clean(p) == "/" || p != path.Clean(p)+"/"):

@@ -24,7 +24,7 @@ func TestParseFlags(t *testing.T) {
 		err   string
 	}{
 		{name: "defaults", check: func(f *flags) bool {
-			return f.configDir == "examples" && f.listen == ":9435" && f.telemetryPath == "/metrics" && f.namespace == "ebpfmon" && !f.check && !f.strict &&
+			return f.configDir == "examples" && slices.Equal(f.listen, []string{":9435"}) && !f.systemdSocket && f.webConfigFile == "" && f.telemetryPath == "/metrics" && f.namespace == "ebpfmon" && !f.check && !f.strict &&
 				f.maxRequests == 40 && f.scrapeTimeout == 30*time.Second && f.reload && f.watch && !f.enableLifecycle
 		}},
 		{name: "no reload", args: []string{"--no-config.reload", "--no-config.watch", "--web.enable-lifecycle"}, check: func(f *flags) bool { return !f.reload && !f.watch && f.enableLifecycle }},
@@ -56,16 +56,25 @@ func TestParseFlags(t *testing.T) {
 		{name: "unclean path", args: []string{"--web.telemetry-path=/a//b"}, err: "not a clean path"},
 		{name: "dot path", args: []string{"--web.telemetry-path=/a/../b"}, err: "not a clean path"},
 		{name: "maps path with debug", args: []string{"--debug", "--web.telemetry-path=/maps"}, err: "where --debug serves the maps"},
+		{name: "pprof path with debug", args: []string{"--debug", "--web.telemetry-path=/debug/pprof/heap"}, err: "where --debug serves Go's profiles"},
+		{name: "pprof dir with debug", args: []string{"--debug", "--web.telemetry-path=/debug/pprof"}, err: "where --debug serves Go's profiles"},
+		{name: "pprof path without debug", args: []string{"--web.telemetry-path=/debug/pprof/"}, check: func(f *flags) bool { return f.telemetryPath == "/debug/pprof/" }},
 		{name: "maps path without debug", args: []string{"--web.telemetry-path=/maps"}, check: func(f *flags) bool { return f.telemetryPath == "/maps" }},
 		{name: "subtree path", args: []string{"--web.telemetry-path=/ebpf/metrics/"}, check: func(f *flags) bool { return f.telemetryPath == "/ebpf/metrics/" }},
-		{name: "loopback listen", args: []string{"--web.listen-address=127.0.0.1:0"}, check: func(f *flags) bool { return f.listen == "127.0.0.1:0" }},
-		{name: "ipv6 listen", args: []string{"--web.listen-address=[::1]:9435"}, check: func(f *flags) bool { return f.listen == "[::1]:9435" }},
-		{name: "hostname listen", args: []string{"--web.listen-address=localhost:9435"}, check: func(f *flags) bool { return f.listen == "localhost:9435" }},
+		{name: "loopback listen", args: []string{"--web.listen-address=127.0.0.1:0"}, check: func(f *flags) bool { return slices.Equal(f.listen, []string{"127.0.0.1:0"}) }},
+		{name: "ipv6 listen", args: []string{"--web.listen-address=[::1]:9435"}, check: func(f *flags) bool { return slices.Equal(f.listen, []string{"[::1]:9435"}) }},
+		{name: "hostname listen", args: []string{"--web.listen-address=localhost:9435"}, check: func(f *flags) bool { return slices.Equal(f.listen, []string{"localhost:9435"}) }},
 		{name: "listen without port", args: []string{"--web.listen-address=127.0.0.1"}, err: "--web.listen-address \"127.0.0.1\": address 127.0.0.1: missing port"},
 		{name: "listen port too big", args: []string{"--web.listen-address=:65536"}, err: `port "65536" is not a number from 0 to 65535`},
 		{name: "listen port name", args: []string{"--web.listen-address=:http"}, err: "is not a number"},
 		{name: "listen empty port", args: []string{"--web.listen-address=127.0.0.1:"}, err: "is not a number"},
 		{name: "listen bad host", args: []string{"--web.listen-address=a b:80"}, err: `host "a b" is neither`},
+		{name: "two listen addresses", args: []string{"--web.listen-address=127.0.0.1:9435", "--web.listen-address=[::1]:9435"}, check: func(f *flags) bool {
+			return slices.Equal(f.listen, []string{"127.0.0.1:9435", "[::1]:9435"})
+		}},
+		{name: "listen address twice", args: []string{"--web.listen-address=:9435", "--web.listen-address=:9435"}, err: `--web.listen-address ":9435" given twice`},
+		{name: "second listen address bad", args: []string{"--web.listen-address=:9435", "--web.listen-address=:x"}, err: `--web.listen-address ":x": port "x" is not a number`},
+		{name: "systemd socket not passed", args: []string{"--web.systemd-socket"}, err: "--web.systemd-socket: LISTEN_PID and LISTEN_FDS are not both set: start ebpfmon from its .socket unit"},
 		{name: "listen bad ip", args: []string{"--web.listen-address=300.1.1.1:80"}, err: `host "300.1.1.1" is neither`},
 		{name: "negative max requests", args: []string{"--web.max-requests=-1"}, err: "--web.max-requests -1: want 0 or more"},
 		{name: "no request limit", args: []string{"--web.max-requests=0"}, check: func(f *flags) bool { return f.maxRequests == 0 }},
@@ -214,7 +223,7 @@ func TestWatchedDirsOnce(t *testing.T) {
 // accepts can be served: registering it beside the landing page and /maps
 // does not panic, and a request for it reaches the metrics handler.
 func FuzzTelemetryPath(f *testing.F) {
-	for _, p := range []string{"/metrics", "metrics", "/", "", "/maps", "/a/", "/{x}", "/a b", "/a%41", "/a//b", "/a/./b", "/!$&'()*+,;=:@-._~", "/{$}", "/..."} {
+	for _, p := range []string{"/metrics", "metrics", "/", "", "/maps", "/a/", "/{x}", "/a b", "/a%41", "/a//b", "/a/./b", "/!$&'()*+,;=:@-._~", "/{$}", "/...", "/debug/pprof/", "/debug/pprof/cmdline", "/debug/pprofx"} {
 		f.Add(p)
 	}
 	logger := slog.New(slog.DiscardHandler)

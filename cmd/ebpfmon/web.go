@@ -8,11 +8,15 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
+	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/coreos/go-systemd/v22/activation"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/exporter-toolkit/web"
 
 	"github.com/ebpfmon/ebpfmon/exporter"
 	"github.com/ebpfmon/ebpfmon/lifecycle"
@@ -58,30 +62,80 @@ func listen(ctx context.Context, f *flags, reg *prometheus.Registry, exp *export
 	rl := newReloader(f, exp, logger)
 	var ready atomic.Bool
 	lifecycleRoutes(ctx, mux, f, rl, &ready)
-	ln, err := net.Listen("tcp", f.listen)
+	lns, err := openListeners(f)
 	if err != nil {
-		return fmt.Errorf("--web.listen-address: %w", err)
+		return err
 	}
 	// Everything is loaded and attached and the port is bound (a port
 	// below 1024 needs a capability): drop what serving (and reloading)
 	// does not need.
 	if err := dropCapabilities(f.capsKeep, f.reload, logger); err != nil {
-		ln.Close()
+		closeListeners(lns)
 		return err
 	}
 	if f.reload {
 		var changes <-chan struct{}
 		if f.watch {
 			if changes, err = watchDirs(ctx, f.watchedDirs(), watchQuiet, logger); err != nil {
-				ln.Close()
+				closeListeners(lns)
 				return err
 			}
 		}
 		go rl.run(ctx, hups, changes)
 	}
 	ready.Store(true) // the configs are loaded: /-/ready answers 200
-	logger.Info("listening", "address", ln.Addr().String(), "path", f.telemetryPath)
-	return serveHTTP(ctx, newServer(mux, opts, logger), ln, opts.shutdownGrace, logger)
+	srvs := make([]*http.Server, len(lns))
+	for i, ln := range lns {
+		logger.Info("listening", "address", ln.Addr().String(), "path", f.telemetryPath, "web_config", f.webConfigFile)
+		srvs[i] = newServer(mux, opts, logger)
+	}
+	return serveHTTP(ctx, srvs, lns, f.webConfigFile, opts.shutdownGrace, logger)
+}
+
+// openListeners binds every --web.listen-address or, with
+// --web.systemd-socket, takes the sockets systemd passed.
+func openListeners(f *flags) ([]net.Listener, error) {
+	if f.systemdSocket {
+		return systemdListeners()
+	}
+	lns := make([]net.Listener, 0, len(f.listen))
+	for _, addr := range f.listen {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			closeListeners(lns)
+			return nil, fmt.Errorf("--web.listen-address %s: %w", addr, err)
+		}
+		lns = append(lns, ln)
+	}
+	return lns, nil
+}
+
+// systemdListeners are the listening sockets systemd passed (LISTEN_FDS
+// from fd 3, for this process by LISTEN_PID); the variables are unset, so
+// that no child takes them for its own.
+func systemdListeners() ([]net.Listener, error) {
+	lns, err := activation.Listeners()
+	if err != nil {
+		return nil, fmt.Errorf("--web.systemd-socket: %w", err)
+	}
+	if len(lns) == 0 {
+		return nil, errors.New("--web.systemd-socket: systemd passed no socket to this process (LISTEN_PID, LISTEN_FDS): start ebpfmon from its .socket unit, or leave the flag out")
+	}
+	for i, ln := range lns {
+		if ln == nil {
+			closeListeners(lns)
+			return nil, fmt.Errorf("--web.systemd-socket: fd %d is not a listening stream socket: give the .socket unit ListenStream= only", 3+i)
+		}
+	}
+	return lns, nil
+}
+
+func closeListeners(lns []net.Listener) {
+	for _, ln := range lns {
+		if ln != nil {
+			ln.Close()
+		}
+	}
 }
 
 // lifecycleRoutes adds Prometheus's lifecycle endpoints: /-/healthy (200
@@ -109,8 +163,8 @@ func lifecycleRoutes(ctx context.Context, mux *http.ServeMux, f *flags, rl *relo
 }
 
 // newMux routes the telemetry path, the landing page and, with --debug,
-// the maps. checkTelemetryPath makes sure the patterns are valid and
-// distinct.
+// the maps and Go's profiles. checkTelemetryPath makes sure the patterns
+// are valid and distinct.
 func newMux(f *flags, metrics http.Handler, exp *exporter.Exporter, logger *slog.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle(f.telemetryPath, metrics)
@@ -123,6 +177,11 @@ func newMux(f *flags, metrics http.Handler, exp *exporter.Exporter, logger *slog
 				logger.Warn(debugPath, "err", err)
 			}
 		}), 1, debugPath+" serves one request at a time, try again later"))
+		mux.HandleFunc(pprofPath, pprof.Index) // and the profiles by name
+		mux.HandleFunc(pprofPath+"cmdline", pprof.Cmdline)
+		mux.HandleFunc(pprofPath+"profile", pprof.Profile)
+		mux.HandleFunc(pprofPath+"symbol", pprof.Symbol)
+		mux.HandleFunc(pprofPath+"trace", pprof.Trace)
 	}
 	return mux
 }
@@ -173,8 +232,8 @@ func limitRequests(next http.Handler, limit int, msg string) http.Handler {
 }
 
 // newServer is the HTTP server with its timeouts, so that idle clients,
-// slow ones and ones that stop reading are let go. A server with TLS and
-// authentication would replace this function.
+// slow ones and ones that stop reading are let go. The timeouts bound the
+// TLS handshake too.
 func newServer(h http.Handler, opts webOptions, logger *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
@@ -187,27 +246,85 @@ func newServer(h http.Handler, opts webOptions, logger *slog.Logger) *http.Serve
 	}
 }
 
-// serveHTTP serves on ln until ctx ends, then shuts srv down: requests in
-// flight get grace to finish, then their connections are closed. A client
-// that never reads cannot hold ebpfmon up, and that is not an error.
-func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener, grace time.Duration, logger *slog.Logger) error {
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+// serveHTTP serves srvs[i] on lns[i], with the TLS and basic auth of
+// webConfig (--web.config.file; "": plain HTTP), until ctx ends or one of
+// them fails, then shuts them all down: requests in flight get grace to
+// finish, then their connections are closed. A client that never reads
+// cannot hold ebpfmon up, and that is not an error. Each listener has its
+// own server: the toolkit sets the handler and TLS config of the server
+// it is given.
+func serveHTTP(ctx context.Context, srvs []*http.Server, lns []net.Listener, webConfig string, grace time.Duration, logger *slog.Logger) error {
+	errc := make(chan error, len(lns))
+	for i, ln := range lns {
+		go func() { errc <- serveWeb(srvs[i], ln, webConfig, logger) }()
+	}
+	var err error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+	case err = <-errc:
 	case <-ctx.Done():
+		logger.Info("shutting down: detaching programs")
 	}
-	logger.Info("shutting down: detaching programs")
-	shutdown, cancel := context.WithTimeout(context.Background(), grace)
+	shutdown(srvs, grace, logger)
+	return err
+}
+
+// serveWeb serves srv on ln through the exporter toolkit, which adds TLS
+// and basic auth when webConfig asks for them (plain HTTP without it). It returns only on an
+// error (or once srv is shut down).
+func serveWeb(srv *http.Server, ln net.Listener, webConfig string, logger *slog.Logger) error {
+	quiet := slog.New(infoAsDebug{logger.Handler()}) // "listening" says it once
+	err := web.Serve(ln, srv, &web.FlagConfig{WebConfigFile: &webConfig}, quiet)
+	if webConfig != "" {
+		return fmt.Errorf("serve %s with --web.config.file %s: %w", ln.Addr(), webConfig, err)
+	}
+	return fmt.Errorf("serve %s: %w", ln.Addr(), err)
+}
+
+// infoAsDebug logs info records at debug level: the toolkit's lines
+// about each listener, which the "listening" line already gives.
+type infoAsDebug struct{ slog.Handler }
+
+func (h infoAsDebug) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.Handler.Enabled(ctx, h.level(l))
+}
+
+func (h infoAsDebug) Handle(ctx context.Context, r slog.Record) error {
+	r.Level = h.level(r.Level)
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h infoAsDebug) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return infoAsDebug{h.Handler.WithAttrs(attrs)}
+}
+
+func (h infoAsDebug) WithGroup(name string) slog.Handler {
+	return infoAsDebug{h.Handler.WithGroup(name)}
+}
+
+func (infoAsDebug) level(l slog.Level) slog.Level {
+	if l == slog.LevelInfo {
+		return slog.LevelDebug
+	}
+	return l
+}
+
+// shutdown shuts srvs down at once: requests in flight get grace to
+// finish, then their connections are closed.
+func shutdown(srvs []*http.Server, grace time.Duration, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
-	if err := srv.Shutdown(shutdown); err != nil {
-		logger.Warn("closing connections still busy at shutdown", "grace", grace, "err", err)
-		if err := srv.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			logger.Warn("close HTTP server", "err", err)
-		}
+	var wg sync.WaitGroup
+	for _, srv := range srvs {
+		wg.Go(func() {
+			if err := srv.Shutdown(ctx); err != nil {
+				logger.Warn("closing connections still busy at shutdown", "grace", grace, "err", err)
+				if err := srv.Close(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+					logger.Warn("close HTTP server", "err", err)
+				}
+			}
+		})
 	}
-	return nil
+	wg.Wait()
 }
 
 // scrapeKey is the request context key of a *scrapeState.
@@ -286,7 +403,7 @@ func (w *sendWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 var landingPage = template.Must(template.New("landing").Parse(`<!doctype html>
 <html><head><title>ebpfmon</title></head><body>
 <h1>ebpfmon</h1>
-<p><a href="{{.Path}}">Metrics</a>{{if .Debug}} · <a href="{{.DebugPath}}">Maps (debug)</a>{{end}} · <a href="/-/healthy">Healthy</a> · <a href="/-/ready">Ready</a></p>
+<p><a href="{{.Path}}">Metrics</a>{{if .Debug}} · <a href="{{.DebugPath}}">Maps (debug)</a> · <a href="{{.PprofPath}}">Profiles (debug)</a>{{end}} · <a href="/-/healthy">Healthy</a> · <a href="/-/ready">Ready</a></p>
 <h2>Configs</h2>
 <ul>{{range .Units}}<li>{{.Name}}</li>{{else}}<li>none loaded</li>{{end}}</ul>
 </body></html>
@@ -300,9 +417,9 @@ func landing(f *flags, exp *exporter.Exporter) http.HandlerFunc {
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = landingPage.Execute(w, struct {
-			Path, DebugPath string
-			Debug           bool
-			Units           []*lifecycle.Unit
-		}{f.telemetryPath, debugPath, f.debug, exp.Units()})
+			Path, DebugPath, PprofPath string
+			Debug                      bool
+			Units                      []*lifecycle.Unit
+		}{f.telemetryPath, debugPath, pprofPath, f.debug, exp.Units()})
 	}
 }

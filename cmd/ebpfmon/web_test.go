@@ -44,6 +44,12 @@ type webServer struct {
 
 func startWeb(t *testing.T, g prometheus.Gatherer, opts webOptions) *webServer {
 	t.Helper()
+	return startWebConfig(t, g, opts, "")
+}
+
+// startWebConfig is startWeb with a --web.config.file.
+func startWebConfig(t *testing.T, g prometheus.Gatherer, opts webOptions, webConfig string) *webServer {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -59,7 +65,9 @@ func startWeb(t *testing.T, g prometheus.Gatherer, opts webOptions) *webServer {
 	}
 	var ctx context.Context
 	ctx, ws.cancel = context.WithCancel(context.Background())
-	go func() { ws.done <- serveHTTP(ctx, srv, ln, opts.shutdownGrace, logger) }()
+	go func() {
+		ws.done <- serveHTTP(ctx, []*http.Server{srv}, []net.Listener{ln}, webConfig, opts.shutdownGrace, logger)
+	}()
 	t.Cleanup(func() {
 		ws.cancel()
 		<-ws.done
@@ -229,8 +237,8 @@ func TestWebResetMidScrape(t *testing.T) {
 			c.Close()
 			ws.waitClosed(t, 1, "reset client")
 			log := ws.log.String()
-			if n := strings.Count(log, "\n"); n != 1 || !strings.Contains(log, `msg="scrape response not sent"`) {
-				t.Errorf("log has %d lines, want one saying the scrape response was not sent:\n%s", n, log)
+			if n := strings.Count(log, "\n") - strings.Count(log, "level=DEBUG"); n != 1 || !strings.Contains(log, `msg="scrape response not sent"`) {
+				t.Errorf("log has %d lines above debug, want one saying the scrape response was not sent:\n%s", n, log)
 			}
 		})
 	}
@@ -338,5 +346,80 @@ func TestLimitRequestsOneAtATime(t *testing.T) {
 	}
 	if code := get(); code != http.StatusOK {
 		t.Errorf("request after the first ended: status %d, want 200", code)
+	}
+}
+
+// TestDebugRoutes: /maps and Go's profiles are served only with --debug.
+func TestDebugRoutes(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	metrics := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "metrics") })
+	for _, tc := range []struct {
+		path  string
+		debug bool
+		want  int
+	}{
+		{"/debug/pprof/", false, http.StatusNotFound},
+		{"/debug/pprof/cmdline", false, http.StatusNotFound},
+		{"/debug/pprof/heap", false, http.StatusNotFound},
+		{"/maps", false, http.StatusNotFound},
+		{"/debug/pprof/", true, http.StatusOK},
+		{"/debug/pprof/cmdline", true, http.StatusOK},
+		{"/debug/pprof/heap", true, http.StatusOK},
+		{"/metrics", false, http.StatusOK},
+		{"/metrics", true, http.StatusOK},
+	} {
+		t.Run(fmt.Sprintf("%s debug %v", tc.path, tc.debug), func(t *testing.T) {
+			mux := newMux(&flags{telemetryPath: "/metrics", debug: tc.debug}, metrics, nil, logger)
+			w := httptest.NewRecorder()
+			mux.ServeHTTP(w, httptest.NewRequest(http.MethodGet, tc.path, nil))
+			if w.Code != tc.want {
+				t.Errorf("GET %s: status %d, want %d", tc.path, w.Code, tc.want)
+			}
+		})
+	}
+}
+
+// TestWebSeveralListenAddresses: every --web.listen-address is served, and
+// shutdown stops them all; an address that cannot be bound is an error
+// naming it.
+func TestWebSeveralListenAddresses(t *testing.T) {
+	lns, err := openListeners(&flags{listen: []string{"127.0.0.1:0", "127.0.0.1:0"}})
+	if err != nil || len(lns) != 2 {
+		t.Fatalf("openListeners = %d listeners, %v; want 2", len(lns), err)
+	}
+	logger := slog.New(slog.DiscardHandler)
+	mux := newMux(&flags{telemetryPath: "/metrics"}, metricsHandler(bigGatherer(1, 1, nil), testOptions(), logger), nil, logger)
+	srvs := []*http.Server{newServer(mux, testOptions(), logger), newServer(mux, testOptions(), logger)}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- serveHTTP(ctx, srvs, lns, "", time.Second, logger) }()
+	client := &http.Client{Timeout: bound}
+	for _, ln := range lns {
+		if code := getStatus(client, ln.Addr().String()); code != http.StatusOK {
+			t.Errorf("%s: status %d, want 200", ln.Addr(), code)
+		}
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serveHTTP = %v, want nil", err)
+		}
+	case <-time.After(bound):
+		t.Fatalf("shutdown still waiting after %s", bound)
+	}
+	for _, ln := range lns {
+		if _, err := net.Dial("tcp", ln.Addr().String()); err == nil {
+			t.Errorf("%s still accepts connections after shutdown", ln.Addr())
+		}
+	}
+	busy := lns[0].Addr().String()
+	taken, err := net.Listen("tcp", busy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	if _, err := openListeners(&flags{listen: []string{"127.0.0.1:0", busy}}); err == nil || !strings.Contains(err.Error(), "--web.listen-address "+busy) {
+		t.Errorf("err = %v, want one naming --web.listen-address %s", err, busy)
 	}
 }
