@@ -16,9 +16,9 @@ import (
 	"github.com/ebpfmon/ebpfmon/internal/testenv"
 )
 
-// buildEbpfmon builds the real binary, static as make build does, into a
+// buildStaticEbpfmon builds the real binary, static as make build does, into a
 // temporary directory.
-func buildEbpfmon(t *testing.T) string {
+func buildStaticEbpfmon(t *testing.T) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "ebpfmon")
 	build := exec.Command("go", "build", "-o", bin, ".")
@@ -128,7 +128,7 @@ func httpGet(url string) (int, string, error) {
 // configs), RELOADING=1 then READY=1 with the new status around a
 // SIGHUP, STOPPING=1 on SIGTERM, and nothing claims readiness before.
 func TestSystemdNotify(t *testing.T) {
-	bin := buildEbpfmon(t)
+	bin := buildStaticEbpfmon(t)
 	examples, err := filepath.Abs("../../examples")
 	if err != nil {
 		t.Fatal(err)
