@@ -100,7 +100,7 @@ install: build examples ## Install under DESTDIR/PREFIX (/usr/local): bin/ebpfmo
 	done
 
 .PHONY: units-check
-units-check: ## systemd-analyze verify and security on the units, installed in a temporary DESTDIR (PID 1 need not be systemd)
+units-check: ## systemd-analyze verify and security on the units, installed under a temporary PREFIX (PID 1 need not be systemd)
 	$(GO) test -count=1 -run 'TestUnits' ./test/systemd
 
 .PHONY: image
