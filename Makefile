@@ -80,6 +80,43 @@ configs: ## Compile every NAME.bpf.c in DIR=path into NAME.bpf.o, then --config.
 	CLANG="$(CLANG)" LLVM_STRIP="$(LLVM_STRIP)" BPF_ARCH="$(BPF_ARCH)" MULTIARCH="$(MULTIARCH)" \
 		EBPFMON="$(or $(EBPFMON),./$(BINARY))" CHECK="$(CHECK)" bash scripts/configs.sh "$(DIR)"
 
+# make install: the binary, the systemd units, the examples (NAME.yaml and
+# NAME.bpf.o) and the BPF headers (to build your own configs), and a default
+# $(SYSCONFDIR)/ebpfmon/ that is never overwritten. The units and the default
+# flags name /usr/local and /etc: rewritten to PREFIX and SYSCONFDIR.
+PREFIX     ?= /usr/local
+SYSCONFDIR ?= /etc
+DESTDIR    ?=
+UNITDIR    ?= $(PREFIX)/lib/systemd/system
+SHAREDIR   := $(PREFIX)/share/ebpfmon
+SYSTEMD_SRC := deploy/systemd
+# install_text SRC DEST MODE: SRC with its paths rewritten.
+define install_text
+	sed -e 's|/usr/local|$(PREFIX)|g' -e 's|/etc/ebpfmon|$(SYSCONFDIR)/ebpfmon|g' $(1) > $(2).tmp
+	chmod $(3) $(2).tmp && mv $(2).tmp $(2)
+endef
+
+.PHONY: install
+install: build examples ## Install under DESTDIR/PREFIX (/usr/local): bin/ebpfmon, bin/ebpfmon-configs (make configs, installed), lib/systemd/system/ebpfmon.{service,socket}, share/ebpfmon/{examples,include}; a default SYSCONFDIR/ebpfmon/ (/etc) kept if there
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SHAREDIR)/examples $(DESTDIR)$(SHAREDIR)/include $(DESTDIR)$(SYSCONFDIR)/ebpfmon/configs
+	install -m 0755 $(BINARY) $(DESTDIR)$(PREFIX)/bin/$(BINARY)
+	install -m 0644 $(EXAMPLE_SRCS:.bpf.c=.yaml) $(EXAMPLE_OBJS) examples/README.md $(DESTDIR)$(SHAREDIR)/examples/
+	install -m 0644 $(BPF_HEADERS) $(DESTDIR)$(SHAREDIR)/include/
+	install -m 0755 scripts/configs.sh $(DESTDIR)$(SHAREDIR)/configs.sh
+	ln -sfn ../share/ebpfmon/configs.sh $(DESTDIR)$(PREFIX)/bin/ebpfmon-configs
+	$(call install_text,$(SYSTEMD_SRC)/ebpfmon.service,$(DESTDIR)$(UNITDIR)/ebpfmon.service,0644)
+	$(call install_text,$(SYSTEMD_SRC)/ebpfmon.socket,$(DESTDIR)$(UNITDIR)/ebpfmon.socket,0644)
+	@for f in ebpfmon.env examples.names; do \
+		dest=$(DESTDIR)$(SYSCONFDIR)/ebpfmon/$$f; \
+		if [ -e "$$dest" ]; then echo "install: keeping $$dest"; continue; fi; \
+		sed -e 's|/usr/local|$(PREFIX)|g' -e 's|/etc/ebpfmon|$(SYSCONFDIR)/ebpfmon|g' $(SYSTEMD_SRC)/$$f > "$$dest.tmp" && \
+		chmod 0644 "$$dest.tmp" && mv "$$dest.tmp" "$$dest"; \
+	done
+
+.PHONY: units-check
+units-check: ## systemd-analyze verify and security on the units, installed under a temporary PREFIX (PID 1 need not be systemd)
+	$(GO) test -count=1 -run 'TestUnits' ./test/systemd
+
 .PHONY: image
 image: examples ## Build build/ebpfmon-image.tar: the Dockerfile's image as an OCI archive, tagged ebpfmon:VERSION, same bytes per commit (no Docker)
 	@mkdir -p $(IMAGE_DIR)

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -71,6 +72,14 @@ func (e *Exporter) Units() []*lifecycle.Unit {
 		out[i] = en.u
 	}
 	return out
+}
+
+// Failed returns the configs whose last load failed, sorted: not loaded,
+// or an older version of them runs.
+func (e *Exporter) Failed() []string {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return slices.Sorted(maps.Keys(e.failed))
 }
 
 // acquire returns the loaded configs, each held until release: a reload

@@ -12,7 +12,9 @@ packages=(
 	make pci.ids      # pci_* decoders read the system pci.ids
 	systemtap-sdt-dev # sys/sdt.h for the USDT test programs
 	python3-minimal   # the usdt example's target (python's gc__start probe)
-	iproute2 util-linux
+	iproute2 util-linux # ip; setpriv (test/systemd, e2e: run as another user with given capabilities)
+	systemd           # systemd-analyze: make units-check (verify, security, syscall-filter)
+	strace            # test/systemd: ebpfmon's system calls against the unit's sandbox
 	jq                # make image writes the OCI index, manifest and config
 	containerd        # ctr: test/image imports the image into a throw-away containerd
 	prometheus curl   # promtool: go test ./dashboard, make rules-check; test/prom (the k8s lab's Prometheus)

@@ -36,7 +36,7 @@ func run(args []string) int {
 	}
 	ctx, stop := signalContext(logger, hups)
 	defer stop()
-	err = serve(ctx, f, hups, logger)
+	err = serve(ctx, f, hups, newNotifier(logger), logger)
 	switch {
 	case errors.Is(err, errInterrupted) && !f.check:
 		logger.Info("stopped while loading configs", "err", err)

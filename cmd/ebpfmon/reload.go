@@ -22,17 +22,21 @@ type reloader struct {
 	exp     *exporter.Exporter
 	sources []exporter.Source
 	strict  bool
+	notify  *notifier
 	logger  *slog.Logger
 }
 
-func newReloader(f *flags, exp *exporter.Exporter, logger *slog.Logger) *reloader {
-	return &reloader{exp: exp, sources: f.sources(), strict: f.strict, logger: logger}
+func newReloader(f *flags, exp *exporter.Exporter, n *notifier, logger *slog.Logger) *reloader {
+	return &reloader{exp: exp, sources: f.sources(), strict: f.strict, notify: n, logger: logger}
 }
 
-// reload reloads the configs and logs what it did.
+// reload reloads the configs, tells systemd (RELOADING=1, then READY=1)
+// and logs what it did.
 func (r *reloader) reload(ctx context.Context, trigger string) exporter.ReloadResult {
 	r.logger.Info("reloading configs", "trigger", trigger)
+	r.notify.reloading(trigger)
 	res := r.exp.Reload(ctx, r.sources, exporter.ReloadOptions{Strict: r.strict})
+	r.notify.ready(r.exp)
 	attrs := []any{"trigger", trigger, "duration", res.Duration,
 		"added", strings.Join(res.Added, ","), "changed", strings.Join(res.Changed, ","),
 		"removed", strings.Join(res.Removed, ","), "unchanged", len(res.Unchanged)}

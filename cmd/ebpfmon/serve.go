@@ -23,8 +23,9 @@ var errInterrupted = errors.New("interrupted by a signal before every config was
 
 // serve loads the configs, then serves metrics and reloads the configs
 // on hups (nil: no reloads) until ctx ends (--config.check: returns right
-// after loading).
-func serve(ctx context.Context, f *flags, hups <-chan struct{}, logger *slog.Logger) error {
+// after loading). It tells systemd through n.
+func serve(ctx context.Context, f *flags, hups <-chan struct{}, n *notifier, logger *slog.Logger) error {
+	n.status("loading configs")
 	exp, err := loadInterruptible(ctx, func(ctx context.Context) (*exporter.Exporter, error) {
 		return loadConfigs(ctx, f, logger)
 	})
@@ -37,7 +38,9 @@ func serve(ctx context.Context, f *flags, hups <-chan struct{}, logger *slog.Log
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(exp)
 	reg.MustRegister(exporter.RuntimeCollectors(f.namespace)...) // the names the exporter reserves
-	return listen(ctx, f, reg, exp, hups, logger)
+	err = listen(ctx, f, reg, exp, hups, n, logger)
+	n.stopping() // before the deferred Close detaches the programs
+	return err
 }
 
 // loadInterruptible runs load, and returns errInterrupted as soon as ctx

@@ -147,14 +147,15 @@ func TestSystemdSocket(t *testing.T) {
 			if err != nil || status != 200 || !strings.Contains(body, "ebpfmon_tiny_switches_total ") {
 				t.Fatalf("scrape through the passed socket: status %d, err %v, want 200 with ebpfmon_tiny_switches_total; log:\n%s\nbody:\n%.2000s", status, err, a.log, body)
 			}
-			if !strings.Contains(a.log.String(), "msg=listening address="+addr+" ") {
-				t.Errorf("log does not say it listens on %s:\n%s", addr, a.log)
-			}
 			if err := a.cmd.Process.Signal(syscall.SIGTERM); err != nil {
 				t.Fatal(err)
 			}
 			if code := a.wait(t); code != 0 {
 				t.Errorf("exit status %d after SIGTERM, want 0; log:\n%s", code, a.log)
+			}
+			// Read once it has exited: Wait has copied all of its output.
+			if !strings.Contains(a.log.String(), "msg=listening address="+addr+" ") {
+				t.Errorf("log does not say it listens on %s:\n%s", addr, a.log)
 			}
 		})
 	}

@@ -56,10 +56,10 @@ func webOptionsFrom(f *flags) webOptions {
 // listen serves the metrics of reg and exp on --web.listen-address, and
 // reloads the configs on hups, POST /-/reload and changes in
 // the config directories, until ctx ends.
-func listen(ctx context.Context, f *flags, reg *prometheus.Registry, exp *exporter.Exporter, hups <-chan struct{}, logger *slog.Logger) error {
+func listen(ctx context.Context, f *flags, reg *prometheus.Registry, exp *exporter.Exporter, hups <-chan struct{}, n *notifier, logger *slog.Logger) error {
 	opts := webOptionsFrom(f)
 	mux := newMux(f, metricsHandler(exp.Gatherer(reg), opts, logger), exp, logger)
-	rl := newReloader(f, exp, logger)
+	rl := newReloader(f, exp, n, logger)
 	var ready atomic.Bool
 	lifecycleRoutes(ctx, mux, f, rl, &ready)
 	lns, err := openListeners(f)
@@ -84,6 +84,7 @@ func listen(ctx context.Context, f *flags, reg *prometheus.Registry, exp *export
 		go rl.run(ctx, hups, changes)
 	}
 	ready.Store(true) // the configs are loaded: /-/ready answers 200
+	n.ready(exp)      // and systemd's Type=notify start ends
 	srvs := make([]*http.Server, len(lns))
 	for i, ln := range lns {
 		logger.Info("listening", "address", ln.Addr().String(), "path", f.telemetryPath, "web_config", f.webConfigFile)

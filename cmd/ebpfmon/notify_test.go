@@ -1,0 +1,224 @@
+package main
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ebpfmon/ebpfmon/internal/testenv"
+)
+
+// buildStaticEbpfmon builds the real binary, static as make build does, into a
+// temporary directory.
+func buildStaticEbpfmon(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "ebpfmon")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// freePort returns a loopback address no one listens on now.
+func freePort(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// notifySocket is the NOTIFY_SOCKET a test opens, as systemd does: each
+// datagram received goes to msgs.
+type notifySocket struct {
+	name string
+	msgs chan string
+}
+
+func listenNotify(t *testing.T) *notifySocket {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "notify")
+	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: name, Net: "unixgram"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns := &notifySocket{name: name, msgs: make(chan string, 64)}
+	go func() {
+		defer close(ns.msgs)
+		buf := make([]byte, 4096)
+		for {
+			n, err := conn.Read(buf)
+			if err != nil {
+				return
+			}
+			ns.msgs <- string(buf[:n])
+		}
+	}()
+	t.Cleanup(func() { conn.Close() })
+	return ns
+}
+
+// next returns the next datagram; it fails the test after bound.
+func (ns *notifySocket) next(t *testing.T, waitingFor string) string {
+	t.Helper()
+	select {
+	case m, ok := <-ns.msgs:
+		if !ok {
+			t.Fatalf("waiting for %s: the notify socket closed", waitingFor)
+		}
+		return m
+	case <-time.After(bound):
+		t.Fatalf("waiting for %s: no datagram in %s", waitingFor, bound)
+	}
+	return ""
+}
+
+// expect reads datagrams up to the one with line, and returns it; a
+// datagram with any of unwanted before it fails the test.
+func (ns *notifySocket) expect(t *testing.T, line string, unwanted ...string) string {
+	t.Helper()
+	for {
+		m := ns.next(t, line)
+		for _, u := range unwanted {
+			if hasLine(m, u) {
+				t.Fatalf("got %q while waiting for %s", m, line)
+			}
+		}
+		if hasLine(m, line) {
+			return m
+		}
+	}
+}
+
+func hasLine(datagram, line string) bool {
+	for _, l := range strings.Split(datagram, "\n") {
+		if l == line || strings.HasSuffix(line, "=") && strings.HasPrefix(l, line) {
+			return true
+		}
+	}
+	return false
+}
+
+// httpGet returns the status and body of a GET of url, or the error.
+func httpGet(url string) (int, string, error) {
+	resp, err := (&http.Client{Timeout: bound}).Get(url)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body), err
+}
+
+// TestSystemdNotify runs the real binary with NOTIFY_SOCKET set to a
+// socket the test opens: READY=1 comes once every config is loaded and
+// the port serves (/-/ready and /metrics answer at once, with the
+// configs), RELOADING=1 then READY=1 with the new status around a
+// SIGHUP, STOPPING=1 on SIGTERM, and nothing claims readiness before.
+func TestSystemdNotify(t *testing.T) {
+	bin := buildStaticEbpfmon(t)
+	examples, err := filepath.Abs("../../examples")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name       string
+		privileged bool
+		files      []string // copied from examples/ into the config directory
+		ready      string   // STATUS= of the first READY=1
+		reloaded   string   // STATUS= of the READY=1 after a bad config is added
+		loaded     string   // a line /metrics has at READY=1
+	}{
+		{name: "failed config", ready: "0 configs loaded, 1 failed: bad (see the log)", reloaded: "0 configs loaded, 2 failed: bad, bad2 (see the log)",
+			loaded: `ebpfmon_config_loaded{config="bad"} 0`},
+		{name: "example", privileged: true, files: []string{"syscalls.yaml", "syscalls.bpf.o"},
+			ready: "1 configs loaded, 1 failed: bad (see the log)", reloaded: "1 configs loaded, 2 failed: bad, bad2 (see the log)",
+			loaded: `ebpfmon_config_loaded{config="syscalls"} 1`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.privileged {
+				testenv.Privileged(t)
+			}
+			dir := t.TempDir()
+			for _, f := range tc.files {
+				raw, err := os.ReadFile(filepath.Join(examples, f))
+				if err != nil {
+					testenv.Unavailable(t, "%v (make examples builds the objects)", err)
+				}
+				writeTestFile(t, filepath.Join(dir, f), string(raw))
+			}
+			writeTestFile(t, filepath.Join(dir, "bad.yaml"), "metrics: {counters: [{name: x, typo: 1}]}\n")
+			runNotify(t, bin, dir, tc.ready, tc.reloaded, tc.loaded)
+		})
+	}
+}
+
+// runNotify starts bin on dir and walks it through start, reload and stop.
+func runNotify(t *testing.T, bin, dir, ready, reloaded, loaded string) {
+	ns := listenNotify(t)
+	addr := freePort(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "--config.dir="+dir, "--web.listen-address="+addr, "--no-config.watch")
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+ns.name)
+	var log lockedBuffer
+	cmd.Stderr = &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+		if t.Failed() {
+			t.Logf("ebpfmon's log:\n%s", log.String())
+		}
+	}()
+
+	m := ns.expect(t, "READY=1", "RELOADING=1", "STOPPING=1")
+	// At READY=1, at once: the port serves and every config is loaded.
+	if code, body, err := httpGet("http://" + addr + "/-/ready"); err != nil || code != http.StatusOK {
+		t.Fatalf("/-/ready at READY=1: %d %q %v", code, body, err)
+	}
+	code, body, err := httpGet("http://" + addr + "/metrics")
+	if err != nil || code != http.StatusOK || !strings.Contains(body, loaded+"\n") {
+		t.Fatalf("/metrics at READY=1: %d %v, want %q in:\n%s", code, err, loaded, body)
+	}
+	if !hasLine(m, "STATUS="+ready) {
+		t.Errorf("READY=1 datagram %q, want STATUS=%s", m, ready)
+	}
+
+	writeTestFile(t, filepath.Join(dir, "bad2.yaml"), "not: [a, config\n")
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	m = ns.expect(t, "RELOADING=1", "READY=1", "STOPPING=1")
+	if !hasLine(m, "MONOTONIC_USEC=") {
+		t.Errorf("RELOADING=1 datagram %q without MONOTONIC_USEC", m)
+	}
+	m = ns.expect(t, "READY=1", "RELOADING=1", "STOPPING=1")
+	if !hasLine(m, "STATUS="+reloaded) {
+		t.Errorf("READY=1 after the reload: %q, want STATUS=%s", m, reloaded)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	ns.expect(t, "STOPPING=1", "READY=1", "RELOADING=1")
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("ebpfmon exited with %v after SIGTERM, want 0", err)
+	}
+}
