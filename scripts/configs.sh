@@ -74,7 +74,8 @@ echo "configs: headers from $INC"
 
 shopt -s nullglob
 srcs=("$DIR"/*.bpf.c)
-((${#srcs[@]})) || { echo "configs: no NAME.bpf.c in $DIR" >&2; exit 2; }
+yamls=("$DIR"/*.yaml)
+((${#srcs[@]} + ${#yamls[@]})) || { echo "configs: no NAME.bpf.c or NAME.yaml in $DIR" >&2; exit 2; }
 
 failed=0
 built=()
@@ -109,6 +110,23 @@ for src in "${srcs[@]}"; do
 	fi
 done
 
+# A NAME.yaml without NAME.bpf.c: ebpfmon would load it too, so it is
+# checked with the NAME.bpf.o it finds, or reported.
+for yaml in "${yamls[@]}"; do
+	name=$(basename "$yaml" .yaml)
+	[ -f "$DIR/$name.bpf.c" ] && continue
+	if ! [[ $name =~ ^[A-Za-z0-9_.-]+$ ]]; then
+		echo "check $name: FAILED: name it with letters, digits, '_', '-' and '.' only"
+		failed=1
+	elif [ -f "$DIR/$name.bpf.o" ]; then
+		echo "compile $name: no $DIR/$name.bpf.c, checking the $name.bpf.o there as it is"
+		built+=("$name")
+	else
+		echo "check $name: FAILED: no $DIR/$name.bpf.c (nor $name.bpf.o) for $yaml: add the program, or remove the YAML (ebpfmon would fail to load it)"
+		failed=1
+	fi
+done
+
 if [ "${CHECK:-1}" = 0 ] || ((${#built[@]} == 0)); then
 	exit "$failed"
 fi
@@ -131,6 +149,7 @@ for name in "${built[@]}"; do
 	if line=$(grep -m1 -E "msg=\"config failed\" config=$re " "$log"); then
 		err=${line#*err=\"}
 		err=${err%\"}
+		err=${err//\\\"/\"} # logfmt escapes the quotes inside
 		echo "check $name: FAILED: ${err//\\n/$'\n      '}"
 		failed=1
 	elif grep -qE "msg=\"config loaded\" config=$re( |\$)" "$log"; then

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/netip"
 	"os"
@@ -16,6 +17,8 @@ import (
 	"github.com/alecthomas/kingpin/v2"
 	"github.com/prometheus/common/version"
 	"github.com/prometheus/exporter-toolkit/web"
+	"go.yaml.in/yaml/v3"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/ebpfmon/ebpfmon/config"
 	"github.com/ebpfmon/ebpfmon/exporter"
@@ -239,13 +242,53 @@ func checkWebConfig(file string) error {
 		return nil
 	}
 	// A FIFO or a device in its place would hang the toolkit's read.
-	if _, err := regfile.Read(file, maxWebConfigSize); err != nil {
+	content, err := regfile.Read(file, maxWebConfigSize)
+	if err != nil {
 		return fmt.Errorf("--web.config.file: %w (want the web config file, or leave the flag out to serve plain HTTP)", err)
 	}
 	if err := web.Validate(file); err != nil {
 		return fmt.Errorf("--web.config.file %s: %w (see the README section \"TLS and basic auth\")", file, err)
 	}
+	if err := checkWebUsers(content); err != nil {
+		return fmt.Errorf("--web.config.file %s: %w", file, err)
+	}
 	return nil
+}
+
+// maxBcryptCost is the costliest password hash accepted: a check at cost
+// 14 takes about 0.9 s here, and each cost step doubles it. The toolkit
+// runs one check at a time for all clients, so a cost-31 hash would let
+// one request with a wrong password hold every other new login for days.
+const maxBcryptCost = 14
+
+// checkWebUsers checks what web.Validate leaves to the first login:
+// each basic_auth_users hash is cheap enough to check per login, and
+// each user name can be sent (basic auth splits at the first ':').
+func checkWebUsers(content []byte) error {
+	var c struct {
+		Users map[string]string `yaml:"basic_auth_users"`
+	}
+	if err := yaml.Unmarshal(content, &c); err != nil {
+		return fmt.Errorf("basic_auth_users: %w", err)
+	}
+	users := slices.Sorted(maps.Keys(c.Users))
+	var errs []error
+	for _, user := range users {
+		if strings.Contains(user, ":") {
+			errs = append(errs, fmt.Errorf("basic_auth_users: user %q has a ':', which basic auth cannot send (the client's user ends at the first ':'): rename the user", user))
+		}
+		if cost, err := bcrypt.Cost([]byte(c.Users[user])); err == nil && cost > maxBcryptCost {
+			errs = append(errs, fmt.Errorf("basic_auth_users: user %q: bcrypt cost %d is over %d (each wrong password would take %s of CPU, one check at a time for all clients): hash the password again with a cost of 10 to %d (htpasswd -nBC 10)",
+				user, cost, maxBcryptCost, bcryptCheckTime(cost), maxBcryptCost))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// bcryptCheckTime is roughly how long one check at cost takes, from 57
+// ms at cost 10 (measured on this project's 2-core test machine).
+func bcryptCheckTime(cost int) time.Duration {
+	return (57 * time.Millisecond << (cost - 10)).Round(time.Second)
 }
 
 // checkListenAddress checks --web.listen-address is [HOST]:PORT with a

@@ -139,6 +139,14 @@ func bcryptHash(t *testing.T, password string) string {
 	return string(h)
 }
 
+// withCost is a bcrypt hash that claims cost (one that costly cannot be
+// made in a test): a cheap hash with its cost field changed.
+func withCost(t *testing.T, cost int) string {
+	t.Helper()
+	h := bcryptHash(t, "x") // $2a$04$...
+	return fmt.Sprintf("%s%02d%s", h[:4], cost, h[6:])
+}
+
 // webConfigFile writes a web config of the parts given (tls, users,
 // mtls) and returns its path.
 func (p *testPKI) webConfigFile(t *testing.T, tlsOn, users, mtls bool) string {
@@ -288,6 +296,11 @@ func TestWebConfigFileChecked(t *testing.T) {
 		{name: "key without cert", content: "tls_server_config:\n  key_file: " + p.serverKey + "\n", err: "missing one of cert or cert_file"},
 		{name: "cert and key mismatch", content: fmt.Sprintf("tls_server_config:\n  cert_file: %s\n  key_file: %s\n", p.serverCert, p.ca.file), err: "X509KeyPair"},
 		{name: "password not hashed", content: "basic_auth_users:\n  prometheus: secret\n", err: "bcrypt"},
+		{name: "bcrypt cost 31", content: "basic_auth_users:\n  prometheus: " + withCost(t, 31) + "\n", err: "bcrypt cost 31 is over 14"},
+		{name: "bcrypt cost 15", content: "basic_auth_users:\n  prometheus: " + withCost(t, 15) + "\n", err: "bcrypt cost 15 is over 14"},
+		{name: "bcrypt cost 14", content: "basic_auth_users:\n  prometheus: " + withCost(t, 14) + "\n"},
+		{name: "unicode user", content: "basic_auth_users:\n  \"пром ethé 普罗\": " + bcryptHash(t, "x") + "\n"},
+		{name: "user with a colon", content: "basic_auth_users:\n  \"prom:etheus\": " + bcryptHash(t, "x") + "\n", err: `user "prom:etheus" has a ':'`},
 		{name: "bad client auth type", content: tlsPart + "  client_auth_type: Always\n", err: "invalid ClientAuth: Always"},
 		{name: "client ca without client auth", content: tlsPart + "  client_ca_file: " + p.ca.file + "\n", err: "without a Client Auth Policy"},
 	} {

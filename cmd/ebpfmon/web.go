@@ -274,6 +274,9 @@ func serveHTTP(ctx context.Context, srvs []*http.Server, lns []net.Listener, web
 // error (or once srv is shut down).
 func serveWeb(srv *http.Server, ln net.Listener, webConfig string, logger *slog.Logger) error {
 	quiet := slog.New(infoAsDebug{logger.Handler()}) // "listening" says it once
+	if webConfig != "" {
+		guardAuth(srv, newAuthGuard())
+	}
 	err := web.Serve(ln, srv, &web.FlagConfig{WebConfigFile: &webConfig}, quiet)
 	if webConfig != "" {
 		return fmt.Errorf("serve %s with --web.config.file %s: %w", ln.Addr(), webConfig, err)

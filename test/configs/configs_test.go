@@ -111,6 +111,16 @@ func TestConfigsCompile(t *testing.T) {
 			want:  []string{`check count: FAILED: no DIR/count\.yaml`}, built: []string{"count.bpf.o"},
 		},
 		{
+			name: "a YAML without its .bpf.c fails", how: "make",
+			files: []file{{"count.bpf.c", countC}, {"count.yaml", countYAML(4)}, {"orphan.yaml", countYAML(4)}},
+			want:  []string{`compile DIR/count\.bpf\.c: ok`, `check orphan: FAILED: no DIR/orphan\.bpf\.c \(nor orphan\.bpf\.o\)`}, built: []string{"count.bpf.o"},
+		},
+		{
+			name: "only a YAML fails", how: "make",
+			files: []file{{"orphan.yaml", countYAML(4)}},
+			want:  []string{`check orphan: FAILED: no DIR/orphan\.bpf\.c`},
+		},
+		{
 			name: "installed as share/ebpfmon/configs.sh", how: "share",
 			files: []file{{"count.bpf.c", countC}, {"count.yaml", countYAML(4)}},
 			ok:    true, want: []string{`headers from PREFIX/share/ebpfmon/include`, `compile DIR/count\.bpf\.c: ok`}, built: []string{"count.bpf.o"},
@@ -152,6 +162,12 @@ func TestConfigsCheck(t *testing.T) {
 				`check other: ok`,
 			},
 			built: []string{"count.bpf.o", "other.bpf.o"},
+		},
+		{
+			name: "the reason's quotes are printed as ebpfmon gave them", how: "make", check: true,
+			files: []file{{"count.bpf.c", countC}, {"count.yaml", strings.ReplaceAll(countYAML(4), "signals_total", "nosuch_total")}},
+			want:  []string{`check count: FAILED: DIR/count\.yaml does not match DIR/count\.bpf\.o:\n\s+metrics\.counters\[0\]: no map named "nosuch_total"`},
+			built: []string{"count.bpf.o"},
 		},
 		{
 			name: "installed as share/ebpfmon/configs.sh", how: "share", check: true,
