@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,8 +17,15 @@ const SocketEnv = "NOTIFY_SOCKET"
 // Notifier sends state changes to one notification socket. The zero of
 // *Notifier, nil, sends nothing.
 type Notifier struct {
-	socket string
+	socket  string
+	timeout time.Duration // how long a send may wait for room in the receiver's queue
 }
+
+// SendTimeout bounds how long a notification waits for room in the
+// service manager's queue (net.unix.max_dgram_qlen datagrams: systemd sets
+// 512, the kernel's default is 10) before it is dropped: a busy manager
+// gets it, one that never reads cannot hold ebpfmon up.
+const SendTimeout = 5 * time.Second
 
 // maxPath is the size of sun_path: a path must fit with its NUL, an
 // abstract name (its "@" the leading NUL) may fill it.
@@ -48,13 +56,13 @@ func New(socket string) (*Notifier, error) {
 	}
 	// x/sys turns a leading "@" into the NUL of an abstract socket
 	// address. Each send builds its own address: x/sys writes into it.
-	return &Notifier{socket: socket}, nil
+	return &Notifier{socket: socket, timeout: SendTimeout}, nil
 }
 
 // Notify sends the lines (such as "READY=1", "STATUS=...") as one
-// datagram. It never waits: when the service manager's queue is full (it
-// does not read), the datagram is dropped and the error wraps
-// unix.EAGAIN. A nil Notifier sends nothing.
+// datagram. When the receiver's queue stays full for SendTimeout, the
+// datagram is dropped and the error wraps unix.EAGAIN. A nil Notifier
+// sends nothing.
 func (n *Notifier) Notify(lines ...string) error {
 	if n == nil {
 		return nil
@@ -69,12 +77,16 @@ func (n *Notifier) Notify(lines ...string) error {
 		return fmt.Errorf("notify %s: socket: %w", n.socket, err)
 	}
 	defer unix.Close(fd)
-	// A blocking send would hang ebpfmon (its start, a reload, its stop)
-	// behind a service manager that does not read: MSG_DONTWAIT.
-	err = unix.Sendto(fd, []byte(strings.Join(lines, "\n")+"\n"), unix.MSG_DONTWAIT|unix.MSG_NOSIGNAL, &unix.SockaddrUnix{Name: n.socket})
+	// A send without a bound would hang ebpfmon (its start, a reload, its
+	// stop) behind a service manager that does not read.
+	tv := unix.NsecToTimeval(n.timeout.Nanoseconds())
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
+		return fmt.Errorf("notify %s: SO_SNDTIMEO: %w", n.socket, err)
+	}
+	err = unix.Sendto(fd, []byte(strings.Join(lines, "\n")+"\n"), unix.MSG_NOSIGNAL, &unix.SockaddrUnix{Name: n.socket})
 	switch {
 	case errors.Is(err, unix.EAGAIN):
-		return fmt.Errorf("notify %s: the receiver's queue is full, not sent: %w", n.socket, err)
+		return fmt.Errorf("notify %s: the receiver's queue stayed full for %s, not sent: %w", n.socket, n.timeout, err)
 	case err != nil:
 		return fmt.Errorf("notify %s: %w", n.socket, err)
 	}
