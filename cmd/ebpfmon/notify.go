@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 
 	"github.com/ebpfmon/ebpfmon/exporter"
 	"github.com/ebpfmon/ebpfmon/internal/sdnotify"
@@ -13,9 +14,16 @@ import (
 // ready, reloading and stopping; outside systemd it does nothing. A
 // notification that fails is logged, never fatal: the service manager
 // then times the start out, which says more than an exit would.
+//
+// A reload's RELOADING=1 and READY=1 come in pairs, one reload at a time
+// (systemd takes the first READY=1 as the end of every reload), and
+// nothing but STATUS= follows STOPPING=1.
 type notifier struct {
-	sd     *sdnotify.Notifier
-	logger *slog.Logger
+	sd       *sdnotify.Notifier
+	logger   *slog.Logger
+	reloadMu sync.Mutex // held from RELOADING=1 to its READY=1
+	mu       sync.Mutex // guards stopped
+	stopped  bool
 }
 
 // newNotifier reads $NOTIFY_SOCKET; a value it cannot use is logged and
@@ -34,20 +42,38 @@ func (n *notifier) log(what string, err error) {
 	}
 }
 
-// ready sends READY=1 with the configs' status: at start, once every
-// config is loaded and the listener serves, and at the end of a reload.
+// ready sends READY=1 with the configs' status, once every config is
+// loaded and the listener serves.
 func (n *notifier) ready(exp *exporter.Exporter) {
-	n.log("READY=1", n.sd.Ready(configStatus(exp)))
+	n.unlessStopped("READY=1", func() error { return n.sd.Ready(configStatus(exp)) })
 }
 
-// reloading sends RELOADING=1 before a reload.
-func (n *notifier) reloading(trigger string) {
-	n.log("RELOADING=1", n.sd.Reloading("reloading configs ("+trigger+")"))
+// reload runs reload between RELOADING=1 and READY=1 with the configs'
+// status; reloads asked for at once run one after the other.
+func (n *notifier) reload(trigger string, exp *exporter.Exporter, reload func()) {
+	n.reloadMu.Lock()
+	defer n.reloadMu.Unlock()
+	n.unlessStopped("RELOADING=1", func() error { return n.sd.Reloading("reloading configs (" + trigger + ")") })
+	reload()
+	n.ready(exp)
 }
 
 // stopping sends STOPPING=1 as the shutdown begins.
 func (n *notifier) stopping() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.stopped = true
 	n.log("STOPPING=1", n.sd.Stopping("stopping: detaching programs"))
+}
+
+// unlessStopped sends a state with send, unless STOPPING=1 was sent: a
+// reload that ends during the shutdown must not say ready again.
+func (n *notifier) unlessStopped(state string, send func() error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if !n.stopped {
+		n.log(state, send())
+	}
 }
 
 // status sends a STATUS= line.

@@ -2,18 +2,25 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/ebpfmon/ebpfmon/decoder"
+	"github.com/ebpfmon/ebpfmon/exporter"
+	"github.com/ebpfmon/ebpfmon/internal/sdnotify"
 	"github.com/ebpfmon/ebpfmon/internal/testenv"
+	"github.com/ebpfmon/ebpfmon/lifecycle"
 )
 
 // buildStaticEbpfmon builds the real binary, static as make build does, into a
@@ -221,4 +228,63 @@ func runNotify(t *testing.T, bin, dir, ready, reloaded, loaded string) {
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("ebpfmon exited with %v after SIGTERM, want 0", err)
 	}
+}
+
+// testNotifier is a notifier sending to a socket the test opens, and an
+// exporter without configs.
+func testNotifier(t *testing.T) (*notifier, *notifySocket, *exporter.Exporter) {
+	t.Helper()
+	ns := listenNotify(t)
+	t.Setenv(sdnotify.SocketEnv, ns.name)
+	logger := slog.New(slog.DiscardHandler)
+	exp := exporter.New(lifecycle.Options{Namespace: "ebpfmon", Env: decoder.NewEnv(), Logger: logger})
+	t.Cleanup(exp.Close)
+	return newNotifier(logger), ns, exp
+}
+
+// TestNotifyAfterStopping: once STOPPING=1 is sent, a reload that ends
+// (one running as SIGTERM came) says neither RELOADING=1 nor READY=1
+// again; STATUS= still goes.
+func TestNotifyAfterStopping(t *testing.T) {
+	n, ns, exp := testNotifier(t)
+	n.stopping()
+	n.ready(exp)
+	n.reload("SIGHUP", exp, func() {})
+	n.status("marker")
+	if m := ns.next(t, "STOPPING=1"); !hasLine(m, "STOPPING=1") {
+		t.Fatalf("first datagram %q, want STOPPING=1", m)
+	}
+	if m := ns.next(t, "STATUS=marker"); m != "STATUS=marker\n" {
+		t.Errorf("after STOPPING=1: %q, want only STATUS=marker", m)
+	}
+}
+
+// TestReloadPairs: reloads asked for at once (SIGHUP, the watch and
+// POST /-/reload run in their own goroutines) each send RELOADING=1 then
+// READY=1, one reload after the other: systemd ends the reload state at
+// the first READY=1, which must not come while another reload runs.
+func TestReloadPairs(t *testing.T) {
+	n, ns, exp := testNotifier(t)
+	dir := t.TempDir()
+	writeTestFile(t, filepath.Join(dir, "bad.yaml"), "metrics: {counters: [{name: x, typo: 1}]}\n")
+	rl := newReloader(&flags{configDir: dir}, exp, n, slog.New(slog.DiscardHandler))
+	const reloads = 16 // 32 datagrams: fewer than the test socket's channel holds
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range reloads {
+		wg.Go(func() {
+			<-start
+			rl.reload(context.Background(), fmt.Sprint("test ", i))
+		})
+	}
+	close(start)
+	want := "RELOADING=1"
+	for range 2 * reloads {
+		m := ns.next(t, want)
+		if !hasLine(m, want) {
+			t.Fatalf("%q while waiting for %s: RELOADING=1 and READY=1 are not paired", m, want)
+		}
+		want = map[string]string{"RELOADING=1": "READY=1", "READY=1": "RELOADING=1"}[want]
+	}
+	wg.Wait()
 }

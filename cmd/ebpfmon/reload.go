@@ -34,9 +34,10 @@ func newReloader(f *flags, exp *exporter.Exporter, n *notifier, logger *slog.Log
 // and logs what it did.
 func (r *reloader) reload(ctx context.Context, trigger string) exporter.ReloadResult {
 	r.logger.Info("reloading configs", "trigger", trigger)
-	r.notify.reloading(trigger)
-	res := r.exp.Reload(ctx, r.sources, exporter.ReloadOptions{Strict: r.strict})
-	r.notify.ready(r.exp)
+	var res exporter.ReloadResult
+	r.notify.reload(trigger, r.exp, func() {
+		res = r.exp.Reload(ctx, r.sources, exporter.ReloadOptions{Strict: r.strict})
+	})
 	attrs := []any{"trigger", trigger, "duration", res.Duration,
 		"added", strings.Join(res.Added, ","), "changed", strings.Join(res.Changed, ","),
 		"removed", strings.Join(res.Removed, ","), "unchanged", len(res.Unchanged)}

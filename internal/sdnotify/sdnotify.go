@@ -1,11 +1,12 @@
 package sdnotify
 
 import (
+	"errors"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -16,8 +17,19 @@ const SocketEnv = "NOTIFY_SOCKET"
 // Notifier sends state changes to one notification socket. The zero of
 // *Notifier, nil, sends nothing.
 type Notifier struct {
-	addr *net.UnixAddr
+	socket  string
+	timeout time.Duration // how long a send may wait for room in the receiver's queue
 }
+
+// SendTimeout bounds how long a notification waits for room in the
+// service manager's queue (net.unix.max_dgram_qlen datagrams: systemd sets
+// 512, the kernel's default is 10) before it is dropped: a busy manager
+// gets it, one that never reads cannot hold ebpfmon up.
+const SendTimeout = 5 * time.Second
+
+// maxPath is the size of sun_path: a path must fit with its NUL, an
+// abstract name (its "@" the leading NUL) may fill it.
+const maxPath = len(unix.RawSockaddrUnix{}.Path)
 
 // FromEnv returns a Notifier for $NOTIFY_SOCKET, or nil when it is unset or
 // empty (not run by systemd as Type=notify).
@@ -39,12 +51,18 @@ func New(socket string) (*Notifier, error) {
 	if !strings.HasPrefix(socket, "/") && !strings.HasPrefix(socket, "@") || len(socket) < 2 {
 		return nil, fmt.Errorf("notification socket %q: want an absolute path or @name (an abstract socket); vsock: addresses are not supported", socket)
 	}
-	// Go turns a leading "@" into the NUL of an abstract socket address.
-	return &Notifier{addr: &net.UnixAddr{Name: socket, Net: "unixgram"}}, nil
+	if len(socket) > maxPath || len(socket) == maxPath && socket[0] == '/' {
+		return nil, fmt.Errorf("notification socket %q: %d bytes, longer than a unix socket address holds (%d with its NUL)", socket, len(socket), maxPath)
+	}
+	// x/sys turns a leading "@" into the NUL of an abstract socket
+	// address. Each send builds its own address: x/sys writes into it.
+	return &Notifier{socket: socket, timeout: SendTimeout}, nil
 }
 
 // Notify sends the lines (such as "READY=1", "STATUS=...") as one
-// datagram. A nil Notifier sends nothing.
+// datagram. When the receiver's queue stays full for SendTimeout, the
+// datagram is dropped and the error wraps unix.EAGAIN. A nil Notifier
+// sends nothing.
 func (n *Notifier) Notify(lines ...string) error {
 	if n == nil {
 		return nil
@@ -54,13 +72,23 @@ func (n *Notifier) Notify(lines ...string) error {
 			return fmt.Errorf("notify %q: want one VAR=value line", l)
 		}
 	}
-	conn, err := net.DialUnix("unixgram", nil, n.addr)
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("notify %s: %w", n.addr.Name, err)
+		return fmt.Errorf("notify %s: socket: %w", n.socket, err)
 	}
-	defer conn.Close()
-	if _, err := conn.Write([]byte(strings.Join(lines, "\n") + "\n")); err != nil {
-		return fmt.Errorf("notify %s: %w", n.addr.Name, err)
+	defer unix.Close(fd)
+	// A send without a bound would hang ebpfmon (its start, a reload, its
+	// stop) behind a service manager that does not read.
+	tv := unix.NsecToTimeval(n.timeout.Nanoseconds())
+	if err := unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_SNDTIMEO, &tv); err != nil {
+		return fmt.Errorf("notify %s: SO_SNDTIMEO: %w", n.socket, err)
+	}
+	err = unix.Sendto(fd, []byte(strings.Join(lines, "\n")+"\n"), unix.MSG_NOSIGNAL, &unix.SockaddrUnix{Name: n.socket})
+	switch {
+	case errors.Is(err, unix.EAGAIN):
+		return fmt.Errorf("notify %s: the receiver's queue stayed full for %s, not sent: %w", n.socket, n.timeout, err)
+	case err != nil:
+		return fmt.Errorf("notify %s: %w", n.socket, err)
 	}
 	return nil
 }

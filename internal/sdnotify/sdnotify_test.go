@@ -1,6 +1,7 @@
 package sdnotify
 
 import (
+	"errors"
 	"net"
 	"path/filepath"
 	"regexp"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // listen opens the unixgram socket a service manager would: a path in a
@@ -111,6 +114,13 @@ func TestNoSocket(t *testing.T) {
 
 func TestErrors(t *testing.T) {
 	dir := t.TempDir()
+	stream := filepath.Join(dir, "stream")
+	ln, err := net.Listen("unix", stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	ready := func(n *Notifier) error { return n.Ready("") }
 	for _, tc := range []struct {
 		name, socket string
 		send         func(*Notifier) error
@@ -119,20 +129,66 @@ func TestErrors(t *testing.T) {
 		{name: "relative path", socket: "run/notify", err: `$NOTIFY_SOCKET: notification socket "run/notify": want an absolute path or @name`},
 		{name: "bare @", socket: "@", err: "want an absolute path or @name"},
 		{name: "vsock", socket: "vsock:2:1234", err: "vsock: addresses are not supported"},
-		{name: "no listener", socket: filepath.Join(dir, "missing"), send: func(n *Notifier) error { return n.Ready("") }, err: "notify " + filepath.Join(dir, "missing") + ": dial unixgram"},
+		{name: "no listener", socket: filepath.Join(dir, "missing"), send: ready, err: "notify " + filepath.Join(dir, "missing") + ": no such file or directory"},
+		{name: "stream socket", socket: stream, send: ready, err: "notify " + stream + ": protocol wrong type"},
+		{name: "path too long", socket: "/" + strings.Repeat("x", 107), err: "108 bytes, longer than a unix socket address holds"},
+		{name: "abstract name too long", socket: "@" + strings.Repeat("x", 108), err: "109 bytes, longer than a unix socket address holds"},
 		{name: "newline in status", socket: filepath.Join(dir, "missing"), send: func(n *Notifier) error { return n.Status("a\nREADY=1") }, err: "want one VAR=value line"},
 		{name: "line without =", socket: filepath.Join(dir, "missing"), send: func(n *Notifier) error { return n.Notify("READY") }, err: `notify "READY": want one VAR=value line`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Setenv(SocketEnv, tc.socket)
 			n, err := FromEnv()
-			if err == nil {
+			if err == nil && tc.send != nil {
 				err = tc.send(n)
 			}
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("err = %v, want one containing %q", err, tc.err)
 			}
 		})
+	}
+}
+
+// TestLongestNames: the longest path and abstract name that fit are
+// used as given.
+func TestLongestNames(t *testing.T) {
+	for _, socket := range []string{"/" + strings.Repeat("x", 106), "@" + strings.Repeat("x", 107)} {
+		if _, err := New(socket); err != nil {
+			t.Errorf("New(%d bytes): %v", len(socket), err)
+		}
+	}
+}
+
+// TestFullQueue: a service manager that does not read its socket must
+// never hold ebpfmon up. Once the socket's queue is full, a notification
+// is dropped with EAGAIN after its timeout (a blocking send waited for
+// ever).
+func TestFullQueue(t *testing.T) {
+	_, name := listen(t, false)
+	n, err := New(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.timeout = 10 * time.Millisecond
+	done := make(chan error, 1)
+	go func() {
+		// The queue holds net.unix.max_dgram_qlen datagrams (10 by
+		// default) or its bytes' worth; 100000 is more than either.
+		for range 100000 {
+			if err := n.Status("x"); err != nil {
+				done <- err
+				return
+			}
+		}
+		done <- nil
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, unix.EAGAIN) || !strings.Contains(err.Error(), "queue stayed full for 10ms") {
+			t.Errorf("notifying a full socket: %v, want EAGAIN", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("notifying a socket nobody reads blocked")
 	}
 }
 
