@@ -90,14 +90,23 @@ DESTDIR    ?=
 UNITDIR    ?= $(PREFIX)/lib/systemd/system
 SHAREDIR   := $(PREFIX)/share/ebpfmon
 SYSTEMD_SRC := deploy/systemd
+# The units' and defaults' paths, rewritten in one pass: /etc/ebpfmon is
+# marked first, so that a PREFIX holding /etc/ebpfmon is not rewritten twice.
+INSTALL_SED = sed -e 's|/etc/ebpfmon|@SYSCONFDIR@/ebpfmon|g' -e 's|/usr/local|$(PREFIX)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g'
 # install_text SRC DEST MODE: SRC with its paths rewritten.
 define install_text
-	sed -e 's|/usr/local|$(PREFIX)|g' -e 's|/etc/ebpfmon|$(SYSCONFDIR)/ebpfmon|g' $(1) > $(2).tmp
+	$(INSTALL_SED) $(1) > $(2).tmp
 	chmod $(3) $(2).tmp && mv $(2).tmp $(2)
 endef
 
 .PHONY: install
 install: build examples ## Install under DESTDIR/PREFIX (/usr/local): bin/ebpfmon, bin/ebpfmon-configs (make configs, installed), lib/systemd/system/ebpfmon.{service,socket}, share/ebpfmon/{examples,include}; a default SYSCONFDIR/ebpfmon/ (/etc) kept if there
+	@for v in "PREFIX=$(PREFIX)" "SYSCONFDIR=$(SYSCONFDIR)" "DESTDIR=$(DESTDIR)"; do \
+		case "$${v#*=}" in \
+		*[!A-Za-z0-9/._+-]*) echo "make install: $$v: use only letters, digits and / . _ + - (the paths go into the units' ExecStart and into shell commands)"; exit 2;; \
+		esac; \
+	done
+	@case "$(PREFIX):$(SYSCONFDIR)" in /*:/*) ;; *) echo "make install: PREFIX=$(PREFIX) and SYSCONFDIR=$(SYSCONFDIR) must be absolute paths"; exit 2;; esac
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SHAREDIR)/examples $(DESTDIR)$(SHAREDIR)/include $(DESTDIR)$(SYSCONFDIR)/ebpfmon/configs
 	install -m 0755 $(BINARY) $(DESTDIR)$(PREFIX)/bin/$(BINARY)
 	install -m 0644 $(EXAMPLE_SRCS:.bpf.c=.yaml) $(EXAMPLE_OBJS) examples/README.md $(DESTDIR)$(SHAREDIR)/examples/
@@ -109,7 +118,7 @@ install: build examples ## Install under DESTDIR/PREFIX (/usr/local): bin/ebpfmo
 	@for f in ebpfmon.env examples.names; do \
 		dest=$(DESTDIR)$(SYSCONFDIR)/ebpfmon/$$f; \
 		if [ -e "$$dest" ]; then echo "install: keeping $$dest"; continue; fi; \
-		sed -e 's|/usr/local|$(PREFIX)|g' -e 's|/etc/ebpfmon|$(SYSCONFDIR)/ebpfmon|g' $(SYSTEMD_SRC)/$$f > "$$dest.tmp" && \
+		$(INSTALL_SED) $(SYSTEMD_SRC)/$$f > "$$dest.tmp" && \
 		chmod 0644 "$$dest.tmp" && mv "$$dest.tmp" "$$dest"; \
 	done
 

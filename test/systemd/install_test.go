@@ -32,6 +32,35 @@ func install(t *testing.T, vars ...string) {
 	}
 }
 
+// TestInstallRefusesPaths: paths that cannot go into a unit's ExecStart or
+// a shell command unquoted (blanks, | and & of the sed rewrite and the
+// shell, relative paths) are refused with the rule, before anything is
+// installed.
+func TestInstallRefusesPaths(t *testing.T) {
+	for _, vars := range [][]string{
+		{"PREFIX=/opt/a b"},
+		{"PREFIX=/opt/a|b"},
+		{"SYSCONFDIR=/etc/a&b"},
+		{"PREFIX=opt/ebpfmon"},
+		{"DESTDIR=/tmp/a b"},
+	} {
+		t.Run(strings.Join(vars, " "), func(t *testing.T) {
+			dest := t.TempDir()
+			if !strings.HasPrefix(vars[0], "DESTDIR=") {
+				vars = append(vars, "DESTDIR="+dest)
+			}
+			cmd := exec.Command("make", append([]string{"-s", "-C", repoRoot, "install"}, vars...)...)
+			out, err := cmd.CombinedOutput()
+			if err == nil || !strings.Contains(string(out), "make install: ") {
+				t.Fatalf("make install %q: err %v, want refused with the rule; output:\n%s", vars, err, out)
+			}
+			if entries, _ := os.ReadDir(dest); len(entries) != 0 {
+				t.Errorf("make install %q installed %d entries before refusing", vars, len(entries))
+			}
+		})
+	}
+}
+
 // examples are the NAME of every examples/NAME.bpf.c.
 func examples(t *testing.T) []string {
 	t.Helper()
@@ -65,6 +94,9 @@ func TestInstallTree(t *testing.T) {
 	}{
 		{name: "defaults", prefix: "/usr/local", sysconf: "/etc"},
 		{name: "prefix", prefix: "/opt/ebpfmon", sysconf: "/etc/opt", vars: []string{"PREFIX=/opt/ebpfmon", "SYSCONFDIR=/etc/opt"}},
+		// A PREFIX holding the default /etc/ebpfmon must not be rewritten
+		// again as SYSCONFDIR.
+		{name: "prefix with etc", prefix: "/opt/etc/ebpfmon", sysconf: "/etc/opt", vars: []string{"PREFIX=/opt/etc/ebpfmon", "SYSCONFDIR=/etc/opt"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dest := t.TempDir()
@@ -168,7 +200,8 @@ func checkPaths(t *testing.T, dest, prefix, sysconf string) {
 	}
 	for _, f := range []string{prefix + "/lib/systemd/system/ebpfmon.service", prefix + "/lib/systemd/system/ebpfmon.socket", sysconf + "/ebpfmon/ebpfmon.env", sysconf + "/ebpfmon/examples.names"} {
 		text := readFile(t, filepath.Join(dest, f))
-		if prefix != "/usr/local" && strings.Contains(text, "/usr/local") || sysconf != "/etc" && strings.Contains(text, "/etc/ebpfmon") {
+		rest := strings.ReplaceAll(strings.ReplaceAll(text, sysconf+"/ebpfmon", ""), prefix, "")
+		if prefix != "/usr/local" && strings.Contains(rest, "/usr/local") || sysconf != "/etc" && strings.Contains(rest, "/etc/ebpfmon") {
 			t.Errorf("%s still names a default path:\n%s", f, text)
 		}
 	}
