@@ -19,6 +19,7 @@ import (
 	"github.com/ebpfmon/ebpfmon/decoder"
 	"github.com/ebpfmon/ebpfmon/exporter"
 	"github.com/ebpfmon/ebpfmon/internal/sdnotify"
+	"github.com/ebpfmon/ebpfmon/internal/sdnotify/sdnotifytest"
 	"github.com/ebpfmon/ebpfmon/internal/testenv"
 	"github.com/ebpfmon/ebpfmon/lifecycle"
 )
@@ -45,77 +46,6 @@ func freePort(t *testing.T) string {
 	}
 	defer ln.Close()
 	return ln.Addr().String()
-}
-
-// notifySocket is the NOTIFY_SOCKET a test opens, as systemd does: each
-// datagram received goes to msgs.
-type notifySocket struct {
-	name string
-	msgs chan string
-}
-
-func listenNotify(t *testing.T) *notifySocket {
-	t.Helper()
-	name := filepath.Join(t.TempDir(), "notify")
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: name, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ns := &notifySocket{name: name, msgs: make(chan string, 64)}
-	go func() {
-		defer close(ns.msgs)
-		buf := make([]byte, 4096)
-		for {
-			n, err := conn.Read(buf)
-			if err != nil {
-				return
-			}
-			ns.msgs <- string(buf[:n])
-		}
-	}()
-	t.Cleanup(func() { conn.Close() })
-	return ns
-}
-
-// next returns the next datagram; it fails the test after bound.
-func (ns *notifySocket) next(t *testing.T, waitingFor string) string {
-	t.Helper()
-	select {
-	case m, ok := <-ns.msgs:
-		if !ok {
-			t.Fatalf("waiting for %s: the notify socket closed", waitingFor)
-		}
-		return m
-	case <-time.After(bound):
-		t.Fatalf("waiting for %s: no datagram in %s", waitingFor, bound)
-	}
-	return ""
-}
-
-// expect reads datagrams up to the one with line, and returns it; a
-// datagram with any of unwanted before it fails the test.
-func (ns *notifySocket) expect(t *testing.T, line string, unwanted ...string) string {
-	t.Helper()
-	for {
-		m := ns.next(t, line)
-		for _, u := range unwanted {
-			if hasLine(m, u) {
-				t.Fatalf("got %q while waiting for %s", m, line)
-			}
-		}
-		if hasLine(m, line) {
-			return m
-		}
-	}
-}
-
-func hasLine(datagram, line string) bool {
-	for _, l := range strings.Split(datagram, "\n") {
-		if l == line || strings.HasSuffix(line, "=") && strings.HasPrefix(l, line) {
-			return true
-		}
-	}
-	return false
 }
 
 // httpGet returns the status and body of a GET of url, or the error.
@@ -174,12 +104,12 @@ func TestSystemdNotify(t *testing.T) {
 
 // runNotify starts bin on dir and walks it through start, reload and stop.
 func runNotify(t *testing.T, bin, dir, ready, reloaded, loaded string) {
-	ns := listenNotify(t)
+	ns := sdnotifytest.Listen(t, filepath.Join(t.TempDir(), "notify"))
 	addr := freePort(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "--config.dir="+dir, "--web.listen-address="+addr, "--no-config.watch")
-	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+ns.name)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+ns.Name)
 	var log lockedBuffer
 	cmd.Stderr = &log
 	if err := cmd.Start(); err != nil {
@@ -195,7 +125,7 @@ func runNotify(t *testing.T, bin, dir, ready, reloaded, loaded string) {
 		}
 	}()
 
-	m := ns.expect(t, "READY=1", "RELOADING=1", "STOPPING=1")
+	m := ns.Expect(t, "READY=1", bound, "RELOADING=1", "STOPPING=1")
 	// At READY=1, at once: the port serves and every config is loaded.
 	if code, body, err := httpGet("http://" + addr + "/-/ready"); err != nil || code != http.StatusOK {
 		t.Fatalf("/-/ready at READY=1: %d %q %v", code, body, err)
@@ -204,7 +134,7 @@ func runNotify(t *testing.T, bin, dir, ready, reloaded, loaded string) {
 	if err != nil || code != http.StatusOK || !strings.Contains(body, loaded+"\n") {
 		t.Fatalf("/metrics at READY=1: %d %v, want %q in:\n%s", code, err, loaded, body)
 	}
-	if !hasLine(m, "STATUS="+ready) {
+	if !sdnotifytest.HasLine(m, "STATUS="+ready) {
 		t.Errorf("READY=1 datagram %q, want STATUS=%s", m, ready)
 	}
 
@@ -212,19 +142,19 @@ func runNotify(t *testing.T, bin, dir, ready, reloaded, loaded string) {
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	m = ns.expect(t, "RELOADING=1", "READY=1", "STOPPING=1")
-	if !hasLine(m, "MONOTONIC_USEC=") {
+	m = ns.Expect(t, "RELOADING=1", bound, "READY=1", "STOPPING=1")
+	if !sdnotifytest.HasLine(m, "MONOTONIC_USEC=") {
 		t.Errorf("RELOADING=1 datagram %q without MONOTONIC_USEC", m)
 	}
-	m = ns.expect(t, "READY=1", "RELOADING=1", "STOPPING=1")
-	if !hasLine(m, "STATUS="+reloaded) {
+	m = ns.Expect(t, "READY=1", bound, "RELOADING=1", "STOPPING=1")
+	if !sdnotifytest.HasLine(m, "STATUS="+reloaded) {
 		t.Errorf("READY=1 after the reload: %q, want STATUS=%s", m, reloaded)
 	}
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	ns.expect(t, "STOPPING=1", "READY=1", "RELOADING=1")
+	ns.Expect(t, "STOPPING=1", bound, "READY=1", "RELOADING=1")
 	if err := cmd.Wait(); err != nil {
 		t.Errorf("ebpfmon exited with %v after SIGTERM, want 0", err)
 	}
@@ -232,10 +162,10 @@ func runNotify(t *testing.T, bin, dir, ready, reloaded, loaded string) {
 
 // testNotifier is a notifier sending to a socket the test opens, and an
 // exporter without configs.
-func testNotifier(t *testing.T) (*notifier, *notifySocket, *exporter.Exporter) {
+func testNotifier(t *testing.T) (*notifier, *sdnotifytest.Socket, *exporter.Exporter) {
 	t.Helper()
-	ns := listenNotify(t)
-	t.Setenv(sdnotify.SocketEnv, ns.name)
+	ns := sdnotifytest.Listen(t, filepath.Join(t.TempDir(), "notify"))
+	t.Setenv(sdnotify.SocketEnv, ns.Name)
 	logger := slog.New(slog.DiscardHandler)
 	exp := exporter.New(lifecycle.Options{Namespace: "ebpfmon", Env: decoder.NewEnv(), Logger: logger})
 	t.Cleanup(exp.Close)
@@ -251,10 +181,10 @@ func TestNotifyAfterStopping(t *testing.T) {
 	n.ready(exp)
 	n.reload("SIGHUP", exp, func() {})
 	n.status("marker")
-	if m := ns.next(t, "STOPPING=1"); !hasLine(m, "STOPPING=1") {
+	if m := ns.Next(t, "STOPPING=1", bound); !sdnotifytest.HasLine(m, "STOPPING=1") {
 		t.Fatalf("first datagram %q, want STOPPING=1", m)
 	}
-	if m := ns.next(t, "STATUS=marker"); m != "STATUS=marker\n" {
+	if m := ns.Next(t, "STATUS=marker", bound); m != "STATUS=marker\n" {
 		t.Errorf("after STOPPING=1: %q, want only STATUS=marker", m)
 	}
 }
@@ -280,8 +210,8 @@ func TestReloadPairs(t *testing.T) {
 	close(start)
 	want := "RELOADING=1"
 	for range 2 * reloads {
-		m := ns.next(t, want)
-		if !hasLine(m, want) {
+		m := ns.Next(t, want, bound)
+		if !sdnotifytest.HasLine(m, want) {
 			t.Fatalf("%q while waiting for %s: RELOADING=1 and READY=1 are not paired", m, want)
 		}
 		want = map[string]string{"RELOADING=1": "READY=1", "READY=1": "RELOADING=1"}[want]

@@ -19,6 +19,7 @@ import (
 
 	"github.com/ebpfmon/ebpfmon/caps"
 	"github.com/ebpfmon/ebpfmon/config"
+	"github.com/ebpfmon/ebpfmon/internal/sdnotify/sdnotifytest"
 	"github.com/ebpfmon/ebpfmon/internal/testenv"
 )
 
@@ -55,7 +56,7 @@ func TestHardenedService(t *testing.T) {
 		t.Fatalf("examples.names: %v %q", err, names)
 	}
 
-	ns := listenNotify(t, filepath.Join(in.root, "notify"))
+	ns := sdnotifytest.Listen(t, filepath.Join(in.root, "notify"))
 	trace := filepath.Join(in.root, "trace")
 	capList := "-all"
 	for _, c := range unitCaps {
@@ -70,7 +71,7 @@ func TestHardenedService(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, cmdline[0], append(cmdline[1:], argv...)...)
-	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+ns.name)
+	cmd.Env = append(os.Environ(), "NOTIFY_SOCKET="+ns.Name)
 	var log strings.Builder
 	cmd.Stdout, cmd.Stderr = &log, &log
 	cmd.WaitDelay = 10 * time.Second // Wait must not wait for a stray ebpfmon's pipe
@@ -102,7 +103,7 @@ func TestHardenedService(t *testing.T) {
 	pid = childPid(t, cmd.Process.Pid)
 
 	all := fmt.Sprintf("%d configs loaded, 0 failed", len(names))
-	ns.waitReady(t, all)
+	waitReady(t, ns, all)
 	addr := argvAddr(argv, ln)
 	metrics := get(t, "http://"+addr+"/metrics")
 	checkLoaded(t, metrics, names, unitCaps)
@@ -112,9 +113,9 @@ func TestHardenedService(t *testing.T) {
 	namesFile := filepath.Join(in.sysconf, "ebpfmon", "examples.names")
 	last := names[len(names)-1]
 	writeFile(t, namesFile, strings.Join(names[:len(names)-1], "\n")+"\n")
-	ns.reload(t, pid, fmt.Sprintf("%d configs loaded, 0 failed", len(names)-1))
+	reload(t, ns, pid, fmt.Sprintf("%d configs loaded, 0 failed", len(names)-1))
 	writeFile(t, namesFile, strings.Join(names, "\n")+"\n")
-	ns.reload(t, pid, all)
+	reload(t, ns, pid, all)
 	if m := get(t, "http://"+addr+"/metrics"); !strings.Contains(m, `ebpfmon_config_loaded{config="`+last+`"} 1`+"\n") {
 		t.Errorf("config %s not loaded again by a reload as uid 65534", last)
 	}
@@ -122,7 +123,7 @@ func TestHardenedService(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	ns.waitFor(t, "STOPPING=1")
+	ns.Expect(t, "STOPPING=1", bound)
 	if err := cmd.Wait(); err != nil {
 		t.Fatalf("ebpfmon (under strace) exited with %v after SIGTERM, want 0", err)
 	}
@@ -280,76 +281,25 @@ func writeFile(t *testing.T, path, text string) {
 	}
 }
 
-// notifySocket is NOTIFY_SOCKET as systemd makes it: a datagram socket
-// anyone may send to.
-type notifySocket struct {
-	name string
-	msgs chan string
-}
-
-func listenNotify(t *testing.T, name string) *notifySocket {
-	t.Helper()
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: name, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	if err := os.Chmod(name, 0o777); err != nil {
-		t.Fatal(err)
-	}
-	ns := &notifySocket{name: name, msgs: make(chan string, 64)}
-	go func() {
-		defer close(ns.msgs)
-		buf := make([]byte, 4096)
-		for {
-			n, err := conn.Read(buf)
-			if err != nil {
-				return
-			}
-			ns.msgs <- string(buf[:n])
-		}
-	}()
-	return ns
-}
-
-// waitFor returns the first datagram with line.
-func (ns *notifySocket) waitFor(t *testing.T, line string) string {
-	t.Helper()
-	timeout := time.After(bound)
-	for {
-		select {
-		case m, ok := <-ns.msgs:
-			if !ok {
-				t.Fatalf("waiting for %s: the socket closed", line)
-			}
-			if slices.Contains(strings.Split(m, "\n"), line) {
-				return m
-			}
-		case <-timeout:
-			t.Fatalf("no %s in %s", line, bound)
-		}
-	}
-}
-
 // waitReady waits for READY=1 with STATUS=status.
-func (ns *notifySocket) waitReady(t *testing.T, status string) {
+func waitReady(t *testing.T, ns *sdnotifytest.Socket, status string) {
 	t.Helper()
-	if m := ns.waitFor(t, "READY=1"); !strings.Contains(m, "\nSTATUS="+status+"\n") {
+	if m := ns.Expect(t, "READY=1", bound); !strings.Contains(m, "\nSTATUS="+status+"\n") {
 		t.Fatalf("READY=1 with %q, want STATUS=%s", m, status)
 	}
 }
 
 // reload sends SIGHUP and waits for RELOADING=1 and then READY=1 with
 // status (the watch of the config directory may add a reload of its own).
-func (ns *notifySocket) reload(t *testing.T, pid int, status string) {
+func reload(t *testing.T, ns *sdnotifytest.Socket, pid int, status string) {
 	t.Helper()
 	if err := syscall.Kill(pid, syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	ns.waitFor(t, "RELOADING=1")
+	ns.Expect(t, "RELOADING=1", bound)
 	timeout := time.After(bound)
 	for {
-		m := ns.waitFor(t, "READY=1")
+		m := ns.Expect(t, "READY=1", bound)
 		if strings.Contains(m, "\nSTATUS="+status+"\n") {
 			return
 		}
