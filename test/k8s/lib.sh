@@ -10,6 +10,8 @@
 
 K8S=${K8S_LAB:-$ROOT/../shared/labs/k8s}
 X=$K8S/exec.sh
+# The lab scripts find test/labshim/ip first (its header says why).
+export PATH="$ROOT/test/labshim:$PATH"
 NS=ebpfmon
 REL=ebpfmon
 DS=ebpfmon
@@ -27,10 +29,9 @@ fail() {
 	exit 1
 }
 
-# lab N CMD...: a lab script, tried up to N times. The lab's netns_up (up.sh, prometheus.sh
-# start) can race: `ip -o addr show | grep -q` under pipefail fails when ip gets SIGPIPE (grep
-# -q exits at the first match), and the node address is then added twice ("Address already
-# assigned"). These scripts never pipe into grep -q for that reason.
+# lab N CMD...: a lab script, tried up to N times. A failed start is retried once before the
+# whole lab is purged (lab_up). The lab's own `ip -o addr show | grep -q` race under pipefail is
+# closed by test/labshim/ip; these scripts never pipe into grep -q for that reason.
 lab() {
 	local n=$1 i
 	shift
@@ -121,7 +122,7 @@ lab_up() {
 	trap cleanup EXIT
 	say "up.sh (installs what is missing first)"
 	local t0=$SECONDS i
-	# Up to three tries, each failed one purged: the netns_up race (see lab) can hit twice.
+	# Up to three tries, each failed one purged.
 	for ((i = 1; ; i++)); do
 		lab 1 timeout 1800 "$K8S/up.sh" && break
 		((i < 3)) || {

@@ -33,6 +33,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 K8S=${K8S_LAB:-$ROOT/../shared/labs/k8s}
 X=$K8S/exec.sh
+# The lab scripts find test/labshim/ip first (its header says why).
+export PATH="$ROOT/test/labshim:$PATH"
 PROM=http://127.0.0.1:${PROM_PORT:-19090}
 LAB_RULES=${LAB_STATE:-/var/lib/ebpfmon-labs/k8s}/prometheus/rules.yml
 PORT=9435
@@ -93,9 +95,8 @@ wait_for() {
 }
 has_data() { q "$1" | jq -e '.data.result | length > 0' >/dev/null; }
 # lab_up: up.sh prometheus, scraping TARGET too (job "extra"), tried up to 3 times with the
-# lab purged in between: its netns_up can race (`ip ... | grep -q` under pipefail: the node
-# address added twice, see test/k8s/lib.sh). prometheus.sh start on a running lab would run
-# netns_up again, so the target is given here, before ebpfmon runs.
+# lab purged in between. The target is given here, before ebpfmon runs, so that the lab is
+# started once (prometheus.sh start on a running lab would reconfigure it).
 lab_up() {
 	local i
 	for ((i = 1; ; i++)); do
