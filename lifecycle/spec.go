@@ -99,7 +99,7 @@ func checkMap(spec *ebpf.CollectionSpec, path, name string, labels []config.Labe
 	key, cpu := layoutOf(labels, histogram, m)
 	errs = append(errs, checkCPULabel(path, labels, cpu))
 	if want := config.KeySize(key); m.KeySize != uint32(want) {
-		errs = append(errs, fmt.Errorf("%s: map key is %d bytes but the labels' size+padding add up to %d: %s", path, m.KeySize, want, layout(key)))
+		errs = append(errs, fmt.Errorf("%s: map key is %d bytes but the labels' size+padding add up to %d: %s; make the labels' sizes match the key's C struct", path, m.KeySize, want, layout(key)))
 	}
 	for _, l := range key {
 		if l.PerCPU() {
