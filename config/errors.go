@@ -88,7 +88,25 @@ func humanize(msg string) string {
 	for _, s := range sections() {
 		msg = strings.ReplaceAll(msg, s.typ.String(), s.name)
 	}
-	return msg
+	return msg + syntaxHint(msg)
+}
+
+// syntaxHint says how to fix the YAML syntax and shape errors whose
+// messages from the yaml package only say what is wrong.
+func syntaxHint(msg string) string {
+	switch {
+	case strings.Contains(msg, "found a tab character"):
+		return ": indent with spaces, not tabs"
+	case strings.HasPrefix(msg, "did not find expected"), strings.HasPrefix(msg, "could not find expected"):
+		return ": check the brackets, quotes and indentation on this line and the ones before it"
+	case strings.HasPrefix(msg, "mapping key") && strings.Contains(msg, "already defined"):
+		return ": remove one of the two"
+	case strings.HasPrefix(msg, "cannot unmarshal !!seq into") && !strings.Contains(msg, "into []"):
+		return ": want a mapping (KEY: VALUE lines), not a list (- items)"
+	case strings.HasPrefix(msg, "cannot unmarshal !!map into []"):
+		return ": want a list (- items), not a mapping"
+	}
+	return ""
 }
 
 // unknownField explains a key that no field of Go type typ has.
