@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"slices"
@@ -113,8 +114,11 @@ func openELF(path string) (*elf.File, error) {
 	switch {
 	case errors.As(err, &ferr):
 		return nil, fmt.Errorf("%s: %w%s", path, ErrNotELF, whatIsIt(path))
+	case errors.Is(err, fs.ErrNotExist):
+		// err already names the path.
+		return nil, fmt.Errorf("%w (no such file on this host: fix the path in the section, or install the program it probes)", err)
 	case err != nil:
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
 	if f.Type != elf.ET_EXEC && f.Type != elf.ET_DYN {
 		f.Close()
@@ -323,7 +327,7 @@ func similarFuncs(syms []funcSym, name, path string) string {
 		}
 	}
 	if len(seen) == 0 {
-		return "the file has no function symbols: it is stripped"
+		return "the file has no function symbols: it is stripped; probe a build with its symbols"
 	}
 	if len(all) == 0 {
 		return fmt.Sprintf("%d functions, none named alike; list them with `nm -D --defined-only %s`", len(seen), path)
