@@ -100,7 +100,7 @@ func (v *validator) unique(seen map[string]string, field, name string) {
 	}
 	if first, ok := seen[name]; ok {
 		owner := first[:strings.LastIndexByte(first, '.')]
-		v.add(field, "%q already used by %s", name, owner)
+		v.add(field, "%q already used by %s: rename one of the two", name, owner)
 		return
 	}
 	seen[name] = field
@@ -466,7 +466,7 @@ func (v *validator) regexps(p string, exprs []string, want string) {
 	}
 	for i, expr := range exprs {
 		if _, err := regexp.Compile(expr); err != nil {
-			v.add(fmt.Sprintf("%s[%d]", p, i), "%q does not compile: %v", expr, err)
+			v.add(fmt.Sprintf("%s[%d]", p, i), "%q does not compile: %v; write Go RE2 syntax (a literal ( [ . is \\( \\[ \\.)", expr, err)
 		}
 	}
 }
