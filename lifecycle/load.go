@@ -1,6 +1,7 @@
 package lifecycle
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -35,9 +36,15 @@ func loadCollection(spec *ebpf.CollectionSpec, kernelBTF *btf.Spec) (*ebpf.Colle
 func explainLoad(err error, spec *ebpf.CollectionSpec) error {
 	var verr *ebpf.VerifierError
 	switch {
+	case !hostByteOrder(spec.ByteOrder):
+		return fmt.Errorf("%w: the object is %s, this host is not: rebuild it with clang -target bpf (the host's byte order)", err, spec.ByteOrder)
 	case errors.As(err, &verr):
 		return fmt.Errorf("%w\nverifier log (last %d lines):\n%s", err, verifierTailLines, logTail(verr.Log, verifierTailLines))
 	case errors.Is(err, ebpf.ErrNotSupported):
+		if target := missingBTFTarget(err, spec); target != "" {
+			return fmt.Errorf("%w: this kernel's BTF has no hook %q: check the name in /sys/kernel/tracing/available_events "+
+				"(tp_btf) or available_filter_functions (fentry/fexit), or use a hook this kernel has", err, target)
+		}
 		return fmt.Errorf("%w (this kernel lacks a feature the object needs)", err)
 	case errors.Is(err, unix.EPERM):
 		if progs := trampolinePrograms(spec); len(progs) > 0 {
@@ -47,6 +54,28 @@ func explainLoad(err error, spec *ebpf.CollectionSpec) error {
 		return fmt.Errorf("%w (run as root, or with CAP_BPF, CAP_PERFMON and CAP_SYS_RESOURCE on kernels before 5.11)", err)
 	}
 	return err
+}
+
+// missingBTFTarget returns the attach target of a BTF tracing program
+// (tp_btf, fentry, fexit) that err reports as not supported: cilium/ebpf
+// says so when the target is not in the kernel's BTF.
+func missingBTFTarget(err error, spec *ebpf.CollectionSpec) string {
+	for _, p := range spec.Programs {
+		if p.Type == ebpf.Tracing && p.AttachTo != "" && strings.Contains(err.Error(), " "+p.AttachTo+" not supported") {
+			return p.AttachTo
+		}
+	}
+	return ""
+}
+
+// hostByteOrder reports whether order is this host's byte order (nil, as
+// in a spec built by hand, counts as the host's).
+func hostByteOrder(order binary.ByteOrder) bool {
+	if order == nil {
+		return true
+	}
+	b := []byte{1, 0}
+	return order.Uint16(b) == binary.NativeEndian.Uint16(b)
 }
 
 // trampolinePrograms names the programs that need BPF trampolines.
