@@ -87,33 +87,3 @@ func testCgroupIDMapFull(t *testing.T, src, fix, atLoad string) {
 		return ms.sum("ebpfmon_cgroup_id_map_full", health) == 0
 	})
 }
-
-// TestCgroupIDMapSelectorOffline runs a cgroup_id_map selector on a host
-// without Kubernetes API access beside a regexp one: the selector config
-// fails to load, saying why and what to do, and the other one runs.
-func TestCgroupIDMapSelectorOffline(t *testing.T) {
-	dir := t.TempDir()
-	regexps := readFile(t, "testdata/cgfilter.yaml")
-	selector := strings.Replace(regexps, "  regexps:\n    - ^/ebpfmon-e2e-idmap-\n    - ^/ebpfmon-never-there$\n",
-		"  selector:\n    namespaces: [team-a]\n", 1)
-	if selector == regexps {
-		t.Fatal("testdata/cgfilter.yaml changed: cannot turn its regexps into a selector")
-	}
-	writeFile(t, filepath.Join(dir, "byregexp.yaml"), regexps)
-	compileBPF(t, "cgfilter", dir, "byregexp")
-	writeFile(t, filepath.Join(dir, "byselector.yaml"), selector)
-	compileBPF(t, "cgfilter", dir, "byselector")
-	in := start(t, "--config.dir="+dir)
-	ms := in.eventually(t, "both configs reported", nil, func(ms metrics) bool {
-		return len(ms.series("ebpfmon_config_loaded", nil)) == 2
-	})
-	for cfg, want := range map[string]float64{"byregexp": 1, "byselector": 0} {
-		if got := ms.sum("ebpfmon_config_loaded", map[string]string{"config": cfg}); got != want {
-			t.Errorf("ebpfmon_config_loaded{config=%q} = %v, want %v", cfg, got, want)
-		}
-	}
-	want := "byselector.yaml: cgroup_id_map.selector needs the Kubernetes API: run in a pod with NODE_NAME and RBAC, or use regexps"
-	if !strings.Contains(in.logText(), want) {
-		t.Errorf("the log lacks %q:\n%s", want, in.logText())
-	}
-}

@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strings"
 	"syscall"
 	"testing"
 
@@ -91,29 +90,4 @@ func TestConstantsReload(t *testing.T) {
 	runTimes(t, cmds[a], 3)
 	runTimes(t, cmds[b], 5)
 	in.eventually(t, "5 execs of "+b+" weighing 2", nil, count(10))
-}
-
-// TestConstantsBad checks --config.check refuses constants the object
-// cannot take, naming the file, the constant, its type and the fix.
-func TestConstantsBad(t *testing.T) {
-	for _, tc := range []struct {
-		name, yaml string
-		want       []string
-	}{
-		{"too long", constsYAML("a-command-name-too-long", 1),
-			[]string{"consts.yaml", "constants.comm", "is 23 bytes, but C type char[16] holds at most 15"}},
-		{"out of range", constsYAML("x", -1),
-			[]string{"constants.weight: -1 is out of range: C type __u32 wants an integer from 0 to 4294967295"}},
-		{"missing", constsYAML("x", 1) + "  port: 443\n",
-			[]string{"constants.port: the object has no global port", "(its constants: comm, weight)"}},
-		{"wrong kind", strings.Replace(constsYAML("x", 1), "weight: 1", "weight: \"1\"", 1),
-			[]string{"constants.weight: ", "is a string, but C type __u32 wants an integer", "write the number without quotes"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
-			writeFile(t, filepath.Join(dir, "consts.yaml"), tc.yaml)
-			compileBPF(t, "consts", dir, "consts")
-			checkFails(t, dir, tc.want...)
-		})
-	}
 }

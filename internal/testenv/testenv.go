@@ -43,8 +43,9 @@ func Root(tb testing.TB) {
 
 // CompileBPF builds the BPF C file src into obj the way the Makefile
 // builds the examples: clang-19, the repository's include/ and the
-// target's multiarch headers. Without clang-19 the test is Unavailable.
-func CompileBPF(tb testing.TB, src, obj string) {
+// target's multiarch headers, then the extra flags (a later -target or
+// -g0 overrides). Without clang-19 the test is Unavailable.
+func CompileBPF(tb testing.TB, src, obj string, extra ...string) {
 	tb.Helper()
 	clang, err := exec.LookPath("clang-19")
 	if err != nil {
@@ -54,8 +55,9 @@ func CompileBPF(tb testing.TB, src, obj string) {
 	include := filepath.Join(filepath.Dir(self), "..", "..", "include")
 	arch := map[string]string{"amd64": "x86", "arm64": "arm64"}[runtime.GOARCH]
 	multiarch := map[string]string{"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}[runtime.GOARCH]
-	out, err := exec.Command(clang, "-target", "bpf", "-O2", "-g", "-mcpu=v3", "-D__TARGET_ARCH_"+arch,
-		"-I", include, "-I/usr/include/"+multiarch, "-Wall", "-c", src, "-o", obj).CombinedOutput()
+	args := append([]string{"-target", "bpf", "-O2", "-g", "-mcpu=v3", "-D__TARGET_ARCH_" + arch,
+		"-I", include, "-I/usr/include/" + multiarch, "-Wall"}, extra...)
+	out, err := exec.Command(clang, append(args, "-c", src, "-o", obj)...).CombinedOutput()
 	if err != nil {
 		tb.Fatalf("clang %s: %v\n%s", src, err, out)
 	}

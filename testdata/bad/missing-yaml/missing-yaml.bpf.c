@@ -1,0 +1,3 @@
+#include "../_objects/calls.h"
+
+COUNT_CALLS("raw_tp/sched_switch", count_switch)
