@@ -138,13 +138,15 @@ func TestEventSeriesBounded(t *testing.T) {
 
 // TestEventOverflowLabels checks that records whose labels are those of
 // the overflow series count in it, under the cap too, so that no series
-// is exported twice.
+// is exported twice once label sets fold.
 func TestEventOverflowLabels(t *testing.T) {
 	e := testEvents(time.Hour)
-	e.labels, e.keySize = fakeLabels{0: {OverflowValue}}, 4
-	e.count(make([]byte, 4))
+	e.labels, e.keySize, e.maxSeries = fakeLabels{0: {OverflowValue}, 1: {"a"}, 2: {"b"}, 3: {"c"}}, 4, 2
+	for k := range byte(4) {
+		e.count([]byte{k, 0, 0, 0})
+	}
 	fam, _, _ := e.Gather()
-	if got, want := render(fam), []string{"k=__overflow__ 1"}; !slices.Equal(got, want) || len(fam.Metric) != 1 {
+	if got, want := render(fam), []string{"k=__overflow__ 2", "k=a 1", "k=b 1"}; !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
