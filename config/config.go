@@ -52,6 +52,10 @@ type Counter struct {
 	FlushInterval time.Duration `yaml:"flush_interval"`
 	// Labels describe the map key, field by field, in order.
 	Labels []Label `yaml:"labels"`
+	// MaxSeries, an ebpfmon extension, is the most label sets exported;
+	// further ones fold into one overflow series. 0: the global default
+	// (--metrics.max-series).
+	MaxSeries int `yaml:"max_series"`
 }
 
 // Histogram exports a map whose last label is a bucket index and whose values are counts.
@@ -78,6 +82,10 @@ type Histogram struct {
 	BucketOverflow bool `yaml:"bucket_overflow"`
 	// Labels describe the map key, field by field; the last one is the bucket index.
 	Labels []Label `yaml:"labels"`
+	// MaxSeries, an ebpfmon extension, is the most label sets exported
+	// (each a histogram series); further ones fold into one overflow
+	// series. 0: the global default (--metrics.max-series).
+	MaxSeries int `yaml:"max_series"`
 }
 
 // BucketType says how a histogram's bucket index maps to an upper bound.

@@ -44,5 +44,5 @@ func ExampleParse() {
 	_, err := config.Parse(strings.NewReader(yaml), "examples/timers.yaml")
 	fmt.Println(err)
 	// Output:
-	// examples/timers.yaml:5: unknown field "lables" in a counter (did you mean "labels"?); known fields: name, help, perf_event_array, flush_interval, labels
+	// examples/timers.yaml:5: unknown field "lables" in a counter (did you mean "labels"?); known fields: name, help, perf_event_array, flush_interval, labels, max_series
 }

@@ -179,10 +179,19 @@ func (v *validator) counter(p string, c Counter) {
 	case c.FlushInterval < 0:
 		v.add(p+".flush_interval", "%s is negative, want a duration >= 0 such as \"1m\"", c.FlushInterval)
 	}
+	v.maxSeries(p, c.MaxSeries)
+}
+
+// maxSeries checks a metric's max_series: 0 takes the global default.
+func (v *validator) maxSeries(p string, n int) {
+	if n < 0 {
+		v.add(p+".max_series", "%d is negative, want a number of series such as 1000, or 0 (or no max_series) for the --metrics.max-series default", n)
+	}
 }
 
 func (v *validator) histogram(p string, h Histogram) {
 	v.metric(p, h.Name, h.Help)
+	v.maxSeries(p, h.MaxSeries)
 	if len(h.Labels) == 0 {
 		v.add(p+".labels", "empty, want at least the bucket label (the last label)")
 	}

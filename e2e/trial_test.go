@@ -81,10 +81,11 @@ func TestUprobeTargetFIFO(t *testing.T) {
 }
 
 // TestEventSeriesBounded runs an event counter whose records carry random
-// 8-byte keys, each its own label set: the series must stop at the
-// exporter's bound (100,000 per event counter) with the rest counted as
-// lost. They used to grow until the flush, by millions a minute (1.4 GB
-// in 40 s), until the process died.
+// 8-byte keys, each its own label set: the series must stop at the cap
+// (--metrics.max-series, 10,000 by default) and one __overflow__ series,
+// the rest counted in it and in ebpfmon_series_overflow_total. They used
+// to grow until the flush, by millions a minute (1.4 GB in 40 s), until
+// the process died.
 func TestEventSeriesBounded(t *testing.T) {
 	testenv.Privileged(t)
 	dir := t.TempDir()
@@ -113,15 +114,20 @@ char LICENSE[] SEC("license") = "GPL";
 `)
 	in := start(t, "--config.dir="+dir, "--config.names=rnd")
 	busy := func() { _ = exec.Command("sleep", "0.01").Run() } // context switches
-	in.eventually(t, "100000 series", busy, func(ms metrics) bool {
-		return len(ms.series("ebpfmon_rnd", nil)) >= 100_000
+	over := map[string]string{"k": "__overflow__"}
+	in.eventually(t, "the overflow series", busy, func(ms metrics) bool {
+		return len(ms.series("ebpfmon_rnd", over)) == 1
 	})
-	lost := in.scrape(t).sum("ebpfmon_events_lost_total", map[string]string{"map": "rnd"})
-	ms := in.eventually(t, "more records lost", busy, func(ms metrics) bool {
-		return ms.sum("ebpfmon_events_lost_total", map[string]string{"map": "rnd"}) > lost
+	match := map[string]string{"config": "rnd", "metric": "ebpfmon_rnd"}
+	folded := in.scrape(t).sum("ebpfmon_series_overflow_total", match)
+	ms := in.eventually(t, "more label sets folded", busy, func(ms metrics) bool {
+		return ms.sum("ebpfmon_series_overflow_total", match) > folded
 	})
-	if n := len(ms.series("ebpfmon_rnd", nil)); n != 100_000 {
-		t.Errorf("%d series, want the bound, 100000", n)
+	if n := len(ms.series("ebpfmon_rnd", nil)); n != 10_001 {
+		t.Errorf("%d series, want the cap, 10000, and the overflow series", n)
+	}
+	if ms.sum("ebpfmon_rnd", over) == 0 {
+		t.Errorf("the overflow series counts nothing")
 	}
 	if !strings.Contains(in.logText(), "event counter at its series limit") {
 		t.Errorf("no warning about the series limit:\n%s", in.logText())

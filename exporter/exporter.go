@@ -237,6 +237,7 @@ func (e *Exporter) collectUnit(ch chan<- prometheus.Metric, h lifecycle.Health) 
 	for _, ev := range h.EventsLost {
 		ch <- e.d.eventsLost.metric(float64(ev.Count), name, ev.Map)
 	}
+	e.collectOverflow(ch, name, h.Overflow)
 	if c := h.CgroupIDMap; c != nil {
 		full := 0.0
 		if c.Full {
@@ -244,6 +245,16 @@ func (e *Exporter) collectUnit(ch chan<- prometheus.Metric, h lifecycle.Health) 
 		}
 		ch <- e.d.cgroupIDMapFull.metric(full, name, c.Map)
 		ch <- e.d.cgroupIDMapErrors.metric(float64(c.UpdateErrors), name, c.Map)
+	}
+}
+
+// collectOverflow sends what each metric's cap folded.
+func (e *Exporter) collectOverflow(ch chan<- prometheus.Metric, config string, metrics []lifecycle.MetricOverflow) {
+	for _, o := range metrics {
+		ch <- e.d.seriesOverflow.metric(float64(o.Foldings), config, o.Metric)
+		if o.IsMap {
+			ch <- e.d.seriesFolded.metric(float64(o.Folded), config, o.Metric)
+		}
 	}
 }
 
@@ -299,6 +310,7 @@ type descs struct {
 	lastLoadOK, lastReloadOK, lastReloadTime, reloads             desc
 	kubeAPIAvailable, kubeRequests, kubeErrors, kubeEvents        desc
 	kubePods                                                      desc
+	seriesOverflow, seriesFolded                                  desc
 }
 
 // desc is one of the exporter's own metrics: its descriptor and its type.
@@ -349,7 +361,9 @@ func newDescs(ns string) descs {
 		kubeErrors:        counter("kube_api_request_errors_total", "Lists and watches of the pod (and service) informers that failed (RBAC, API server unreachable), by resource.", "resource"),
 		kubeEvents:        counter("kube_watch_events_total", "Objects the informers received from the API server, by resource and type (added, updated, deleted); the first list counts as added.", "resource", "type"),
 		kubePods:          gauge("kube_cached_pods", "Pods in the pod decoders' cache: this node's pods, and deleted ones still in their grace period (--kube.pod-grace)."),
-		eventsLost:        counter("events_lost_total", "Records of perf_event_array counters lost: dropped by a full perf buffer, not sent by the program (a full ring buffer, counted in its MAP_lost map, see include/events.bpf.h), or dropped by ebpfmon when decoding falls behind or a new label set finds the counter at its 100,000-series limit.", "config", "map"),
+		eventsLost:        counter("events_lost_total", "Records of perf_event_array counters lost: dropped by a full perf buffer, not sent by the program (a full ring buffer, counted in its MAP_lost map, see include/events.bpf.h), or dropped by ebpfmon when decoding falls behind.", "config", "map"),
+		seriesOverflow:    counter("series_overflow_total", "Label sets folded into the metric's overflow series (every label __overflow__, the values summed) because the metric had max_series (or --metrics.max-series) label sets already. A map metric counts a label set once when it is folded, again if it comes back after its keys all left the map; an event counter counts each new key whose label set is folded, about once per label set and flush_interval.", "config", "metric"),
+		seriesFolded:      gauge("series_overflow_label_sets", "Label sets of a map metric folded into its overflow series at the last scrape (0: none; event counters do not keep them, see series_overflow_total).", "config", "metric"),
 	}
 	// build_info comes from the version collector.
 	out.names = append(names, prometheus.BuildFQName(ns, "", "build_info"))

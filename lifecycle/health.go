@@ -18,6 +18,7 @@ type Health struct {
 	DecodeErrors []MapCount         // per map of a metric or event counter, by map name
 	Programs     []ProgramHealth    // in attach (name) order
 	EventsLost   []MapCount         // per event counter, in config order
+	Overflow     []MetricOverflow   // per metric and event counter, map metrics first
 	CgroupIDMap  *CgroupIDMapHealth // nil without a cgroup_id_map
 }
 
@@ -31,6 +32,15 @@ type Scrape struct {
 type MapCount struct {
 	Map   string
 	Count uint64
+}
+
+// MetricOverflow is what a metric's cap (max_series) folded into its
+// overflow series.
+type MetricOverflow struct {
+	Metric   string // the metric name, with namespace
+	Foldings uint64 // label sets folded so far (see series.MapMetric.Foldings, series.EventCounter.Foldings)
+	Folded   int    // map metrics: label sets folded at the last gather
+	IsMap    bool   // a map metric, which knows Folded; not an event counter
 }
 
 // ProgramHealth is one program of the unit.
@@ -64,10 +74,23 @@ func (u *Unit) Health(stats bool) Health {
 	for _, e := range u.events {
 		h.EventsLost = append(h.EventsLost, MapCount{e.MapName(), e.LostTotal()})
 	}
+	h.Overflow = u.overflow()
 	if c, ok := u.cgroupIDMapHealth(); ok {
 		h.CgroupIDMap = &c
 	}
 	return h
+}
+
+// overflow reports what each metric's cap folded.
+func (u *Unit) overflow() []MetricOverflow {
+	out := make([]MetricOverflow, 0, len(u.metrics)+len(u.events))
+	for _, m := range u.metrics {
+		out = append(out, MetricOverflow{Metric: m.MetricName(), Foldings: m.Foldings(), Folded: m.Folded(), IsMap: true})
+	}
+	for _, e := range u.events {
+		out = append(out, MetricOverflow{Metric: e.MetricName(), Foldings: e.Foldings()})
+	}
+	return out
 }
 
 // readStats returns p's run time and count, or nil (logged) when the

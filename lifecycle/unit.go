@@ -30,12 +30,18 @@ type Options struct {
 	// Env holds the system lookups decoders share.
 	Env    *decoder.Env
 	Logger *slog.Logger
+	// MaxSeries is the most label sets a metric exports when its
+	// max_series is 0 (--metrics.max-series); 0: no bound.
+	MaxSeries int
 }
 
-// series returns the options of the unit's metrics; log receives what
-// event counters report.
-func (o Options) series(log *slog.Logger) series.Options {
-	return series.Options{Namespace: o.Namespace, Env: o.Env, Logger: log}
+// series returns the options of a metric whose max_series is maxSeries;
+// log receives what event counters report.
+func (o Options) series(log *slog.Logger, maxSeries int) series.Options {
+	if maxSeries == 0 {
+		maxSeries = o.MaxSeries
+	}
+	return series.Options{Namespace: o.Namespace, Env: o.Env, Logger: log, MaxSeries: maxSeries}
 }
 
 // program is one loaded program and its link.
@@ -132,9 +138,9 @@ func (u *Unit) Config() *config.Config { return u.cfg }
 func newMetrics(cfg *config.Config, spec *ebpf.CollectionSpec, opts Options) ([]*series.MapMetric, error) {
 	var out []*series.MapMetric
 	var errs []error
-	add := func(path, name, help string, labels []config.Label, b *series.Buckets) {
+	add := func(path, name, help string, labels []config.Label, b *series.Buckets, maxSeries int) {
 		key, cpu := layoutOf(labels, b != nil, spec.Maps[name])
-		m, err := series.NewMapMetric(opts.series(nil), name, help, key, cpu, b)
+		m, err := series.NewMapMetric(opts.series(nil, maxSeries), name, help, key, cpu, b)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%s: %s: %w", cfg.Path, path, err))
 			return
@@ -143,7 +149,7 @@ func newMetrics(cfg *config.Config, spec *ebpf.CollectionSpec, opts Options) ([]
 	}
 	for i, c := range cfg.Metrics.Counters {
 		if !c.PerfEventArray { // event counters start after loading
-			add(fmt.Sprintf("metrics.counters[%d]", i), c.Name, c.Help, c.Labels, nil)
+			add(fmt.Sprintf("metrics.counters[%d]", i), c.Name, c.Help, c.Labels, nil, c.MaxSeries)
 		}
 	}
 	for i, h := range cfg.Metrics.Histograms {
@@ -153,7 +159,7 @@ func newMetrics(cfg *config.Config, spec *ebpf.CollectionSpec, opts Options) ([]
 			errs = append(errs, fmt.Errorf("%s: %s: %w", cfg.Path, path, err))
 			continue
 		}
-		add(path, h.Name, h.Help, h.Labels, &b)
+		add(path, h.Name, h.Help, h.Labels, &b, h.MaxSeries)
 	}
 	return out, errors.Join(errs...)
 }
@@ -176,7 +182,7 @@ func (u *Unit) startEvents(opts Options) error {
 		if !c.PerfEventArray {
 			continue
 		}
-		e, err := series.NewEventCounter(opts.series(u.log), c, u.coll.Maps[c.Name], u.coll.Maps[series.LostMapName(c.Name)])
+		e, err := series.NewEventCounter(opts.series(u.log, c.MaxSeries), c, u.coll.Maps[c.Name], u.coll.Maps[series.LostMapName(c.Name)])
 		if err != nil {
 			return fmt.Errorf("%s: metrics.counters[%d]: %w", u.cfg.Path, i, err)
 		}

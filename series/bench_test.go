@@ -155,6 +155,27 @@ func BenchmarkBuild100k(b *testing.B) {
 	}
 }
 
+// BenchmarkBuildCapped100k is BenchmarkBuild100k with max_series 100: 900
+// of the 1,000 label sets fold into the overflow series. Compare with
+// BenchmarkBuild100k for the cost of folding.
+func BenchmarkBuildCapped100k(b *testing.B) {
+	const n, sets = 100_000, 1000
+	labels := make(benchLabelSet, sets)
+	e := bpfmap.NewEntries(4, 1)
+	for i := range n {
+		e.Add(binary.LittleEndian.AppendUint32(nil, uint32(i)), []uint64{uint64(i)})
+	}
+	m := &MapMetric{name: "m", fullName: "bench_m", help: "h", names: []string{"k"}, labels: labels,
+		cache: map[string]*decoded{}, slots: slots{ids: map[string]int{}, max: 100}}
+	m.build(e)
+	b.ReportAllocs()
+	for b.Loop() {
+		if fam, _ := m.build(e); len(fam.Metric) != 101 {
+			b.Fatalf("%d series, want 101", len(fam.Metric))
+		}
+	}
+}
+
 // benchLabelSet decodes a 4-byte key i to label value i % len.
 type benchLabelSet []struct{}
 

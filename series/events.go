@@ -34,13 +34,6 @@ const (
 	// to series: minRawKeys plus rawKeysPerSeries per exported series.
 	// When it is full it is emptied, and keys are decoded again.
 	minRawKeys, rawKeysPerSeries = 1024, 4
-	// maxEventSeries bounds the label sets one event counter keeps between
-	// flushes. Unlike a map, whose max_entries bounds its keys, records
-	// may carry ever new label sets (a pid, an address, a random id): past
-	// the bound, records with a new label set are dropped and counted as
-	// lost until the next flush, instead of memory growing until the
-	// process dies.
-	maxEventSeries = 100_000
 )
 
 // lostMapSuffix names the map in which a program counts the records it
@@ -57,6 +50,11 @@ func LostMapName(name string) string { return name + lostMapSuffix }
 // process; a scrape after the flush interval exports the counts one last
 // time and then starts them over.
 //
+// Unlike a map, whose max_entries bounds its keys, records may carry ever
+// new label sets (a pid, an address, a random id): beyond maxSeries label
+// sets, records of a new one count in the overflow series until the next
+// flush, instead of memory growing until the process dies.
+//
 // A reader goroutine only copies records into a bounded queue: it never
 // waits for a decoder, so a slow decoder (a cgroup walk) cannot make the
 // kernel's buffers overflow; it drops records when the queue is full, and
@@ -66,7 +64,7 @@ type EventCounter struct {
 	names                []string
 	labels               labelDecoder
 	keySize              int
-	maxSeries            int // label sets kept between flushes; 0: no bound (tests)
+	maxSeries            int // label sets kept between flushes, the rest folded; 0: no bound
 	flush                time.Duration
 	src                  recordSource
 	lostMap              *ebpf.Map // records the program could not send, or nil
@@ -75,16 +73,17 @@ type EventCounter struct {
 	readerDone, done     chan struct{}
 	kernelLost           atomic.Uint64 // records the perf buffers dropped
 	dropped              atomic.Uint64 // records the queue had no room for
-	overflowed           atomic.Uint64 // records whose new label set found no room (maxSeries)
+	foldings             atomic.Uint64 // keys decoded to a label set beyond maxSeries
 	programLost          atomic.Uint64 // last sum read from lostMap
 
 	mu         sync.Mutex
 	failed     int                     // records that failed to decode, not yet reported
 	firstErr   error                   // the first of them
 	byKey      map[string]*eventSeries // raw key -> its series (nil: skipped); bounded by rawKeyCap
-	byID       map[string]*eventSeries // decoded label set -> series
-	order      []*eventSeries
-	warnedFull bool // the series limit was logged
+	byID       map[string]*eventSeries // decoded label set -> series, the overflow series apart
+	order      []*eventSeries          // the series, the overflow series apart
+	over       *eventSeries            // the overflow series, nil until a label set folds
+	warnedFull bool                    // the series limit was logged
 	flushed    time.Time
 }
 
@@ -114,7 +113,7 @@ func NewEventCounter(opts Options, c config.Counter, m, lost *ebpf.Map) (*EventC
 	}
 	e := &EventCounter{
 		name: c.Name, fullName: prometheus.BuildFQName(opts.Namespace, "", c.Name), help: c.Help,
-		names: ls.Names(), labels: ls, keySize: ls.KeySize(), maxSeries: maxEventSeries, flush: c.FlushInterval,
+		names: ls.Names(), labels: ls, keySize: ls.KeySize(), maxSeries: opts.MaxSeries, flush: c.FlushInterval,
 		src: src, lostMap: lost, log: opts.Logger, flushed: time.Now(),
 	}
 	if e.log == nil {
@@ -251,40 +250,46 @@ func (e *EventCounter) count(rec []byte) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if values != nil {
-		if s = e.series(values); s == nil {
-			e.full()
-			return
-		}
+		s = e.series(values)
 		s.n++
 	}
 	e.remember(key, s)
 }
 
-// series returns the series of a decoded label set, made if new; nil when
-// it is new and maxSeries are kept already.
+// series returns the series of a decoded label set, made if new; the
+// overflow series when it is new and maxSeries are kept already, or when
+// its values are those of the overflow series.
 func (e *EventCounter) series(values []string) *eventSeries {
 	id := strings.Join(values, "\xff")
-	s, ok := e.byID[id]
-	if !ok {
-		if e.maxSeries > 0 && len(e.order) >= e.maxSeries {
-			return nil
-		}
-		s = &eventSeries{pairs: labelPairs(e.names, values)}
-		e.byID[id] = s
-		e.order = append(e.order, s)
+	if s, ok := e.byID[id]; ok {
+		return s
 	}
+	if e.maxSeries > 0 && len(e.order) >= e.maxSeries || isOverflow(values) {
+		return e.fold()
+	}
+	s := &eventSeries{pairs: labelPairs(e.names, values)}
+	e.byID[id] = s
+	e.order = append(e.order, s)
 	return s
 }
 
-// full counts a record dropped because its label set is new and there is
-// no room for another series, and warns the first time; e.mu is held.
-func (e *EventCounter) full() {
-	e.overflowed.Add(1)
+// fold counts a key whose label set is folded and returns the overflow
+// series, made if new; it warns the first time; e.mu is held.
+func (e *EventCounter) fold() *eventSeries {
+	e.foldings.Add(1)
 	if !e.warnedFull {
 		e.warnedFull = true
-		e.log.Warn("event counter at its series limit: records with a new label set are dropped until the next flush, see events_lost_total; lower the labels' cardinality or flush_interval",
+		e.log.Warn("event counter at its series limit: records with a new label set count in its "+OverflowValue+" series until the next flush, see series_overflow_total; lower the labels' cardinality or flush_interval, or raise max_series",
 			"map", e.name, "series", e.maxSeries, "flush_interval", e.flush)
 	}
+	if e.over == nil {
+		values := make([]string, len(e.names))
+		for i := range values {
+			values[i] = OverflowValue
+		}
+		e.over = &eventSeries{pairs: labelPairs(e.names, values)}
+	}
+	return e.over
 }
 
 // remember caches the series of a raw key (nil: skipped). The cache is
@@ -311,7 +316,7 @@ func (e *EventCounter) fail(err error) {
 }
 
 func (e *EventCounter) reset() {
-	e.byKey, e.byID, e.order = map[string]*eventSeries{}, map[string]*eventSeries{}, nil
+	e.byKey, e.byID, e.order, e.over = map[string]*eventSeries{}, map[string]*eventSeries{}, nil, nil
 }
 
 // MetricName is the counter's name, with namespace.
@@ -326,9 +331,16 @@ func (e *EventCounter) MapName() string { return e.name }
 func (e *EventCounter) Gather() (*dto.MetricFamily, GatherStats, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	f := newFamilyBuilder(e.fullName, e.help, dto.MetricType_COUNTER, len(e.order))
+	n := len(e.order)
+	if e.over != nil {
+		n++
+	}
+	f := newFamilyBuilder(e.fullName, e.help, dto.MetricType_COUNTER, n)
 	for _, s := range e.order {
 		f.counter(s.pairs, s.n)
+	}
+	if e.over != nil {
+		f.counter(e.over.pairs, e.over.n)
 	}
 	if e.flush > 0 && time.Since(e.flushed) >= e.flush {
 		e.reset()
@@ -340,11 +352,18 @@ func (e *EventCounter) Gather() (*dto.MetricFamily, GatherStats, error) {
 }
 
 // LostTotal is every record lost so far: dropped by the perf buffers,
-// not sent by the program (counted in its lost map), dropped because
-// decoding fell behind, or because its label set found no room.
+// not sent by the program (counted in its lost map), or dropped because
+// decoding fell behind.
 func (e *EventCounter) LostTotal() uint64 {
-	return e.kernelLost.Load() + e.dropped.Load() + e.overflowed.Load() + e.readProgramLost()
+	return e.kernelLost.Load() + e.dropped.Load() + e.readProgramLost()
 }
+
+// Foldings is how many keys have decoded to a label set beyond the cap,
+// counted in the overflow series: a key counts once while ebpfmon's cache
+// of keys holds it, so about once per folded label set and flush interval
+// (again when the cache is emptied, and once per key when several keys
+// decode to one label set).
+func (e *EventCounter) Foldings() uint64 { return e.foldings.Load() }
 
 // readProgramLost sums the program's lost map over CPUs; when it cannot be
 // read, the last sum read.

@@ -101,8 +101,9 @@ func (ownLabels) Decode(key []byte, out []string) ([]string, error) {
 }
 
 // TestEventSeriesBounded sends records with ever new label sets: beyond
-// maxSeries they are dropped and counted as lost, while the series already
-// there go on counting, until the flush starts the counts over.
+// maxSeries they count in the overflow series, while the series already
+// there go on counting, until the flush starts the counts over. Nothing is
+// lost: the series add up to the records sent.
 func TestEventSeriesBounded(t *testing.T) {
 	e := testEvents(time.Hour)
 	e.labels, e.keySize, e.maxSeries = ownLabels{}, 4, 3
@@ -113,12 +114,18 @@ func TestEventSeriesBounded(t *testing.T) {
 		binary.LittleEndian.PutUint32(rec, 0)
 		e.count(rec)
 	}
+	binary.LittleEndian.PutUint32(rec, 9)
+	e.count(rec) // a folded key again: counted, not folded again
 	fam, _, _ := e.Gather()
-	if got, want := render(fam), []string{"k=00000000 11", "k=01000000 1", "k=02000000 1"}; !slices.Equal(got, want) {
+	want := []string{"k=00000000 11", "k=01000000 1", "k=02000000 1", "k=__overflow__ 8"}
+	if got := render(fam); !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
 	}
-	if lost := e.LostTotal(); lost != 7 {
-		t.Errorf("lost = %d, want the 7 records whose label sets found no room", lost)
+	if lost := e.LostTotal(); lost != 0 {
+		t.Errorf("lost = %d, want 0: folded records are counted", lost)
+	}
+	if f := e.Foldings(); f != 7 {
+		t.Errorf("foldings = %d, want the 7 label sets folded", f)
 	}
 	e.flushed = time.Now().Add(-2 * time.Hour)
 	e.Gather() // flushes
@@ -126,6 +133,21 @@ func TestEventSeriesBounded(t *testing.T) {
 	e.count(rec)
 	if fam, _, _ := e.Gather(); !slices.Equal(render(fam), []string{"k=09000000 1"}) {
 		t.Errorf("after the flush: %q, want k=09000000 1", render(fam))
+	}
+}
+
+// TestEventOverflowLabels checks that records whose labels are those of
+// the overflow series count in it, under the cap too, so that no series
+// is exported twice once label sets fold.
+func TestEventOverflowLabels(t *testing.T) {
+	e := testEvents(time.Hour)
+	e.labels, e.keySize, e.maxSeries = fakeLabels{0: {OverflowValue}, 1: {"a"}, 2: {"b"}, 3: {"c"}}, 4, 2
+	for k := range byte(4) {
+		e.count([]byte{k, 0, 0, 0})
+	}
+	fam, _, _ := e.Gather()
+	if got, want := render(fam), []string{"k=__overflow__ 2", "k=a 1", "k=b 1"}; !slices.Equal(got, want) {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
 

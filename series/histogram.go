@@ -77,6 +77,20 @@ func (h *histogram) add(b *Buckets, idx int, v uint64) {
 	}
 }
 
+// merge adds o's counts to h.
+func (h *histogram) merge(b *Buckets, o *histogram) {
+	if o.counts != nil {
+		if h.counts == nil {
+			h.counts = make([]uint64, len(b.keys))
+		}
+		for i, v := range o.counts {
+			h.counts[i] += v
+		}
+	}
+	h.sumRaw += o.sumRaw
+	h.overflow += o.overflow
+}
+
 // reset empties h for the next scrape, keeping its buffer.
 func (h *histogram) reset() {
 	clear(h.counts)

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cilium/ebpf"
@@ -70,6 +71,7 @@ type MapMetric struct {
 	entries *bpfmap.Entries
 	cache   map[string]*decoded
 	slots   slots
+	over    overflow
 	gen     uint32 // the scrape generation; wraps after 4e9 scrapes, harmlessly
 	hits    int
 	order   []int
@@ -79,12 +81,17 @@ type MapMetric struct {
 	nextAt  time.Time // when the next refresh period starts
 	budget  int       // how many due keys this scrape may still decode again
 	cpuOn   []bool    // split metrics: which CPUs are online (nil: all)
+
+	foldings atomic.Uint64 // slots.foldings, for Foldings
+	folded   atomic.Int64  // slots.folded, for Folded
 }
 
 // NewMapMetric builds the metric of map name, whose key holds the key
 // labels (for histograms, the bucket last); a non-nil cpu label splits
-// per-CPU values by CPU; b is nil for a counter. It touches no kernel: the
-// map is bound after loading (Bind).
+// per-CPU values by CPU; b is nil for a counter. At most opts.MaxSeries
+// label sets are exported (0: no bound), further ones fold into the
+// overflow series. It touches no kernel: the map is bound after loading
+// (Bind).
 func NewMapMetric(opts Options, name, help string, key []config.Label, cpu *config.Label, b *Buckets) (*MapMetric, error) {
 	ls, err := decoder.NewLabelSet(key, opts.Env)
 	if err != nil {
@@ -93,7 +100,7 @@ func NewMapMetric(opts Options, name, help string, key []config.Label, cpu *conf
 	m := &MapMetric{
 		name: name, fullName: prometheus.BuildFQName(opts.Namespace, "", name), help: help,
 		labels: ls, buckets: b, cpu: cpu, env: opts.Env, now: time.Now, online: bpfmap.OnlineCPUs,
-		cache: map[string]*decoded{}, slots: slots{ids: map[string]int{}},
+		cache: map[string]*decoded{}, slots: slots{ids: map[string]int{}, max: opts.MaxSeries},
 	}
 	if len(key) == 0 { // a counter without labels: one global count at key 0
 		m.labels = globalKey{}
@@ -279,6 +286,11 @@ func (m *MapMetric) build(e *bpfmap.Entries) (*dto.MetricFamily, GatherStats) {
 		}
 	}
 	m.sweep()
+	if m.slots.folded == 0 { // the overflow series is gone, and its carry
+		m.over.carry = nil
+	}
+	m.foldings.Store(m.slots.foldings)
+	m.folded.Store(int64(m.slots.folded))
 	return m.family(), st
 }
 
@@ -328,6 +340,29 @@ func (m *MapMetric) carry(s *slot, d *decoded, cpu int, v uint64) {
 	m.addTo(s.carry, d.bucket, cpu, v)
 }
 
+// keepLast adds what key d counted at its last scrape to *c, made when
+// first needed.
+func (m *MapMetric) keepLast(c **counts, d *decoded) {
+	var lastCPU []uint64
+	if d.ext != nil {
+		lastCPU = d.ext.lastCPU
+	}
+	if d.last == 0 && !slices.ContainsFunc(lastCPU, func(v uint64) bool { return v > 0 }) {
+		return
+	}
+	if *c == nil {
+		*c = &counts{}
+	}
+	if d.last > 0 {
+		m.addTo(*c, d.bucket, 0, d.last)
+	}
+	for cpu, v := range lastCPU {
+		if v > 0 {
+			m.addTo(*c, d.bucket, cpu, v)
+		}
+	}
+}
+
 // addTo adds v to the series cpu (0 when not split) of c, at bucket for
 // histograms.
 func (m *MapMetric) addTo(c *counts, bucket int32, cpu int, v uint64) {
@@ -350,14 +385,12 @@ func (m *MapMetric) addTo(c *counts, bucket int32, cpu int, v uint64) {
 
 func (m *MapMetric) resetSlot(s *slot) {
 	s.seen = m.gen
-	clear(s.live.sums)
-	for i := range s.live.hists {
-		s.live.hists[i].reset()
-	}
+	resetCounts(&s.live)
 }
 
 // family builds the exposition of the slots filled this scrape: what the
-// keys hold plus what departed keys had counted; offline CPUs are left out.
+// keys hold plus what departed keys had counted, the folded slots summed
+// into the overflow series (last); offline CPUs are left out.
 func (m *MapMetric) family() *dto.MetricFamily {
 	typ := dto.MetricType_COUNTER
 	if m.buckets != nil {
@@ -367,29 +400,57 @@ func (m *MapMetric) family() *dto.MetricFamily {
 	for _, i := range m.order {
 		n += len(m.slots.all[i].pairs)
 	}
+	if m.slots.folded > 0 {
+		n += m.seriesPerSlot()
+		resetCounts(&m.over.sum)
+	}
 	f := newFamilyBuilder(m.fullName, m.help, typ, n)
 	for _, i := range m.order {
 		s := m.slots.all[i]
-		for c, pairs := range s.pairs {
-			if m.cpuOn != nil && !m.cpuOn[c] {
-				continue
-			}
-			if m.buckets != nil {
-				var carry *histogram
-				if s.carry != nil {
-					carry = &s.carry.hists[c]
-				}
-				f.histogram(pairs, m.buckets, &s.live.hists[c], carry)
-				continue
-			}
-			v := s.live.sums[c]
-			if s.carry != nil {
-				v += s.carry.sums[c]
-			}
-			f.counter(pairs, v)
+		if s.folded {
+			m.foldSlot(s)
+			continue
 		}
+		m.series(f, s.pairs, &s.live, s.carry)
+	}
+	if m.slots.folded > 0 {
+		m.series(f, m.overflowPairs(), &m.over.sum, m.over.carry)
 	}
 	return f.fam
+}
+
+// series adds the series of one label set to f: live plus carry (nil for
+// none), per CPU when split.
+func (m *MapMetric) series(f *familyBuilder, pairs [][]*dto.LabelPair, live, carry *counts) {
+	for c, p := range pairs {
+		if m.cpuOn != nil && !m.cpuOn[c] {
+			continue
+		}
+		if m.buckets != nil {
+			var ch *histogram
+			if carry != nil && carry.hists != nil {
+				ch = &carry.hists[c]
+			}
+			f.histogram(p, m.buckets, liveHist(live, c), ch)
+			continue
+		}
+		var v uint64
+		if live.sums != nil {
+			v = live.sums[c]
+		}
+		if carry != nil && carry.sums != nil {
+			v += carry.sums[c]
+		}
+		f.counter(p, v)
+	}
+}
+
+// liveHist is the histogram of series c of live, or an empty one.
+func liveHist(live *counts, c int) *histogram {
+	if live.hists == nil {
+		return &histogram{}
+	}
+	return &live.hists[c]
 }
 
 // decode returns the cached decoding of key, decoding it on a miss and
@@ -499,7 +560,7 @@ func (m *MapMetric) resolve(d *decoded, values []string) error {
 	if m.buckets != nil {
 		values = values[:len(values)-1]
 	}
-	d.slot = int32(m.slots.acquire(id, func() [][]*dto.LabelPair {
+	d.slot = int32(m.slots.acquire(id, isOverflow(values), func() [][]*dto.LabelPair {
 		if m.cpuValues != nil {
 			return cpuPairs(m.names, values, m.cpuValues)
 		}
@@ -526,21 +587,23 @@ func (m *MapMetric) sweep() {
 
 // depart releases the slot of a key that left the map, or whose labels
 // changed. While other keys keep the series alive, what the key had
-// counted stays in it as carry.
+// counted stays in it as carry; when a folded label set's last key
+// leaves, what it had counted stays in the overflow series.
 func (m *MapMetric) depart(d *decoded) {
-	if s := m.slots.all[d.slot]; s.refs > 1 {
-		if d.last > 0 {
-			m.carry(s, d, 0, d.last)
-		}
-		var lastCPU []uint64
-		if d.ext != nil {
-			lastCPU = d.ext.lastCPU
-		}
-		for c, v := range lastCPU {
-			if v > 0 {
-				m.carry(s, d, c, v)
-			}
-		}
+	switch s := m.slots.all[d.slot]; {
+	case s.refs > 1:
+		m.keepLast(&s.carry, d)
+	case s.folded:
+		m.leaveFolded(s, d)
 	}
 	m.slots.release(int(d.slot))
 }
+
+// Foldings is how many label sets have been folded into the overflow
+// series so far: each counts once when folded, again if it comes back
+// after its keys all left the map.
+func (m *MapMetric) Foldings() uint64 { return m.foldings.Load() }
+
+// Folded is how many label sets the last gather folded into the overflow
+// series.
+func (m *MapMetric) Folded() int { return int(m.folded.Load()) }

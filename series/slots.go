@@ -4,10 +4,11 @@ import (
 	dto "github.com/prometheus/client_model/go"
 )
 
-// slot is one exported series (per CPU when values are split by CPU). Keys
-// whose labels decode alike share a slot, which is how equal label sets are
-// added up. Slots are resolved when a key is first decoded, so a scrape only
-// looks up the key cache.
+// slot is one label set of a metric, exported as one series (per CPU when
+// values are split by CPU) or, when folded, as part of the metric's
+// overflow series. Keys whose labels decode alike share a slot, which is
+// how equal label sets are added up. Slots are resolved when a key is
+// first decoded, so a scrape only looks up the key cache.
 //
 // A series must never go down while it exists, yet keys sharing it may
 // leave the map (LRU eviction, deletion) or start over (deleted and
@@ -17,12 +18,13 @@ import (
 // starts from its keys' values again, a genuine counter reset. Memory stays
 // bounded by the series exported.
 type slot struct {
-	id    string
-	pairs [][]*dto.LabelPair // per CPU when split, else one
-	refs  int                // cached keys pointing here
-	seen  uint32             // the scrape generation that last filled it
-	live  counts             // the values of the keys in the map now
-	carry *counts            // what keys that left or restarted had counted; nil until one did
+	id     string
+	pairs  [][]*dto.LabelPair // per CPU when split, else one; nil when folded
+	refs   int                // cached keys pointing here
+	seen   uint32             // the scrape generation that last filled it
+	folded bool               // beyond the cap: exported in the overflow series
+	live   counts             // the values of the keys in the map now
+	carry  *counts            // what keys that left or restarted had counted; nil until one did
 }
 
 // counts are one slot's values: per CPU when split, else one.
@@ -31,21 +33,38 @@ type counts struct {
 	hists []histogram // histograms
 }
 
-// slots owns the series of one metric.
+// slots owns the label sets of one metric. At most max of them are
+// admitted, each exported as its own series; a label set first seen while
+// max are admitted is folded, and stays folded while its keys stay in the
+// map, so which series exist does not flap between scrapes. A place freed
+// by an admitted label set whose keys all left goes to the next new one.
 type slots struct {
-	all  []*slot
-	ids  map[string]int
-	free []int
+	all      []*slot
+	ids      map[string]int
+	free     []int
+	max      int    // most admitted label sets; 0: no bound
+	admitted int    // slots not folded
+	folded   int    // folded slots
+	foldings uint64 // label sets folded so far: a slot made folded counts once
 }
 
 // acquire returns the slot of id, creating it with pairs (a function, as it
-// is only needed for new slots) and taking a reference.
-func (s *slots) acquire(id string, pairs func() [][]*dto.LabelPair) int {
+// is only needed for new admitted slots) and taking a reference. A new
+// label set is folded when max are admitted already, or when fold says so
+// (its label values are those of the overflow series).
+func (s *slots) acquire(id string, fold bool, pairs func() [][]*dto.LabelPair) int {
 	if i, ok := s.ids[id]; ok {
 		s.all[i].refs++
 		return i
 	}
-	sl := &slot{id: id, pairs: pairs(), refs: 1}
+	sl := &slot{id: id, refs: 1, folded: fold || s.max > 0 && s.admitted >= s.max}
+	if sl.folded {
+		s.folded++
+		s.foldings++
+	} else {
+		sl.pairs = pairs()
+		s.admitted++
+	}
 	var i int
 	if n := len(s.free); n > 0 {
 		i, s.free = s.free[n-1], s.free[:n-1]
@@ -63,6 +82,11 @@ func (s *slots) release(i int) {
 	sl := s.all[i]
 	if sl.refs--; sl.refs > 0 {
 		return
+	}
+	if sl.folded {
+		s.folded--
+	} else {
+		s.admitted--
 	}
 	delete(s.ids, sl.id)
 	s.all[i] = nil

@@ -18,6 +18,9 @@ type Source interface {
 	MetricName() string
 	// MapName is the name of the map the source reads.
 	MapName() string
+	// Foldings counts the label sets folded into the overflow series so
+	// far (see each source's for what counts once).
+	Foldings() uint64
 	// Close stops the source; later gathers fail.
 	Close() error
 }
@@ -30,6 +33,11 @@ type Options struct {
 	Env *decoder.Env
 	// Logger receives what event counters report (read errors, drops).
 	Logger *slog.Logger
+	// MaxSeries is the most label sets a source exports, each its own
+	// series (one per CPU when split by CPU); further ones fold into one
+	// overflow series whose label values are all OverflowValue. 0: no
+	// bound.
+	MaxSeries int
 }
 
 var (

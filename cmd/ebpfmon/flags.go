@@ -38,6 +38,7 @@ type flags struct {
 	webConfigFile                  string
 	telemetryPath, namespace       string
 	maxRequests                    int
+	maxSeries                      int
 	scrapeTimeout                  time.Duration
 	logLevel, logFormat            string
 	capsKeep                       string
@@ -46,6 +47,9 @@ type flags struct {
 	command                        string // "serve" (the default) or "dashboard"
 	dashboardOutput                string // dashboard --output; "-": stdout
 }
+
+// defaultMaxSeries is --metrics.max-series' default: see its help.
+const defaultMaxSeries = 10000
 
 // debugPath is where --debug serves the maps, pprofPath Go's profiles.
 const (
@@ -87,6 +91,10 @@ func parseFlags(args []string) (*flags, error) {
 	app.Flag("web.max-requests", "Most scrapes served at once; more are answered 503 at once (0: no limit).").Default("40").SetValue(intValue("web.max-requests", &f.maxRequests))
 	app.Flag("web.scrape-timeout", "Longest a scrape may take (at most "+maxScrapeTimeout.String()+"): a slower one is answered 503; a client gets this plus 10s to read its response.").Default("30s").SetValue(durationValue("web.scrape-timeout", &f.scrapeTimeout))
 	app.Flag("metrics.namespace", "Prefix of every metric name (letters, digits, _; or empty); ebpf_exporter gives its metric names.").Default("ebpfmon").StringVar(&f.namespace)
+	app.Flag("metrics.max-series", "Most label sets one metric exports, for metrics without their own max_series: further label sets fold into one overflow series "+
+		"whose labels are all __overflow__ and whose values are their sum (see ebpfmon_series_overflow_total). The default, "+strconv.Itoa(defaultMaxSeries)+", is above what a node's syscalls, "+
+		"cgroups, devices or CPUs make, and keeps a runaway key space (an LRU map of pids or addresses) to that many series per metric per node "+
+		"(about 0.6 MB of exposition for a counter with three labels); raise it (or set max_series) for bigger maps. 0: no limit.").Default(strconv.Itoa(defaultMaxSeries)).SetValue(intValue("metrics.max-series", &f.maxSeries))
 	app.Flag("decoder.cgroup-paths", "How the cgroup decoder writes paths: relative (to the cgroup2 root, \"/system.slice/x.service\") or mount (with the cgroup2 mount point in front, \"/sys/fs/cgroup/system.slice/x.service\", as ebpf_exporter does).").Default("relative").StringVar(&f.cgroupPaths)
 	addKubeFlags(app, &f.kube)
 	app.Flag("debug", "Serve "+debugPath+" (every map's raw keys, decoded labels and values, as JSON) and Go's profiles on "+pprofPath+".").BoolVar(&f.debug)
@@ -126,6 +134,7 @@ func (f *flags) validate() error {
 		checkTelemetryPath(f.telemetryPath, f.debug),
 		checkNamespace(f.namespace),
 		checkAtLeast("--web.max-requests", f.maxRequests, 0, "0 for no limit"),
+		checkAtLeast("--metrics.max-series", f.maxSeries, 0, "a number of series such as 10000, or 0 for no limit"),
 		checkScrapeTimeout(f.scrapeTimeout),
 		f.kube.validate(),
 	)

@@ -96,7 +96,7 @@ func loadConfigs(ctx context.Context, f *flags, logger *slog.Logger) (*exporter.
 	if f.cgroupPaths == "mount" {
 		envOpts = append(envOpts, decoder.WithCgroupMountPaths())
 	}
-	exp := exporter.New(lifecycle.Options{Namespace: f.namespace, KernelBTF: kernelBTF, Env: decoder.NewEnv(envOpts...), Logger: logger})
+	exp := exporter.New(lifecycle.Options{Namespace: f.namespace, KernelBTF: kernelBTF, Env: decoder.NewEnv(envOpts...), Logger: logger, MaxSeries: f.maxSeries})
 	res := exp.Reload(ctx, f.sources(), exporter.ReloadOptions{Strict: f.strict || f.check, Initial: true})
 	if res.Err != nil {
 		if ctx.Err() != nil {

@@ -87,6 +87,8 @@ func TestReferenceCoversHealthMetrics(t *testing.T) {
 		{"ebpfmon_ebpf_program_run_time_seconds_total", "counter"},
 		{"ebpfmon_decoder_errors_total", "counter"},
 		{"ebpfmon_events_lost_total", "counter"},
+		{"ebpfmon_series_overflow_total", "counter"},
+		{"ebpfmon_series_overflow_label_sets", "gauge"},
 		{"ebpfmon_scrape_duration_seconds", "gauge"},
 		{"ebpfmon_config_last_reload_successful", "gauge"},
 	} {
