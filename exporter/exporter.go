@@ -33,7 +33,7 @@ type Exporter struct {
 	// the lists, never while a unit opens, gathers or closes.
 	loadMu sync.Mutex
 	mu     sync.RWMutex
-	units  []*entry         // loaded configs, in load order
+	units  []*entry           // loaded configs, in load order
 	failed map[string]failure // configs whose last load failed: not loaded, or an older version runs
 	reload reloadState
 }

@@ -354,6 +354,8 @@ func checkTelemetryPath(p string, debug bool) error {
 		return fmt.Errorf("--web.telemetry-path %q is the landing page (%s)", p, want)
 	case strings.HasPrefix(p, "/-/"):
 		return fmt.Errorf("--web.telemetry-path %q: /-/ holds /-/healthy, /-/ready and /-/reload (%s)", p, want)
+	case p == statusPath || p == statusPath+"/":
+		return fmt.Errorf("--web.telemetry-path %q is where the status page is served (%s)", p, want)
 	case debug && (p == debugPath || p == debugPath+"/"):
 		return fmt.Errorf("--web.telemetry-path %q is where --debug serves the maps (%s)", p, want)
 	case debug && (p+"/" == pprofPath || strings.HasPrefix(p, pprofPath)):

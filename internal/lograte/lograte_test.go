@@ -23,7 +23,7 @@ type step struct {
 }
 
 func TestHandler(t *testing.T) {
-	const min = time.Minute
+	const minute = time.Minute
 	warn := func(after time.Duration, config, msg string) step {
 		return step{after, config, msg, slog.LevelWarn}
 	}
@@ -36,19 +36,19 @@ func TestHandler(t *testing.T) {
 		{
 			name:  "one a minute after the first",
 			burst: 1,
-			steps: []step{warn(0, "a", "failed"), warn(time.Second, "a", "failed"), warn(time.Second, "a", "failed"), warn(min, "a", "failed"), warn(time.Second, "a", "failed")},
+			steps: []step{warn(0, "a", "failed"), warn(time.Second, "a", "failed"), warn(time.Second, "a", "failed"), warn(minute, "a", "failed"), warn(time.Second, "a", "failed")},
 			want:  []string{`msg=failed config=a`, `msg=failed config=a suppressed=2`},
 		},
 		{
 			name:  "burst passes at once",
 			burst: 3,
-			steps: []step{warn(0, "a", "x"), warn(0, "a", "x"), warn(0, "a", "x"), warn(0, "a", "x"), warn(0, "a", "x"), warn(min, "a", "x")},
+			steps: []step{warn(0, "a", "x"), warn(0, "a", "x"), warn(0, "a", "x"), warn(0, "a", "x"), warn(0, "a", "x"), warn(minute, "a", "x")},
 			want:  []string{`msg=x config=a`, `msg=x config=a`, `msg=x config=a`, `msg=x config=a suppressed=2`},
 		},
 		{
 			name:  "tokens come back one per interval",
 			burst: 3,
-			steps: []step{warn(0, "a", "x"), warn(0, "a", "x"), warn(0, "a", "x"), warn(0, "a", "x"), warn(2 * min, "a", "x"), warn(0, "a", "x"), warn(0, "a", "x")},
+			steps: []step{warn(0, "a", "x"), warn(0, "a", "x"), warn(0, "a", "x"), warn(0, "a", "x"), warn(2*minute, "a", "x"), warn(0, "a", "x"), warn(0, "a", "x")},
 			want:  []string{`msg=x config=a`, `msg=x config=a`, `msg=x config=a`, `msg=x config=a suppressed=1`, `msg=x config=a`},
 		},
 		{
@@ -73,7 +73,7 @@ func TestHandler(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var buf bytes.Buffer
 			clk := &clock{time.Unix(1000, 0)}
-			h := New(plainText(&buf), Options{Keys: []string{"config"}, Burst: tc.burst, Interval: min, MinLevel: slog.LevelWarn, Now: clk.now})
+			h := New(plainText(&buf), Options{Keys: []string{"config"}, Burst: tc.burst, Interval: minute, MinLevel: slog.LevelWarn, Now: clk.now})
 			log := slog.New(h)
 			for _, s := range tc.steps {
 				clk.t = clk.t.Add(s.after)
