@@ -24,21 +24,24 @@ const MaxFileSize = 16 << 20
 // look at NAME.bpf.o. NAME.yaml must be a regular file (or a symlink to
 // one) of at most MaxFileSize bytes: a FIFO, device or directory is an
 // error, not a read that blocks or never ends.
+//
+// Its errors are *StageError: StageParse (name, read, YAML) or
+// StageValidate (Validate).
 func Load(dir, name string) (*Config, error) {
-	if err := CheckName(name); err != nil {
-		return nil, err
-	}
 	path := filepath.Join(dir, name+".yaml")
+	if err := CheckName(name); err != nil {
+		return nil, Staged(StageParse, path, err)
+	}
 	data, err := regfile.Read(path, MaxFileSize)
 	if err != nil {
-		return nil, fmt.Errorf("config %q: %w", name, readError(path, err))
+		return nil, Staged(StageParse, path, fmt.Errorf("config %q: %w", name, readError(path, err)))
 	}
 	cfg, err := parse(data, path)
 	if err != nil {
-		return nil, err
+		return nil, Staged(StageParse, path, err)
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, err
+		return nil, Staged(StageValidate, path, err)
 	}
 	return cfg, nil
 }

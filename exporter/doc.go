@@ -11,6 +11,9 @@
 //	            NAME.yaml and NAME.bpf.o), swapping each new unit in once
 //	            attached and closing the old one once no gather holds it;
 //	            the reload metrics
+//	status.go   each config's state (loaded, partial, failed) and last
+//	            failure with its stage: config_state, config_error_info
+//	            and Status, which /status shows
 //	reference.go Reference: every metric ebpfmon exports about itself,
 //	            from the same declarations Collect uses (docs/metrics.md)
 //

@@ -6,14 +6,17 @@ import (
 	"log/slog"
 	"maps"
 	"os"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/ebpfmon/ebpfmon/internal/lograte"
 	"github.com/ebpfmon/ebpfmon/lifecycle"
 	"github.com/ebpfmon/ebpfmon/series"
 )
@@ -30,34 +33,48 @@ type Exporter struct {
 	// the lists, never while a unit opens, gathers or closes.
 	loadMu sync.Mutex
 	mu     sync.RWMutex
-	units  []*entry         // loaded configs, in load order
-	failed map[string]error // configs whose last load failed: not loaded, or an older version runs
+	units  []*entry           // loaded configs, in load order
+	failed map[string]failure // configs whose last load failed: not loaded, or an older version runs
 	reload reloadState
 }
 
 // entry is one loaded config: its unit, the hash of the files it was
 // opened from, and the gathers using it (Close waits for them).
 type entry struct {
-	u     *lifecycle.Unit
-	hash  sourceHash
-	users sync.WaitGroup
+	u      *lifecycle.Unit
+	hash   sourceHash
+	loaded time.Time // when u was opened
+	users  sync.WaitGroup
 }
 
-// New returns an exporter with no configs.
+// Log lines of one config (and program or map) at warn and above: logBurst
+// at once, then one per logInterval, each saying how many were held back
+// before it (see package lograte). A config failing at every reload or
+// scrape cannot flood the log.
+const (
+	logBurst    = 5
+	logInterval = time.Minute
+)
+
+// New returns an exporter with no configs. The log lines of each config,
+// its units' included, are rate-limited (logBurst, logInterval).
 func New(opts lifecycle.Options) *Exporter {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	e := &Exporter{opts: opts, d: newDescs(opts.Namespace), failed: map[string]error{}}
+	opts.Logger = slog.New(lograte.New(opts.Logger.Handler(), lograte.Options{
+		Keys: []string{"config", "program", "map"}, Burst: logBurst, Interval: logInterval, MinLevel: slog.LevelWarn,
+	}))
+	e := &Exporter{opts: opts, d: newDescs(opts.Namespace), failed: map[string]failure{}}
 	e.reserved = reservedNames(opts.Namespace, e.d.names)
 	return e
 }
 
-// setFailed records that the last load of name failed with err.
+// setFailed records that the last load of name failed with err, now.
 func (e *Exporter) setFailed(name string, err error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	e.failed[labelValue(name)] = err
+	e.failed[labelValue(name)] = failure{err: err, at: time.Now()}
 }
 
 // labelValue is name as a label value (valid UTF-8).
@@ -137,11 +154,7 @@ func (e *Exporter) Gatherer(reg prometheus.Gatherer) prometheus.Gatherer {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				fams, err := u.Gather()
-				if err != nil {
-					e.opts.Logger.Error("scrape failed", "config", u.Name(), "err", err)
-				}
-				results[i] = fams
+				results[i] = e.gatherUnit(u)
 			}()
 		}
 		wg.Wait()
@@ -151,6 +164,31 @@ func (e *Exporter) Gatherer(reg prometheus.Gatherer) prometheus.Gatherer {
 		}
 		return fams, err
 	})
+}
+
+// unitGatherer is what Gatherer reads of a unit.
+type unitGatherer interface {
+	Name() string
+	Gather() ([]*dto.MetricFamily, error)
+}
+
+// gatherUnit gathers one unit, logging its errors. A panic (a bug) is
+// logged and leaves the unit's metrics out of this scrape: the other
+// units, and the process, go on. (The unit recovers panics of its maps
+// itself and counts them as failed scrapes; this catches the rest.)
+func (e *Exporter) gatherUnit(u unitGatherer) (fams []*dto.MetricFamily) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.opts.Logger.Error("scrape panicked (a bug in ebpfmon, please report it with this message); the config's metrics are left out of this scrape",
+				"config", u.Name(), "panic", r, "stack", string(debug.Stack()))
+			fams = nil
+		}
+	}()
+	fams, err := u.Gather()
+	if err != nil {
+		e.opts.Logger.Error("scrape failed", "config", u.Name(), "err", err)
+	}
+	return fams
 }
 
 // Describe sends nothing: the health metrics come and go with configs.
@@ -165,13 +203,17 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	for _, en := range e.units {
 		name := en.u.Name()
 		loaded[name] = true
-		e.collectUnit(ch, en.u.Health(statsOn))
-		ch <- e.d.lastLoadOK.metric(boolValue(e.failed[name] == nil), name)
+		h := en.u.Health(statsOn)
+		e.collectUnit(ch, h)
+		_, failed := e.failed[name]
+		ch <- e.d.lastLoadOK.metric(boolValue(!failed), name)
+		e.collectState(ch, name, unitState(h))
 	}
 	for name := range e.failed {
 		if !loaded[name] {
 			ch <- e.d.loaded.metric(0, name)
 			ch <- e.d.lastLoadOK.metric(0, name)
+			e.collectState(ch, name, StateFailed)
 		}
 	}
 	e.reload.collect(ch, e.d)
@@ -308,6 +350,7 @@ type descs struct {
 	programInfo, programAttached, programRunTime, programRunCount desc
 	eventsLost, cgroupIDMapFull, cgroupIDMapErrors                desc
 	lastLoadOK, lastReloadOK, lastReloadTime, reloads             desc
+	configState, configErrorInfo                                  desc
 	kubeAPIAvailable, kubeRequests, kubeErrors, kubeEvents        desc
 	kubePods                                                      desc
 	seriesOverflow, seriesFolded                                  desc
@@ -344,6 +387,8 @@ func newDescs(ns string) descs {
 		enabled:           gauge("enabled_configs", "The configs that are loaded and exported.", "name"),
 		loaded:            gauge("config_loaded", "Whether a version of the config is loaded (1) or none is (0, see the log); see config_last_load_successful for whether it is the one on disk, ebpf_program_attached for its programs.", "config"),
 		lastLoadOK:        gauge("config_last_load_successful", "Whether the last load of the config's files, at startup or by a reload, succeeded (1) or failed (0, see the log; with config_loaded 1 the version before still runs).", "config"),
+		configState:       gauge("config_state", "The config's state, one series per state, 1 on the current one (select with == 1): loaded (a version runs, every program attached), partial (a version runs, some program is not attached: see ebpf_program_attached) or failed (no version runs: see config_error_info and /status).", "config", "state"),
+		configErrorInfo:   gauge("config_error_info", "Present (1) while the last load of the config failed, with the stage that failed: parse (NAME.yaml unreadable, not YAML, an unknown field), validate (a config rule, or the config against its object), load (NAME.bpf.o missing or corrupt, CO-RE, map creation), verifier (the kernel refused a program) or attach (--config.strict: a program not attached). With config_state{state=\"failed\"} 0 an older version still runs. /status shows the error and the verifier log.", "config", "stage"),
 		lastReloadOK:      gauge("config_last_reload_successful", "Whether the last load or reload of the configs succeeded: every config on disk loaded (1), or one failed or the config directory could not be read (0)."),
 		lastReloadTime:    gauge("config_last_reload_success_timestamp_seconds", "When the configs last loaded or reloaded successfully, in seconds since the epoch."),
 		reloads:           counter("config_reloads_total", "Reloads of the configs (SIGHUP, POST /-/reload, or a change in the config directory), by result: success or failure (a config failed; those that did not were reloaded).", "result"),

@@ -229,7 +229,7 @@ func (e *Exporter) openAll(ctx context.Context, res *ReloadResult, todo []*pendi
 			e.fail(res, p, err)
 			continue
 		}
-		p.en = &entry{u: u, hash: p.hash}
+		p.en = &entry{u: u, hash: p.hash, loaded: time.Now()}
 		if p.old == nil {
 			e.opts.Logger.Info("config loaded", "config", p.name)
 		}
@@ -276,7 +276,7 @@ func (e *Exporter) dropClashes(res *ReloadResult, todo []*pending) {
 				continue
 			}
 			if err := e.checkNamesAgainst(e.othersAfter(todo, p.name), p.cfg); err != nil {
-				e.fail(res, p, err)
+				e.fail(res, p, config.Staged(config.StageValidate, p.cfg.Path, err))
 				again = true
 				break
 			}
@@ -374,7 +374,7 @@ func (e *Exporter) openUnit(cfg *config.Config, strict bool) (*lifecycle.Unit, e
 		if cerr := u.Close(); cerr != nil {
 			e.opts.Logger.Warn("close", "config", cfg.Name, "err", cerr)
 		}
-		return nil, errors.Join(errs...)
+		return nil, config.Staged(config.StageAttach, cfg.BPFPath, errors.Join(errs...))
 	}
 	return u, nil
 }

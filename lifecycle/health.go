@@ -45,12 +45,13 @@ type MetricOverflow struct {
 
 // ProgramHealth is one program of the unit.
 type ProgramHealth struct {
-	Name   string // valid UTF-8
-	ID     ebpf.ProgramID
-	Tag    string
-	InfoOK bool               // ID and Tag are known
-	Err    error              // why it is not attached; nil when it is
-	Stats  *ebpf.ProgramStats // run time and count; nil when not asked for or unavailable
+	Name    string // valid UTF-8
+	Section string // the ELF section: the hook it attaches to
+	ID      ebpf.ProgramID
+	Tag     string
+	InfoOK  bool               // ID and Tag are known
+	Err     error              // why it is not attached; nil when it is
+	Stats   *ebpf.ProgramStats // run time and count; nil when not asked for or unavailable
 }
 
 // Health returns the unit's health now. With stats, it asks the kernel
@@ -65,7 +66,7 @@ func (u *Unit) Health(stats bool) Health {
 		h.DecodeErrors = append(h.DecodeErrors, MapCount{m, u.maps[m].decodeErrors.Load()})
 	}
 	for _, p := range u.programs {
-		ph := ProgramHealth{Name: p.name, ID: p.id, Tag: p.tag, InfoOK: p.infoOK, Err: p.err}
+		ph := ProgramHealth{Name: p.name, Section: p.section, ID: p.id, Tag: p.tag, InfoOK: p.infoOK, Err: p.err}
 		if stats {
 			ph.Stats = u.readStats(p)
 		}

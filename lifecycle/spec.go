@@ -23,20 +23,21 @@ var supportedMapTypes = []ebpf.MapType{
 }
 
 // LoadSpec reads cfg's compiled object and checks it against cfg, without
-// touching the kernel.
+// touching the kernel. Its errors are *config.StageError: load (the
+// object) or validate (the config against it).
 func LoadSpec(cfg *config.Config) (*ebpf.CollectionSpec, error) {
 	raw, err := regfile.Read(cfg.BPFPath, MaxObjectSize)
 	if err != nil {
-		return nil, fmt.Errorf("%w (want the object built from NAME.bpf.c: `make examples` or clang -target bpf)", err)
+		return nil, loadErr(cfg.BPFPath, fmt.Errorf("%w (want the object built from NAME.bpf.c: `make examples` or clang -target bpf)", err))
 	}
 	// usdt.ParseCollectionSpec is ebpf.LoadCollectionSpec plus the fix-ups
 	// objects built with libbpf's usdt.bpf.h need; others are unchanged.
 	spec, err := usdt.ParseCollectionSpec(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%s: not a usable BPF object (rebuild it with clang -target bpf -g): %w", cfg.BPFPath, err)
+		return nil, loadErr(cfg.BPFPath, fmt.Errorf("%s: not a usable BPF object (rebuild it with clang -target bpf -g): %w", cfg.BPFPath, err))
 	}
 	if err := CheckSpec(cfg, spec); err != nil {
-		return nil, err
+		return nil, validateErr(cfg, err)
 	}
 	return spec, nil
 }

@@ -86,19 +86,19 @@ func Open(cfg *config.Config, opts Options) (*Unit, error) {
 	}
 	protos, err := newMetrics(cfg, spec, opts)
 	if err != nil {
-		return nil, err
+		return nil, validateErr(cfg, err)
 	}
 	if len(cfg.Kaddrs) > 0 {
 		if err := setKaddrs(cfg, spec, opts.Env.Kallsyms()); err != nil {
-			return nil, err
+			return nil, loadErr(cfg.Path, err)
 		}
 	}
 	if err := setConstants(cfg, spec); err != nil {
-		return nil, err
+		return nil, validateErr(cfg, err)
 	}
 	coll, err := loadCollection(spec, opts.KernelBTF)
 	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", cfg.BPFPath, err)
+		return nil, loadErr(cfg.BPFPath, fmt.Errorf("load %s: %w", cfg.BPFPath, err))
 	}
 	logger := opts.Logger
 	if logger == nil {
@@ -107,15 +107,15 @@ func Open(cfg *config.Config, opts Options) (*Unit, error) {
 	u := &Unit{cfg: cfg, coll: coll, log: logger.With("config", cfg.Name)}
 	if err := u.bindMetrics(protos); err != nil {
 		u.Close()
-		return nil, err
+		return nil, loadErr(cfg.BPFPath, err)
 	}
 	if err := u.startEvents(opts); err != nil {
 		u.Close()
-		return nil, err
+		return nil, loadErr(cfg.Path, err)
 	}
 	if err := u.startCgroupIDMap(opts.Env); err != nil {
 		u.Close()
-		return nil, err
+		return nil, loadErr(cfg.Path, err)
 	}
 	u.maps = map[string]*mapHealth{}
 	for _, s := range u.sources() {
@@ -277,7 +277,7 @@ func (u *Unit) Gather() ([]*dto.MetricFamily, error) {
 	var fams []*dto.MetricFamily
 	var errs []error
 	for _, s := range u.sources() {
-		fam, st, err := s.Gather()
+		fam, st, err := gatherSource(s)
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -217,8 +217,19 @@ func (e *EventCounter) read() {
 func (e *EventCounter) decode() {
 	defer close(e.done)
 	for rec := range e.queue {
-		e.count(rec)
+		e.countSafely(rec)
 	}
+}
+
+// countSafely is count, with a panic (a decoder bug) counted as a record
+// that failed to decode instead of ending the process.
+func (e *EventCounter) countSafely(rec []byte) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.fail(fmt.Errorf("map %s: decoding a record panicked (a bug in ebpfmon, please report it with this message): %v", e.name, r))
+		}
+	}()
+	e.count(rec)
 }
 
 // count adds one record, rec: its first keySize bytes (fewer is a decode

@@ -66,7 +66,8 @@ func parseFlags(args []string) (*flags, error) {
 		"NAME.bpf.o (a CO-RE object) from --config.dir, loads the object, attaches every program to the "+
 		"hook its ELF section names (tracepoint/, raw_tp/, tp_btf/, kprobe/, fentry/, uprobe/, perf_event/, xdp/, cgroup_skb/ ...) "+
 		"and serves the maps on --web.telemetry-path. A config that fails is logged and reported as "+
-		"ebpfmon_config_loaded 0; the others keep running (unless --config.strict).\n\n"+
+		"ebpfmon_config_loaded 0 and ebpfmon_config_error_info{stage=...}; the others keep running (unless --config.strict). "+
+		"/status shows every config's state, programs and last error (stage, file, verifier log).\n\n"+
 		"Files must be regular files (or symlinks to one) of at most "+regfile.Size(config.MaxFileSize)+" (NAME.yaml), "+
 		regfile.Size(lifecycle.MaxObjectSize)+" (NAME.bpf.o) and "+regfile.Size(lifecycle.MaxBTFSize)+" (--btf.path).\n\n"+
 		"SIGINT and SIGTERM stop ebpfmon (a second one exits at once). SIGHUP, POST /-/reload (with --web.enable-lifecycle) "+
@@ -87,7 +88,7 @@ func parseFlags(args []string) (*flags, error) {
 	app.Flag("web.listen-address", "Address to serve metrics on: [HOST]:PORT; repeat the flag to serve on several (not used with --web.systemd-socket).").Default(":9435").StringsVar(&f.listen)
 	app.Flag("web.systemd-socket", "Serve on the sockets systemd passes (socket activation: LISTEN_FDS, LISTEN_PID) instead of binding --web.listen-address.").BoolVar(&f.systemdSocket)
 	app.Flag("web.config.file", "Web config file enabling TLS and basic auth, in the format of Prometheus and node_exporter (tls_server_config, basic_auth_users, http_server_config); read again at each connection.").PlaceHolder("FILE").StringVar(&f.webConfigFile)
-	app.Flag("web.telemetry-path", "Path to serve metrics on: absolute, and not / (the landing page).").Default("/metrics").StringVar(&f.telemetryPath)
+	app.Flag("web.telemetry-path", "Path to serve metrics on: absolute, and not / (the landing page) nor /status.").Default("/metrics").StringVar(&f.telemetryPath)
 	app.Flag("web.max-requests", "Most scrapes served at once; more are answered 503 at once (0: no limit).").Default("40").SetValue(intValue("web.max-requests", &f.maxRequests))
 	app.Flag("web.scrape-timeout", "Longest a scrape may take (at most "+maxScrapeTimeout.String()+"): a slower one is answered 503; a client gets this plus 10s to read its response.").Default("30s").SetValue(durationValue("web.scrape-timeout", &f.scrapeTimeout))
 	app.Flag("metrics.namespace", "Prefix of every metric name (letters, digits, _; or empty); ebpf_exporter gives its metric names.").Default("ebpfmon").StringVar(&f.namespace)
@@ -363,6 +364,8 @@ func checkTelemetryPath(p string, debug bool) error {
 		return fmt.Errorf("--web.telemetry-path %q is the landing page (%s)", p, want)
 	case strings.HasPrefix(p, "/-/"):
 		return fmt.Errorf("--web.telemetry-path %q: /-/ holds /-/healthy, /-/ready and /-/reload (%s)", p, want)
+	case p == statusPath || p == statusPath+"/":
+		return fmt.Errorf("--web.telemetry-path %q is where the status page is served (%s)", p, want)
 	case debug && (p == debugPath || p == debugPath+"/"):
 		return fmt.Errorf("--web.telemetry-path %q is where --debug serves the maps (%s)", p, want)
 	case debug && (p+"/" == pprofPath || strings.HasPrefix(p, pprofPath)):

@@ -163,13 +163,14 @@ func lifecycleRoutes(ctx context.Context, mux *http.ServeMux, f *flags, rl *relo
 	mux.HandleFunc("/-/reload", reloadHandler(ctx, rl, disabled))
 }
 
-// newMux routes the telemetry path, the landing page and, with --debug,
+// newMux routes the telemetry path, the landing page, /status and, with --debug,
 // the maps and Go's profiles. checkTelemetryPath makes sure the patterns
 // are valid and distinct.
 func newMux(f *flags, metrics http.Handler, exp *exporter.Exporter, logger *slog.Logger) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle(f.telemetryPath, metrics)
 	mux.HandleFunc("/", landing(f, exp))
+	mux.HandleFunc(statusPath, statusHandler(exp, logger))
 	if f.debug {
 		// A debug dump of every map is built in memory: one at a time.
 		mux.Handle(debugPath, limitRequests(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -407,7 +408,7 @@ func (w *sendWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 var landingPage = template.Must(template.New("landing").Parse(`<!doctype html>
 <html><head><title>ebpfmon</title></head><body>
 <h1>ebpfmon</h1>
-<p><a href="{{.Path}}">Metrics</a>{{if .Debug}} · <a href="{{.DebugPath}}">Maps (debug)</a> · <a href="{{.PprofPath}}">Profiles (debug)</a>{{end}} · <a href="/-/healthy">Healthy</a> · <a href="/-/ready">Ready</a></p>
+<p><a href="{{.Path}}">Metrics</a> · <a href="{{.StatusPath}}">Status</a>{{if .Debug}} · <a href="{{.DebugPath}}">Maps (debug)</a> · <a href="{{.PprofPath}}">Profiles (debug)</a>{{end}} · <a href="/-/healthy">Healthy</a> · <a href="/-/ready">Ready</a></p>
 <h2>Configs</h2>
 <ul>{{range .Units}}<li>{{.Name}}</li>{{else}}<li>none loaded</li>{{end}}</ul>
 </body></html>
@@ -421,9 +422,9 @@ func landing(f *flags, exp *exporter.Exporter) http.HandlerFunc {
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = landingPage.Execute(w, struct {
-			Path, DebugPath, PprofPath string
-			Debug                      bool
-			Units                      []*lifecycle.Unit
-		}{f.telemetryPath, debugPath, pprofPath, f.debug, exp.Units()})
+			Path, StatusPath, DebugPath, PprofPath string
+			Debug                                  bool
+			Units                                  []*lifecycle.Unit
+		}{f.telemetryPath, statusPath, debugPath, pprofPath, f.debug, exp.Units()})
 	}
 }

@@ -1,0 +1,195 @@
+package lograte
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+)
+
+// SuppressedKey is the attribute a record gets when records of its key
+// were held back before it: how many.
+const SuppressedKey = "suppressed"
+
+// Options configure a Handler.
+type Options struct {
+	// Keys are the attributes that name a source, such as "config": a
+	// record is limited per message and values of these attributes, and
+	// only if it has at least one of them; others pass.
+	Keys []string
+	// Burst records of a key pass at once; then one more per Interval.
+	Burst    int
+	Interval time.Duration
+	// MinLevel: records below it pass, unlimited.
+	MinLevel slog.Level
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// Handler passes records to another handler, at most Burst at once and
+// then one per Interval for each key (see Options.Keys). The handlers
+// derived from it by WithAttrs and WithGroup share its limits.
+type Handler struct {
+	next  slog.Handler
+	st    *state
+	attrs []slog.Attr // the key attributes given by WithAttrs, outside groups
+	group bool        // in a group: later attributes are not keys
+}
+
+// state is what the handlers derived from one New share.
+type state struct {
+	opts      Options
+	mu        sync.Mutex
+	buckets   map[string]*bucket
+	lastSweep time.Time
+}
+
+// bucket is one key's allowance: tokens left, when they were last
+// refilled, and the records held back since one last passed.
+type bucket struct {
+	tokens     int
+	refilled   time.Time
+	suppressed int
+}
+
+// New returns a Handler over next.
+func New(next slog.Handler, opts Options) *Handler {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	opts.Burst = max(opts.Burst, 1)
+	return &Handler{next: next, st: &state{opts: opts, buckets: map[string]*bucket{}}}
+}
+
+// Enabled reports whether the next handler takes records at level l.
+func (h *Handler) Enabled(ctx context.Context, l slog.Level) bool {
+	return h.next.Enabled(ctx, l)
+}
+
+// Handle passes r on, unless its key is over its limit.
+func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level < h.st.opts.MinLevel {
+		return h.next.Handle(ctx, r)
+	}
+	key, ok := h.key(r)
+	if !ok {
+		return h.next.Handle(ctx, r)
+	}
+	pass, suppressed := h.st.take(key)
+	if !pass {
+		return nil
+	}
+	if suppressed > 0 {
+		r = r.Clone()
+		r.AddAttrs(slog.Int(SuppressedKey, suppressed))
+	}
+	return h.next.Handle(ctx, r)
+}
+
+// WithAttrs returns a handler whose records have attrs, limited together
+// with this one's.
+func (h *Handler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	out := &Handler{next: h.next.WithAttrs(attrs), st: h.st, attrs: h.attrs, group: h.group}
+	if !h.group {
+		out.attrs = append(slices.Clip(h.attrs), h.st.keyAttrs(attrs)...)
+	}
+	return out
+}
+
+// WithGroup returns a handler whose later attributes are in group name
+// (and so are not keys), limited together with this one's.
+func (h *Handler) WithGroup(name string) slog.Handler {
+	if name == "" {
+		return h
+	}
+	return &Handler{next: h.next.WithGroup(name), st: h.st, attrs: h.attrs, group: true}
+}
+
+// key is r's message and key attributes; false when it has none.
+func (h *Handler) key(r slog.Record) (string, bool) {
+	attrs := h.attrs
+	if !h.group {
+		r.Attrs(func(a slog.Attr) bool {
+			attrs = append(slices.Clip(attrs), h.st.keyAttrs([]slog.Attr{a})...)
+			return true
+		})
+	}
+	if len(attrs) == 0 {
+		return "", false
+	}
+	var b strings.Builder
+	b.WriteString(r.Message)
+	for _, a := range attrs {
+		b.WriteString("\x00" + a.Key + "=" + a.Value.String())
+	}
+	return b.String(), true
+}
+
+// keyAttrs returns the attributes of attrs that are keys.
+func (s *state) keyAttrs(attrs []slog.Attr) []slog.Attr {
+	var out []slog.Attr
+	for _, a := range attrs {
+		if slices.Contains(s.opts.Keys, a.Key) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// take spends one of key's tokens: whether the record passes and, if it
+// does, how many records of key were held back before it.
+func (s *state) take(key string) (bool, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.opts.Now()
+	s.sweep(now)
+	b := s.buckets[key]
+	if b == nil {
+		b = &bucket{tokens: s.opts.Burst, refilled: now}
+		s.buckets[key] = b
+	}
+	s.refill(b, now)
+	if b.tokens == 0 {
+		b.suppressed++
+		return false, 0
+	}
+	b.tokens--
+	held := b.suppressed
+	b.suppressed = 0
+	return true, held
+}
+
+// refill adds the tokens earned since b was last refilled, up to Burst.
+func (s *state) refill(b *bucket, now time.Time) {
+	if s.opts.Interval <= 0 {
+		b.tokens, b.refilled = s.opts.Burst, now
+		return
+	}
+	n := int(now.Sub(b.refilled) / s.opts.Interval)
+	if n <= 0 {
+		return
+	}
+	b.tokens = min(s.opts.Burst, b.tokens+n)
+	b.refilled = b.refilled.Add(time.Duration(n) * s.opts.Interval)
+	if b.tokens == s.opts.Burst {
+		b.refilled = now
+	}
+}
+
+// sweep forgets, at most once per Interval, the keys that are back to a
+// full allowance with nothing held back: they are as good as new, and
+// keys of configs long gone do not pile up.
+func (s *state) sweep(now time.Time) {
+	if now.Sub(s.lastSweep) < s.opts.Interval {
+		return
+	}
+	s.lastSweep = now
+	for k, b := range s.buckets {
+		s.refill(b, now)
+		if b.tokens == s.opts.Burst && b.suppressed == 0 {
+			delete(s.buckets, k)
+		}
+	}
+}
