@@ -20,6 +20,7 @@ type fakeSource struct {
 func (s fakeSource) Gather() (*dto.MetricFamily, series.GatherStats, error) { return s.gather() }
 func (s fakeSource) MetricName() string                                     { return "ebpfmon_" + s.name }
 func (s fakeSource) MapName() string                                        { return s.name }
+func (s fakeSource) Foldings() uint64                                       { return 0 }
 func (s fakeSource) Close() error                                           { return nil }
 
 // TestGatherSourceRecovers checks a panic while gathering a map (a decoder
