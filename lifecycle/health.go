@@ -19,6 +19,7 @@ type Health struct {
 	Programs     []ProgramHealth    // in attach (name) order
 	EventsLost   []MapCount         // per event counter, in config order
 	CgroupIDMap  *CgroupIDMapHealth // nil without a cgroup_id_map
+	Pins         *PinHealth         // nil without --bpf.pin-path
 }
 
 // Scrape is how the last Gather went.
@@ -47,7 +48,7 @@ type ProgramHealth struct {
 // for each program's run time and count (kernel.bpf_stats_enabled must
 // be on); what it cannot tell is left nil and logged at debug.
 func (u *Unit) Health(stats bool) Health {
-	h := Health{Config: u.Name()}
+	h := Health{Config: u.Name(), Pins: u.pins}
 	if last := u.last.Load(); last != nil {
 		h.LastScrape = &Scrape{Duration: last.duration, OK: last.ok}
 	}
