@@ -60,8 +60,29 @@ func CheckPinPath(dir string) error {
 		if info, err := os.Stat(p); err == nil && !info.IsDir() {
 			return fmt.Errorf("--bpf.pin-path %s: %s is not a directory: give a directory on a bpf filesystem", dir, p)
 		}
+		return checkNotMountRoot(dir, p)
+	}
+}
+
+// checkNotMountRoot refuses p, the existing part of --bpf.pin-path dir,
+// if it is dir itself and the root of its bpf filesystem: other tools pin
+// there too (iproute2 in tc/ and xdp/), and --bpf.reset-pins would remove
+// whatever they pinned under a config's name.
+func checkNotMountRoot(dir, p string) error {
+	if p != filepath.Clean(dir) {
 		return nil
 	}
+	var self, parent unix.Stat_t
+	if err := unix.Stat(p, &self); err != nil {
+		return fmt.Errorf("--bpf.pin-path: %w", err)
+	}
+	if err := unix.Stat(filepath.Dir(p), &parent); err != nil {
+		return fmt.Errorf("--bpf.pin-path: %w", err)
+	}
+	if self.Dev != parent.Dev || p == filepath.Dir(p) {
+		return fmt.Errorf("--bpf.pin-path %s: the root of a bpf filesystem, where other tools pin too: give a directory of ebpfmon's own in it, such as %s", dir, filepath.Join(p, "ebpfmon"))
+	}
+	return nil
 }
 
 // NewPins checks dir (see CheckPinPath) and creates it if need be. With

@@ -190,7 +190,8 @@ func TestPinsBadInput(t *testing.T) {
 		dir  string
 		want []string // "" for no error
 	}{
-		{"bpffs", root, nil},
+		{"in a bpffs", filepath.Join(root, "ebpfmon"), nil},
+		{"bpffs root", root, []string{"--bpf.pin-path " + root + ": the root of a bpf filesystem", "such as " + root + "/ebpfmon"}},
 		{"in a bpffs, to be created", filepath.Join(root, "a", "b"), nil},
 		{"not bpffs", notBPF, []string{"--bpf.pin-path " + notBPF, "is not on a bpf filesystem", "mount -t bpf bpf /sys/fs/bpf"}},
 		{"not bpffs, to be created", filepath.Join(notBPF, "x"), []string{notBPF + " is not on a bpf filesystem", "mount -t bpf"}},
@@ -222,7 +223,7 @@ func TestPinsBadInput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pins, err := NewPins(root, false)
+		pins, err := NewPins(filepath.Join(root, "ebpfmon"), false)
 		if err != nil {
 			t.Fatal(err)
 		}
