@@ -288,6 +288,11 @@ func (e *Exporter) collectUnit(ch chan<- prometheus.Metric, h lifecycle.Health) 
 		ch <- e.d.cgroupIDMapFull.metric(full, name, c.Map)
 		ch <- e.d.cgroupIDMapErrors.metric(float64(c.UpdateErrors), name, c.Map)
 	}
+	if p := h.Pins; p != nil {
+		ch <- e.d.pinnedMaps.metric(float64(p.Reused), name, "reused")
+		ch <- e.d.pinnedMaps.metric(float64(p.Created), name, "created")
+		ch <- e.d.pinnedMaps.metric(float64(p.Replaced), name, "replaced")
+	}
 }
 
 // collectOverflow sends what each metric's cap folded.
@@ -352,7 +357,7 @@ type descs struct {
 	lastLoadOK, lastReloadOK, lastReloadTime, reloads             desc
 	configState, configErrorInfo                                  desc
 	kubeAPIAvailable, kubeRequests, kubeErrors, kubeEvents        desc
-	kubePods                                                      desc
+	kubePods, pinnedMaps                                          desc
 	seriesOverflow, seriesFolded                                  desc
 }
 
@@ -406,6 +411,7 @@ func newDescs(ns string) descs {
 		kubeErrors:        counter("kube_api_request_errors_total", "Lists and watches of the pod (and service) informers that failed (RBAC, API server unreachable), by resource.", "resource"),
 		kubeEvents:        counter("kube_watch_events_total", "Objects the informers received from the API server, by resource and type (added, updated, deleted); the first list counts as added.", "resource", "type"),
 		kubePods:          gauge("kube_cached_pods", "Pods in the pod decoders' cache: this node's pods, and deleted ones still in their grace period (--kube.pod-grace)."),
+		pinnedMaps:        gauge("pinned_maps", "With --bpf.pin-path, the config's exported maps by what its running version's load did with their pins: reused (the counts continued), created (there was none) or replaced (the map's definition had changed, so its counts restarted from zero; the log names the map, the old and the new definition).", "config", "outcome"),
 		eventsLost:        counter("events_lost_total", "Records of perf_event_array counters lost: dropped by a full perf buffer, not sent by the program (a full ring buffer, counted in its MAP_lost map, see include/events.bpf.h), or dropped by ebpfmon when decoding falls behind.", "config", "map"),
 		seriesOverflow:    counter("series_overflow_total", "Label sets folded into the metric's overflow series (every label __overflow__, the values summed) because the metric had max_series (or --metrics.max-series) label sets already. A map metric counts a label set once when it is folded, again if it comes back after its keys all left the map; an event counter counts each new key whose label set is folded, about once per label set and flush_interval.", "config", "metric"),
 		seriesFolded:      gauge("series_overflow_label_sets", "Label sets of a map metric folded into its overflow series at the last scrape (0: none; event counters do not keep them, see series_overflow_total).", "config", "metric"),

@@ -11,7 +11,8 @@
 //     constants.go   set the constants from the YAML (volatile const
 //     globals: integers, bool, enums, char arrays)
 //  4. load.go        load maps and programs into the kernel (CO-RE, verifier
-//     log)
+//     log); pin.go   against the config's pinned maps (--bpf.pin-path),
+//     pinning those that had no compatible pin
 //  5. unit.go        bind the metrics to the loaded maps; start the event
 //     counters' readers
 //  6. cgroupidmap.go fill the cgroup_id_map filter map and keep it current
@@ -23,8 +24,7 @@
 // tell the collector (package exporter) how it goes, and Close undoes the
 // stages in reverse.
 //
-// Coming stages have their place in this order: pinned maps are reused
-// or pinned when loading (4); cardinality caps are limits given to the
+// Coming stages have their place in this order: cardinality caps are limits given to the
 // metrics when they are built (2). A hot reload of one config (package exporter's Reload)
 // opens a new Unit and closes the old one once the new one is attached,
 // so a failed reload leaves the old one running.

@@ -20,6 +20,7 @@ type Health struct {
 	EventsLost   []MapCount         // per event counter, in config order
 	Overflow     []MetricOverflow   // per metric and event counter, map metrics first
 	CgroupIDMap  *CgroupIDMapHealth // nil without a cgroup_id_map
+	Pins         *PinHealth         // nil without --bpf.pin-path
 }
 
 // Scrape is how the last Gather went.
@@ -58,7 +59,7 @@ type ProgramHealth struct {
 // for each program's run time and count (kernel.bpf_stats_enabled must
 // be on); what it cannot tell is left nil and logged at debug.
 func (u *Unit) Health(stats bool) Health {
-	h := Health{Config: u.Name()}
+	h := Health{Config: u.Name(), Pins: u.pins}
 	if last := u.last.Load(); last != nil {
 		h.LastScrape = &Scrape{Duration: last.duration, OK: last.ok}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 
+	"github.com/ebpfmon/ebpfmon/config"
 	"github.com/ebpfmon/ebpfmon/internal/regfile"
 	"github.com/ebpfmon/ebpfmon/usdt"
 )
@@ -18,13 +20,38 @@ import (
 // verifierTailLines is how much of a verifier log an error shows.
 const verifierTailLines = 20
 
+// loadPinned loads spec as loadCollection does, against the pins of cfg's
+// exported maps (see Pins; none when opts.Pins is nil), and pins the maps
+// that had no compatible pin. The health is nil without pins.
+func loadPinned(cfg *config.Config, spec *ebpf.CollectionSpec, opts Options, log *slog.Logger) (*ebpf.Collection, *PinHealth, error) {
+	plan, err := opts.Pins.plan(cfg, spec, log)
+	if err != nil {
+		return nil, nil, loadErr(opts.Pins.Dir(cfg.Name), fmt.Errorf("config %s: %w", cfg.Name, err))
+	}
+	defer plan.close()
+	coll, err := loadCollection(spec, opts.KernelBTF, plan.replacements())
+	if err != nil {
+		return nil, nil, loadErr(cfg.BPFPath, fmt.Errorf("load %s: %w", cfg.BPFPath, err))
+	}
+	pins, err := plan.pin(coll)
+	if err != nil {
+		coll.Close()
+		return nil, nil, loadErr(plan.dir, fmt.Errorf("config %s: %w", cfg.Name, err))
+	}
+	if pins != nil {
+		log.Info("pinned maps", "dir", plan.dir, "reused", pins.Reused, "created", pins.Created, "replaced", pins.Replaced)
+	}
+	return coll, pins, nil
+}
+
 // loadCollection loads spec into the kernel, relocating against kernelBTF
-// when it is set (else against the running kernel's BTF).
-func loadCollection(spec *ebpf.CollectionSpec, kernelBTF *btf.Spec) (*ebpf.Collection, error) {
+// when it is set (else against the running kernel's BTF), with the maps
+// of pinned in place of those of the same names.
+func loadCollection(spec *ebpf.CollectionSpec, kernelBTF *btf.Spec, pinned map[string]*ebpf.Map) (*ebpf.Collection, error) {
 	if err := usdt.PrepareLoad(spec); err != nil {
 		return nil, err
 	}
-	opts := ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{KernelTypes: kernelBTF}}
+	opts := ebpf.CollectionOptions{Programs: ebpf.ProgramOptions{KernelTypes: kernelBTF}, MapReplacements: pinned}
 	coll, err := ebpf.NewCollectionWithOptions(spec, opts)
 	if err != nil {
 		return nil, explainLoad(err, spec)

@@ -28,7 +28,9 @@ type Options struct {
 	// KernelBTF overrides the running kernel's BTF for CO-RE (--btf.path).
 	KernelBTF *btf.Spec
 	// Env holds the system lookups decoders share.
-	Env    *decoder.Env
+	Env *decoder.Env
+	// Pins pins the exported maps (--bpf.pin-path); nil pins nothing.
+	Pins   *Pins
 	Logger *slog.Logger
 	// MaxSeries is the most label sets a metric exports when its
 	// max_series is 0 (--metrics.max-series); 0: no bound.
@@ -64,6 +66,7 @@ type Unit struct {
 	metrics     []*series.MapMetric
 	events      []*series.EventCounter
 	cgroupIDMap io.Closer
+	pins        *PinHealth            // nil without --bpf.pin-path
 	maps        map[string]*mapHealth // by map name, for every metric and event counter
 	last        atomic.Pointer[scrapeResult]
 	log         *slog.Logger
@@ -96,15 +99,16 @@ func Open(cfg *config.Config, opts Options) (*Unit, error) {
 	if err := setConstants(cfg, spec); err != nil {
 		return nil, validateErr(cfg, err)
 	}
-	coll, err := loadCollection(spec, opts.KernelBTF)
-	if err != nil {
-		return nil, loadErr(cfg.BPFPath, fmt.Errorf("load %s: %w", cfg.BPFPath, err))
-	}
 	logger := opts.Logger
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	u := &Unit{cfg: cfg, coll: coll, log: logger.With("config", cfg.Name)}
+	logger = logger.With("config", cfg.Name)
+	coll, pins, err := loadPinned(cfg, spec, opts, logger)
+	if err != nil {
+		return nil, err
+	}
+	u := &Unit{cfg: cfg, coll: coll, pins: pins, log: logger}
 	if err := u.bindMetrics(protos); err != nil {
 		u.Close()
 		return nil, loadErr(cfg.BPFPath, err)

@@ -29,6 +29,8 @@ import (
 // flags are the command line settings.
 type flags struct {
 	configDir, btfPath             string
+	pinPath                        string
+	resetPins                      bool
 	configNames, configExtraDirs   []string
 	configNamesFile                string
 	check, strict, debug           bool
@@ -85,6 +87,8 @@ func parseFlags(args []string) (*flags, error) {
 	app.Flag("config.watch", "Reload when --config.dir changes (inotify, after "+watchQuiet.String()+" without changes): file edits, and a mounted ConfigMap's ..data swap.").Default("true").BoolVar(&f.watch)
 	app.Flag("web.enable-lifecycle", "Serve POST /-/reload (as Prometheus does); without it /-/reload answers 403.").BoolVar(&f.enableLifecycle)
 	app.Flag("btf.path", "Kernel BTF to relocate against instead of /sys/kernel/btf/vmlinux (for kernels without BTF).").StringVar(&f.btfPath)
+	app.Flag("bpf.pin-path", "Directory of its own on a bpf filesystem (such as /sys/fs/bpf/ebpfmon, not its root; created if need be) to pin each config's counter and histogram maps in, as DIR/CONFIG/MAP, so that their counts survive restarts, upgrades and reloads; a map whose definition changed is replaced (see the README section \"Pinned maps\"); --config.check leaves the pins alone. Off when empty.").PlaceHolder("DIR").StringVar(&f.pinPath)
+	app.Flag("bpf.reset-pins", "With --bpf.pin-path: remove each config's pins (DIR/CONFIG) when it first loads in this process, so its counters start from zero.").BoolVar(&f.resetPins)
 	app.Flag("web.listen-address", "Address to serve metrics on: [HOST]:PORT; repeat the flag to serve on several (not used with --web.systemd-socket).").Default(":9435").StringsVar(&f.listen)
 	app.Flag("web.systemd-socket", "Serve on the sockets systemd passes (socket activation: LISTEN_FDS, LISTEN_PID) instead of binding --web.listen-address.").BoolVar(&f.systemdSocket)
 	app.Flag("web.config.file", "Web config file enabling TLS and basic auth, in the format of Prometheus and node_exporter (tls_server_config, basic_auth_users, http_server_config); read again at each connection.").PlaceHolder("FILE").StringVar(&f.webConfigFile)
@@ -134,6 +138,7 @@ func (f *flags) validate() error {
 		checkWebConfig(f.webConfigFile),
 		checkTelemetryPath(f.telemetryPath, f.debug),
 		checkNamespace(f.namespace),
+		checkPinFlags(f.pinPath, f.resetPins),
 		checkAtLeast("--web.max-requests", f.maxRequests, 0, "0 for no limit"),
 		checkAtLeast("--metrics.max-series", f.maxSeries, 0, "a number of series such as 10000, or 0 for no limit"),
 		checkScrapeTimeout(f.scrapeTimeout),
@@ -392,6 +397,18 @@ func checkNamespace(ns string) error {
 		return fmt.Errorf("--metrics.namespace %q: want letters, digits and _ (not first a digit), such as ebpfmon, or empty for none", ns)
 	}
 	return nil
+}
+
+// checkPinFlags checks --bpf.pin-path is on a bpf filesystem (without
+// creating it) and --bpf.reset-pins comes with it.
+func checkPinFlags(dir string, reset bool) error {
+	if dir == "" {
+		if reset {
+			return errors.New("--bpf.reset-pins without --bpf.pin-path: give the directory whose pins to remove, or leave --bpf.reset-pins out")
+		}
+		return nil
+	}
+	return lifecycle.CheckPinPath(dir)
 }
 
 func checkAtLeast(flag string, v, lowest int, hint string) error {

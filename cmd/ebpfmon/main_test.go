@@ -101,6 +101,9 @@ func TestParseFlags(t *testing.T) {
 		}},
 		{name: "negative pod grace", args: []string{"--kube.pod-grace=-1s"}, err: "--kube.pod-grace -1s: want a duration >= 0"},
 		{name: "pod grace not a duration", args: []string{"--kube.pod-grace=5"}, err: `--kube.pod-grace "5": want a duration`},
+		{name: "pins off by default", check: func(f *flags) bool { return f.pinPath == "" && !f.resetPins }},
+		{name: "pin path not bpffs", args: []string{"--bpf.pin-path=/proc/ebpfmon"}, err: "--bpf.pin-path /proc/ebpfmon: /proc is not on a bpf filesystem (filesystem magic 0x9fa0): mount one with `mount -t bpf bpf /sys/fs/bpf`"},
+		{name: "reset pins without pin path", args: []string{"--bpf.reset-pins"}, err: "--bpf.reset-pins without --bpf.pin-path"},
 		{name: "unknown flag", args: []string{"--config.file=x.yaml"}, err: "unknown long flag"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

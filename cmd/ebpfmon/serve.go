@@ -96,7 +96,13 @@ func loadConfigs(ctx context.Context, f *flags, logger *slog.Logger) (*exporter.
 	if f.cgroupPaths == "mount" {
 		envOpts = append(envOpts, decoder.WithCgroupMountPaths())
 	}
-	exp := exporter.New(lifecycle.Options{Namespace: f.namespace, KernelBTF: kernelBTF, Env: decoder.NewEnv(envOpts...), Logger: logger, MaxSeries: f.maxSeries})
+	var pins *lifecycle.Pins // --config.check leaves the pins of a running ebpfmon alone
+	if f.pinPath != "" && !f.check {
+		if pins, err = lifecycle.NewPins(f.pinPath, f.resetPins); err != nil {
+			return nil, err
+		}
+	}
+	exp := exporter.New(lifecycle.Options{Namespace: f.namespace, KernelBTF: kernelBTF, Env: decoder.NewEnv(envOpts...), Pins: pins, Logger: logger, MaxSeries: f.maxSeries})
 	res := exp.Reload(ctx, f.sources(), exporter.ReloadOptions{Strict: f.strict || f.check, Initial: true})
 	if res.Err != nil {
 		if ctx.Err() != nil {

@@ -168,3 +168,21 @@ func SpecialFiles(tb testing.TB, dir string) (fifo, devZero string) {
 	}
 	return fifo, devZero
 }
+
+// BPFFS mounts a bpf filesystem of the test's own on a temporary
+// directory and returns it: the pins made in it are the test's alone, and
+// go with the unmount at the end of the test.
+func BPFFS(tb testing.TB) string {
+	tb.Helper()
+	Privileged(tb)
+	dir := tb.TempDir()
+	if err := unix.Mount("bpf", dir, "bpf", 0, ""); err != nil {
+		Unavailable(tb, "mount bpffs at %s: %v", dir, err)
+	}
+	tb.Cleanup(func() {
+		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
+			tb.Errorf("unmount %s: %v", dir, err)
+		}
+	})
+	return dir
+}
