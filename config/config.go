@@ -164,6 +164,12 @@ type Decoder struct {
 	// to: PeerExternal (the default), PeerIP or PeerSkip (peer_pod decoder
 	// only).
 	UnknownPeer string `yaml:"unknown_peer"`
+	// Enum is the enum of the kernel's BTF whose value names the input
+	// number gets (btf_enum decoder only).
+	Enum string `yaml:"enum"`
+	// StripPrefix is cut from the start of each of Enum's value names
+	// (btf_enum decoder only).
+	StripPrefix string `yaml:"strip_prefix"`
 }
 
 // Values of Decoder.NotPod.

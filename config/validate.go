@@ -17,7 +17,7 @@ func DecoderNames() []string {
 		"uint", "hex", "string", "static_map", "regexp", "ksym", "kstack", "inet_ip",
 		"cgroup", "errno", "syscall", "majorminor", "ifname", "dname",
 		"pci_vendor", "pci_device", "pci_class", "pci_subclass",
-		"pod", "pod_namespace", "container", "peer_pod",
+		"pod", "pod_namespace", "container", "peer_pod", "btf_enum",
 	}
 }
 
@@ -448,6 +448,38 @@ func (v *validator) decoder(dp string, d Decoder) {
 		v.add(dp+".regexps", "only used by the regexp decoder, remove it")
 	}
 	v.kubeOptions(dp, d)
+	v.enumOptions(dp, d)
+}
+
+// enumOptions checks the options of the btf_enum decoder. Whether the
+// kernel has the enum is known only when the config loads.
+func (v *validator) enumOptions(dp string, d Decoder) {
+	if d.Name != "btf_enum" {
+		if d.Enum != "" {
+			v.add(dp+".enum", "only used by the btf_enum decoder, remove it")
+		}
+		if d.StripPrefix != "" {
+			v.add(dp+".strip_prefix", "only used by the btf_enum decoder, remove it")
+		}
+		return
+	}
+	switch {
+	case d.Enum == "":
+		v.add(dp+".enum", "missing, want the name of an enum of the kernel's BTF, such as skb_drop_reason")
+	case !isCIdentifier(d.Enum):
+		v.add(dp+".enum", "%q is not a C identifier, want an enum name such as skb_drop_reason (without \"enum \")", d.Enum)
+	}
+}
+
+// isCIdentifier reports whether s is a C identifier, such as an enum name.
+func isCIdentifier(s string) bool {
+	for i, r := range s {
+		letter := r == '_' || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z')
+		if !letter && (i == 0 || r < '0' || r > '9') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // kubeOptions checks the options of the pod and peer_pod decoders.

@@ -36,6 +36,7 @@ const (
 	optRegexps
 	optNotPod
 	optUnknownPeer
+	optEnum
 )
 
 // constructor builds a decoder from its validated config.
@@ -161,6 +162,7 @@ func staticMapOut(conf config.Decoder, in form) form {
 // takes later in a chain and the form of its output.
 func registry() map[string]entry {
 	return map[string]entry{
+		"btf_enum":      {build: newBTFEnum, opts: optEnum, raw: decimalText, text: formDecimal},
 		"cgroup":        {build: newCgroup, raw: decimalText, text: formDecimal, out: cgroupOut},
 		"container":     {build: newContainer, opts: optNotPod, raw: cgroupPath, text: formCgroupPath},
 		"dname":         {build: newDname, text: formText},
@@ -229,6 +231,12 @@ func checkOptions(conf config.Decoder, allowed options) error {
 	}
 	if conf.UnknownPeer != "" && allowed&optUnknownPeer == 0 {
 		bad = append(bad, "unknown_peer")
+	}
+	if conf.Enum != "" && allowed&optEnum == 0 {
+		bad = append(bad, "enum")
+	}
+	if conf.StripPrefix != "" && allowed&optEnum == 0 {
+		bad = append(bad, "strip_prefix")
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("option %s not supported", strings.Join(bad, ", "))

@@ -11,7 +11,7 @@ import (
 
 func TestNames(t *testing.T) {
 	want := []string{
-		"cgroup", "container", "dname", "errno", "hex", "ifname", "inet_ip", "kstack", "ksym", "majorminor",
+		"btf_enum", "cgroup", "container", "dname", "errno", "hex", "ifname", "inet_ip", "kstack", "ksym", "majorminor",
 		"pci_class", "pci_device", "pci_subclass", "pci_vendor", "peer_pod", "pod", "pod_namespace",
 		"regexp", "static_map", "string", "syscall", "uint",
 	}
@@ -28,7 +28,7 @@ func TestNewErrors(t *testing.T) {
 		env     *Env
 		wantErr []string
 	}{
-		{"unknown name lists known ones", config.Decoder{Name: "uint64"}, env, []string{`unknown decoder "uint64"`, "cgroup|container|dname|", "|uint"}},
+		{"unknown name lists known ones", config.Decoder{Name: "uint64"}, env, []string{`unknown decoder "uint64"`, "btf_enum|cgroup|container|dname|", "|uint"}},
 		{"empty name", config.Decoder{}, env, []string{`unknown decoder ""`}},
 		{"nil env", config.Decoder{Name: "uint"}, nil, []string{`decoder "uint": nil Env`}},
 		{"bad regexp names decoder and index", config.Decoder{Name: "regexp", Regexps: []string{"^ok$", "("}}, env, []string{`decoder "regexp"`, "regexps[1]", "missing closing )"}},
@@ -59,7 +59,7 @@ func TestNewErrors(t *testing.T) {
 }
 
 func TestNewEveryDecoder(t *testing.T) {
-	env := testEnv(t)
+	env := testEnv(t, WithKernelBTF(enumTestBTF(t)))
 	for _, name := range Names() {
 		t.Run(name, func(t *testing.T) {
 			conf := config.Decoder{Name: name}
@@ -68,6 +68,8 @@ func TestNewEveryDecoder(t *testing.T) {
 				conf.Regexps = []string{".*"}
 			case "static_map":
 				conf.StaticMap = map[string]string{"1": "one"}
+			case "btf_enum":
+				conf.Enum = "drop_reason"
 			}
 			if _, err := New(conf, env); err != nil {
 				t.Fatalf("New(%q): %v", name, err)

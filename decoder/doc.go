@@ -11,10 +11,10 @@
 // of [Names]; options such as regexps are checked and compiled there, never
 // during a scrape. [NewLabelSet] also checks that each label's first decoder
 // takes the label's size (uint on 3 bytes, or errno on raw bytes, is an
-// error). System lookups (kallsyms, cgroups, pci.ids, block devices) live in
-// one shared [Env]; each is loaded once, when the first decoder needing it
-// is built, so that a hidden kallsyms or a missing cgroup mount fails the
-// config at load. A lookup that finds nothing (an unknown address or id) is
+// error). System lookups (kallsyms, cgroups, pci.ids, block devices, kernel
+// BTF) live in one shared [Env]; each is loaded once, when the first decoder
+// needing it is built, so that a hidden kallsyms, a missing cgroup mount or
+// an enum the kernel lacks fails the config at load. A lookup that finds nothing (an unknown address or id) is
 // not an error: the decoder outputs a placeholder such as "unknown:N".
 //
 // The decoders, by input form. Raw decoders take the key field itself:
@@ -40,6 +40,7 @@
 //	pci_device   vendor<<16|device -> name from pci.ids
 //	pci_class    class -> name from pci.ids
 //	pci_subclass class<<8|subclass -> name from pci.ids
+//	btf_enum     number -> name in an enum of the kernel's BTF (less strip_prefix), else the number
 //
 // Kubernetes decoders take the output of cgroup (a cgroup path) or inet_ip
 // (an address), and resolve through the Env's [kube.Resolver], made when

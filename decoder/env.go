@@ -12,13 +12,16 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cilium/ebpf/btf"
+
 	"github.com/ebpfmon/ebpfmon/cgroup"
 	"github.com/ebpfmon/ebpfmon/kallsyms"
 	"github.com/ebpfmon/ebpfmon/kube"
 )
 
 // Env holds the system lookups decoders share: the kernel symbol table, the
-// cgroup resolver, the pci.ids database and the block device names. Create
+// cgroup resolver, the pci.ids database, the block device names and the
+// kernel's BTF. Create
 // one per process with [NewEnv] and pass it to every [New]. Each lookup is
 // loaded once, when the first decoder needing it is built (so a hidden
 // kallsyms or a missing cgroup mount fails the config at load, not at a
@@ -37,11 +40,13 @@ type Env struct {
 	kubeCtx  context.Context
 	kubeOpts kube.Options
 	kubeSet  *kube.Resolver // WithKubeResolver's, else nil
+	btfSet   *btf.Spec      // WithKernelBTF's, else nil
 
 	ksyms    *kallsyms.Table
 	cgroups  func() (*cgroup.Resolver, error)
 	pci      func() (*pciDB, error)
 	kube     func() (*kube.Resolver, error)
+	btf      func() (*btf.Spec, error)
 	kubeMade atomic.Pointer[kube.Resolver] // what kube returned, once it has
 }
 
@@ -98,6 +103,11 @@ func WithKube(ctx context.Context, opts kube.Options) Option {
 // see [kube.NewResolverWith]) instead of making one.
 func WithKubeResolver(r *kube.Resolver) Option { return func(e *Env) { e.kubeSet = r } }
 
+// WithKernelBTF makes the btf_enum decoder name values from spec (the
+// BTF of --btf.path) instead of the running kernel's. A nil spec changes
+// nothing.
+func WithKernelBTF(spec *btf.Spec) Option { return func(e *Env) { e.btfSet = spec } }
+
 // NewEnv returns an Env reading the real system (/proc, /sys, the cgroup2
 // mount, the system pci.ids), changed by opts.
 func NewEnv(opts ...Option) *Env {
@@ -116,7 +126,24 @@ func NewEnv(opts ...Option) *Env {
 	e.cgroups = sync.OnceValues(e.newCgroupResolver)
 	e.pci = sync.OnceValues(e.loadPCIDB)
 	e.kube = sync.OnceValues(e.newKube)
+	e.btf = sync.OnceValues(e.loadKernelBTF)
 	return e
+}
+
+// KernelBTF returns the kernel's BTF: [WithKernelBTF]'s, or else the
+// running kernel's, read on the first call (the first btf_enum decoder
+// built). A kernel without BTF is an error.
+func (e *Env) KernelBTF() (*btf.Spec, error) { return e.btf() }
+
+func (e *Env) loadKernelBTF() (*btf.Spec, error) {
+	if e.btfSet != nil {
+		return e.btfSet, nil
+	}
+	spec, err := btf.LoadKernelSpec()
+	if err != nil {
+		return nil, fmt.Errorf("kernel BTF: %w (the kernel needs CONFIG_DEBUG_INFO_BTF, or give --btf.path)", err)
+	}
+	return spec, nil
 }
 
 // Kallsyms returns the kernel symbol table, read when the first ksym or

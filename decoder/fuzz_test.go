@@ -46,6 +46,7 @@ func fuzzChains() []fuzzChain {
 		{ints, withUint(config.Decoder{Name: "pci_device"})},
 		{ints, withUint(config.Decoder{Name: "pci_class"})},
 		{ints, withUint(config.Decoder{Name: "pci_subclass"})},
+		{ints, withUint(config.Decoder{Name: "btf_enum", Enum: "drop_reason", StripPrefix: "DROP_"})},
 	}
 }
 
@@ -84,7 +85,8 @@ func FuzzLabelSetDecode(f *testing.F) {
 	f.Add([]byte{3, 0, 4, 15, 0, 4, 0, 0, 9}, []byte("\x0a\x00\x00\x01kswapd0"), true)
 	f.Add([]byte{}, []byte{}, false)
 	f.Add([]byte{3, 0, 1, 0, 0x80, 0, 7, 0, 1, 1, 0x81, 0}, []byte("0123456789ab"), true)
-	env := testEnv(f)
+	f.Add([]byte{2, 0, 19}, u32(3), true)
+	env := testEnv(f, WithKernelBTF(enumTestBTF(f)))
 	f.Fuzz(func(t *testing.T, spec, key []byte, fit bool) {
 		labels := fuzzLabels(spec)
 		ls, err := NewLabelSet(labels, env)

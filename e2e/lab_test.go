@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +15,6 @@ import (
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/btf"
 	"github.com/cilium/ebpf/features"
-	"go.yaml.in/yaml/v3"
 	"golang.org/x/sys/unix"
 
 	"github.com/ebpfmon/ebpfmon/internal/testenv"
@@ -51,33 +49,20 @@ type kernelNeed struct {
 }
 
 var exampleNeeds = map[string][]kernelNeed{
-	"biolatency": {{
-		what:  "tracepoint struct `trace_event_raw_block_rq_completion` (5.19; `..._block_rq_complete` until 5.15)",
-		have:  btfHas("trace_event_raw_block_rq_completion", ""),
-		fails: []string{"config=biolatency", "program block_rq_complete", "bad CO-RE relocation"},
-	}},
 	"blockpci": {{
 		what:  "`request_queue.disk` (5.15)",
 		have:  btfHas("request_queue", "disk"),
 		fails: []string{"config=blockpci", "program block_rq_issue", "bad CO-RE relocation"},
 	}},
 	"kfree_skb": {{
-		what:  "`reason` of `skb:kfree_skb` (5.17)",
-		have:  btfHas("trace_event_raw_kfree_skb", "reason"),
-		fails: []string{"config=kfree_skb", "bad CO-RE relocation"},
-	}, {
-		what: "the YAML's drop reason numbers, 6.18's `enum skb_drop_reason`",
-		have: dropReasonsMatch,
+		what:  "`reason` of `skb:kfree_skb` and its `enum skb_drop_reason` (5.17)",
+		have:  dropReasons,
+		fails: []string{"config=kfree_skb", "btf_enum", "no enum skb_drop_reason"},
 	}},
 	"oomkill": {{
 		what:  "tp_btf `mark_victim(task, uid)` (6.9, backported to some stable kernels)",
 		have:  markVictimHasTask,
 		fails: []string{"config=oomkill", "mark_victim", "invalid mem access"},
-	}},
-	"pagefaults": {{
-		what:  "tracepoint struct `trace_event_raw_exceptions` (after 6.12; `..._x86_exceptions` until then)",
-		have:  btfHas("trace_event_raw_exceptions", ""),
-		fails: []string{"config=pagefaults", "program page_fault_", "bad CO-RE relocation"},
 	}},
 	"podexec": {{
 		what:  "tp_btf `mark_victim(task, uid)` (6.9, backported to some stable kernels)",
@@ -144,7 +129,6 @@ func supportHere(t *testing.T, name string) (support, []kernelNeed) {
 // are still loaded and attached by TestEveryExampleChecks; TestExamples
 // skips them with this reason.
 var labLimits = map[string]string{
-	"biolatency":  "the guest has no disk (its root is the initramfs, in RAM)",
 	"blockpci":    "the guest has no disk (its root is the initramfs, in RAM)",
 	"getaddrinfo": "the guest has no glibc programs (libc.so.6 is copied in only to attach the uprobes)",
 	"usdt":        "the guest cannot run python3 (its ELF is copied in only to attach the USDT probe)",
@@ -293,48 +277,12 @@ func markVictimHasTask() (bool, error) {
 	return ok && s.Name == "task_struct", nil
 }
 
-// dropReasonsMatch reports whether the drop reason numbers kfree_skb.yaml
-// names (its reason label's static_map) are this kernel's enum
-// skb_drop_reason, which gains and loses reasons between releases.
-func dropReasonsMatch() (bool, error) {
-	raw, err := os.ReadFile(filepath.Join(examplesDir, "kfree_skb.yaml"))
-	if err != nil {
+// dropReasons reports whether the kernel has kfree_skb's drop reasons:
+// the tracepoint's reason field and the enum btf_enum names it from.
+func dropReasons() (bool, error) {
+	field, err := btfHas("trace_event_raw_kfree_skb", "reason")()
+	if err != nil || !field {
 		return false, err
-	}
-	var cfg struct {
-		Metrics struct {
-			Counters []struct {
-				Labels []struct {
-					Name     string
-					Decoders []struct {
-						StaticMap map[string]string `yaml:"static_map"`
-					}
-				}
-			}
-		}
-	}
-	if err := yaml.Unmarshal(raw, &cfg); err != nil {
-		return false, fmt.Errorf("kfree_skb.yaml: %w", err)
-	}
-	want := map[uint64]string{}
-	for _, c := range cfg.Metrics.Counters {
-		for _, l := range c.Labels {
-			if l.Name != "reason" {
-				continue
-			}
-			for _, d := range l.Decoders {
-				for k, v := range d.StaticMap {
-					num, err := strconv.ParseUint(k, 10, 64)
-					if err != nil {
-						return false, fmt.Errorf("kfree_skb.yaml: reason %q: %w", k, err)
-					}
-					want[num] = v
-				}
-			}
-		}
-	}
-	if len(want) == 0 {
-		return false, errors.New("kfree_skb.yaml: no static_map on a reason label")
 	}
 	spec, err := kernelSpec()
 	if err != nil {
@@ -342,18 +290,9 @@ func dropReasonsMatch() (bool, error) {
 	}
 	var enum *btf.Enum
 	if err := spec.TypeByName("skb_drop_reason", &enum); errors.Is(err, btf.ErrNotFound) {
-		return false, nil // before 5.17
+		return false, nil
 	} else if err != nil {
 		return false, err
-	}
-	have := map[uint64]string{}
-	for _, v := range enum.Values {
-		have[v.Value] = strings.TrimPrefix(v.Name, "SKB_DROP_REASON_")
-	}
-	for num, name := range want {
-		if have[num] != name {
-			return false, nil
-		}
 	}
 	return true, nil
 }

@@ -206,6 +206,47 @@ func writeSync(t *testing.T, dir string, size int) {
 	}
 }
 
+// labBlockDevice is the null_blk device scripts/matrix.sh loads into the
+// kernel lab's guest, which has no disk: block requests to it go through
+// the block layer (and its tracepoints) and complete at once.
+const labBlockDevice = "/dev/nullb0"
+
+// blockTarget returns how to issue block requests and the disk they reach:
+// a file on a plain block device fsync'd (see diskDir) or, in the kernel
+// lab, direct writes to labBlockDevice.
+func blockTarget(t *testing.T) (write func(size int), disk string) {
+	t.Helper()
+	if !inLab() {
+		dir, disk := diskDir(t)
+		return func(size int) { writeSync(t, dir, size) }, disk
+	}
+	if _, err := os.Stat(labBlockDevice); err != nil {
+		t.Fatalf("kernel lab without %s (scripts/matrix.sh loads null_blk for e2e): %v", labBlockDevice, err)
+	}
+	return func(size int) { writeDirect(t, labBlockDevice, size) }, filepath.Base(labBlockDevice)
+}
+
+// writeDirect writes size bytes (a multiple of 4096) at the start of the
+// block device dev with O_DIRECT, so each write is a block request.
+func writeDirect(t *testing.T, dev string, size int) {
+	t.Helper()
+	// O_DIRECT wants an aligned buffer: an anonymous mapping is page aligned.
+	buf, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANON|unix.MAP_PRIVATE)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Munmap(buf)
+	rand.Read(buf)
+	fd, err := unix.Open(dev, unix.O_WRONLY|unix.O_DIRECT|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatalf("open %s: %v", dev, err)
+	}
+	defer unix.Close(fd)
+	if n, err := unix.Pwrite(fd, buf, 0); n != size || err != nil {
+		t.Fatalf("write %d bytes to %s: %d, %v", size, dev, n, err)
+	}
+}
+
 // spinUser keeps one CPU busy in user space for d.
 func spinUser(d time.Duration) uint64 {
 	var x uint64

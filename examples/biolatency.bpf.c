@@ -3,6 +3,7 @@
 // by device and operation.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include "maps.bpf.h"
 
 /* 2^26 us is about 67 s: anything slower is counted in le="+Inf" (the
@@ -87,10 +88,51 @@ int block_rq_issue(struct trace_event_raw_block_rq *ctx)
 	return 0;
 }
 
-SEC("tracepoint/block/block_rq_complete")
-int block_rq_complete(struct trace_event_raw_block_rq_completion *ctx)
+/* block_rq_complete's struct is trace_event_raw_block_rq_completion since
+ * 5.19 and trace_event_raw_block_rq_complete until then, with the same
+ * fields. This flavour (CO-RE ignores a "___" suffix when matching kernel
+ * types) names the old one; the branch for the struct this kernel lacks is
+ * dead once loaded (bpf_core_type_exists is a constant), so its unsatisfied
+ * relocations are never reached. Probe reads (BPF_CORE_READ) rather than
+ * plain loads: clang merges the two branches into loads at ctx + a chosen
+ * offset, which the verifier refuses for a ctx pointer. */
+struct trace_event_raw_block_rq_complete___old {
+	dev_t dev;
+	sector_t sector;
+	char rwbs[8];
+} __attribute__((preserve_access_index));
+
+/* rq_done is what block_rq_complete tells, whatever the struct's name. */
+struct rq_done {
+	__u32 dev;
+	__u64 sector;
+	char op[2];
+};
+
+static __always_inline void read_completion(void *ctx, struct rq_done *c)
 {
-	struct request_id id = { .dev = ctx->dev, .sector = ctx->sector };
+	struct trace_event_raw_block_rq_completion *new = ctx;
+	struct trace_event_raw_block_rq_complete___old *old = ctx;
+
+	if (bpf_core_type_exists(struct trace_event_raw_block_rq_completion)) {
+		c->dev = BPF_CORE_READ(new, dev);
+		c->sector = BPF_CORE_READ(new, sector);
+		bpf_core_read(c->op, sizeof(c->op), &new->rwbs);
+	} else {
+		c->dev = BPF_CORE_READ(old, dev);
+		c->sector = BPF_CORE_READ(old, sector);
+		bpf_core_read(c->op, sizeof(c->op), &old->rwbs);
+	}
+}
+
+SEC("tracepoint/block/block_rq_complete")
+int block_rq_complete(void *ctx)
+{
+	struct rq_done c;
+
+	read_completion(ctx, &c);
+
+	struct request_id id = { .dev = c.dev, .sector = c.sector };
 	__u64 *start = bpf_map_lookup_elem(&issued_at, &id);
 
 	if (!start)
@@ -101,8 +143,8 @@ int block_rq_complete(struct trace_event_raw_block_rq_completion *ctx)
 	bpf_map_delete_elem(&issued_at, &id);
 
 	struct disk_op_key key = {
-		.dev = encode_dev(ctx->dev),
-		.op = rwbs_op(ctx->rwbs[0], ctx->rwbs[1]),
+		.dev = encode_dev(c.dev),
+		.op = rwbs_op(c.op[0], c.op[1]),
 	};
 
 	histogram_exp2_overflow(&bio_latency_seconds, key, delta_us, LATENCY_BUCKET_MAX);

@@ -2,6 +2,7 @@
 // pagefaults: x86 page faults by mode (user/kernel) and access, per CPU.
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
 #include "maps.bpf.h"
 
 /* x86 page fault error code bits (arch/x86/include/asm/trap_pf.h). */
@@ -39,16 +40,38 @@ static __always_inline int count(__u8 mode, __u64 error_code)
 	return 0;
 }
 
-SEC("tracepoint/exceptions/page_fault_user")
-int page_fault_user(struct trace_event_raw_exceptions *ctx)
+/* The tracepoints' struct is trace_event_raw_exceptions after 6.12 and
+ * trace_event_raw_x86_exceptions until then, with the same error_code. This
+ * flavour (CO-RE ignores a "___" suffix when matching kernel types) names
+ * the old one; the branch for the struct this kernel lacks has a relocation
+ * that cannot be satisfied, and is dead: bpf_core_type_exists is a constant
+ * once loaded, so the verifier never walks it. BPF_CORE_READ (a probe read)
+ * rather than a plain load: clang merges the two branches into one load at
+ * ctx + a chosen offset, which the verifier refuses for a ctx pointer. */
+struct trace_event_raw_x86_exceptions___old {
+	unsigned long error_code;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u64 error_code(void *ctx)
 {
-	return count(MODE_USER, ctx->error_code);
+	struct trace_event_raw_x86_exceptions___old *old = ctx;
+	struct trace_event_raw_exceptions *new = ctx;
+
+	if (bpf_core_type_exists(struct trace_event_raw_exceptions))
+		return BPF_CORE_READ(new, error_code);
+	return BPF_CORE_READ(old, error_code);
+}
+
+SEC("tracepoint/exceptions/page_fault_user")
+int page_fault_user(void *ctx)
+{
+	return count(MODE_USER, error_code(ctx));
 }
 
 SEC("tracepoint/exceptions/page_fault_kernel")
-int page_fault_kernel(struct trace_event_raw_exceptions *ctx)
+int page_fault_kernel(void *ctx)
 {
-	return count(MODE_KERNEL, ctx->error_code);
+	return count(MODE_KERNEL, error_code(ctx));
 }
 
 char LICENSE[] SEC("license") = "GPL";

@@ -1,0 +1,137 @@
+package decoder
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/cilium/ebpf/btf"
+
+	"github.com/ebpfmon/ebpfmon/config"
+)
+
+// btfEnumDecoder (YAML "btf_enum") takes a number as decimal text, the
+// output of uint, and outputs the name the running kernel's enum gives it,
+// less strip_prefix: with {enum: skb_drop_reason, strip_prefix:
+// SKB_DROP_REASON_}, "2" -> "NOT_SPECIFIED" on 6.1 and "3" ->
+// "NO_SOCKET" on 6.18. Numbers are kernel-specific; the names are what
+// stays, so the labels are right on every kernel that has the enum. A
+// number with no name gives the number unchanged, so an unknown value costs
+// one series per value, never an error.
+//
+// The enum is read from the kernel's BTF (or --btf.path's) once, when the
+// decoder is built: a kernel without it, or a strip_prefix that none of its
+// names start with, fails the config at load. Where values share a number,
+// the first declared names it. Negative values of a signed enum also match
+// the unsigned number of the enum's size (-1 of a 4-byte enum is
+// 4294967295), which is what uint gives for a label of that size.
+type btfEnumDecoder struct {
+	names map[uint64][]byte
+}
+
+func newBTFEnum(conf config.Decoder, env *Env) (Decoder, error) {
+	if conf.Enum == "" {
+		return nil, errors.New("enum option is empty, want the name of an enum of the kernel's BTF")
+	}
+	spec, err := env.KernelBTF()
+	if err != nil {
+		return nil, fmt.Errorf("enum %s: %w", conf.Enum, err)
+	}
+	enum, err := findEnum(spec, conf.Enum)
+	if err != nil {
+		return nil, err
+	}
+	names, err := enumNames(enum, conf.StripPrefix)
+	if err != nil {
+		return nil, err
+	}
+	return btfEnumDecoder{names: names}, nil
+}
+
+// findEnum returns the enum named name (directly, or through a typedef).
+// None, or several that differ, is an error.
+func findEnum(spec *btf.Spec, name string) (*btf.Enum, error) {
+	types, err := spec.AnyTypesByName(name)
+	if err != nil && !errors.Is(err, btf.ErrNotFound) {
+		return nil, fmt.Errorf("enum %s: %w", name, err)
+	}
+	var found *btf.Enum
+	for _, typ := range types {
+		enum, ok := btf.UnderlyingType(typ).(*btf.Enum)
+		switch {
+		case !ok:
+		case found == nil:
+			found = enum
+		case !sameValues(found, enum):
+			return nil, fmt.Errorf("enum %s: the kernel's BTF has several enums of that name, with different values (name another)", name)
+		}
+	}
+	if found == nil {
+		return nil, fmt.Errorf("no enum %s in the kernel's BTF: this kernel lacks it or the name is wrong "+
+			"(`bpftool btf dump file /sys/kernel/btf/vmlinux | grep \"ENUM '%s'\"` shows it where it exists; "+
+			"for kernels without it, name the numbers with static_map)", name, name)
+	}
+	return found, nil
+}
+
+// sameValues reports whether two enums name the same numbers alike.
+func sameValues(a, b *btf.Enum) bool {
+	if a.Size != b.Size || len(a.Values) != len(b.Values) {
+		return false
+	}
+	for i := range a.Values {
+		if a.Values[i] != b.Values[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// enumNames maps each value of enum to its name less prefix. A prefix
+// that no name starts with is an error (a typo would strip nothing); a
+// name that is the prefix itself is kept whole.
+func enumNames(enum *btf.Enum, prefix string) (map[uint64][]byte, error) {
+	if len(enum.Values) == 0 {
+		return nil, fmt.Errorf("enum %s has no values", enum.Name)
+	}
+	names := make(map[uint64][]byte, len(enum.Values))
+	stripped := prefix == ""
+	for _, v := range enum.Values {
+		name, ok := strings.CutPrefix(v.Name, prefix)
+		if !ok || name == "" {
+			name = v.Name
+		} else {
+			stripped = true
+		}
+		for _, key := range []uint64{v.Value, truncate(v.Value, enum.Size)} {
+			if _, dup := names[key]; !dup {
+				names[key] = []byte(name)[:len(name):len(name)]
+			}
+		}
+	}
+	if !stripped {
+		return nil, fmt.Errorf("strip_prefix %q starts none of enum %s's names (the first is %s): fix or remove strip_prefix",
+			prefix, enum.Name, enum.Values[0].Name)
+	}
+	return names, nil
+}
+
+// truncate keeps the low size bytes of v: a sign-extended negative value
+// as the unsigned number of that size.
+func truncate(v uint64, size uint32) uint64 {
+	if size == 0 || size >= 8 {
+		return v
+	}
+	return v & (1<<(8*size) - 1)
+}
+
+func (d btfEnumDecoder) Decode(in []byte) ([]byte, error) {
+	n, err := parseText(in)
+	if err != nil {
+		return nil, err
+	}
+	if name, ok := d.names[n]; ok {
+		return name, nil
+	}
+	return in, nil
+}
