@@ -50,6 +50,7 @@ fi
 echo "fuzz: ${#targets[@]} targets, $FUZZTIME each"
 results=() # "dir name status execs seconds"
 failed=0
+deadline=0
 crashers=()
 start=$SECONDS
 for t in "${targets[@]}"; do
@@ -64,7 +65,13 @@ for t in "${targets[@]}"; do
 	execs=$(grep -oE 'execs: [0-9]+' "$log" | tail -n1 | awk '{print $2}')
 	execs=${execs:-0}
 	status=ok
-	if [ $rc -ne 0 ]; then
+	if [ $rc -ne 0 ] && ! grep -q 'Failing input written to' "$log" && grep -qx '    context deadline exceeded' "$log"; then
+		# Go before 1.27 (go.dev/issue/75804) may fail a target at the end
+		# of -fuzztime with this and no input: its deadline races a worker
+		# still running one. Not a crasher; noted, not failed.
+		status=ok*
+		deadline=1
+	elif [ $rc -ne 0 ]; then
 		status=FAIL
 		failed=1
 		cat "$log"
@@ -85,6 +92,9 @@ for r in "${results[@]}"; do
 	read -r status target execs secs <<<"$r"
 	printf '%-6s %-40s %12s %6s\n' "$status" "$target" "$execs" "$secs"
 done
+if [ $deadline -eq 1 ]; then
+	echo "ok*: go test failed with 'context deadline exceeded' at the end of -fuzztime and wrote no input: Go's deadline race (go.dev/issue/75804, fixed in Go 1.27), not a crasher"
+fi
 if [ ${#crashers[@]} -gt 0 ]; then
 	echo
 	echo "fuzz: crashers (plain go test now replays them; fix the cause and commit them as regression seeds):"
