@@ -221,6 +221,16 @@ prom-e2e: all ## A real Prometheus (../shared/labs/k8s) scraping ebpfmon under l
 bench: examples ## Run the benchmarks and print their figures (needs root for the map benchmarks)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./...
 
+# make fuzz: every Go fuzz target for FUZZTIME each (scripts/fuzz.sh);
+# FUZZ=regexp picks targets. A crasher fails the run; Go keeps it in
+# PKG/testdata/fuzz/FuzzName/, where plain `go test` replays it: commit it.
+FUZZTIME ?= 20s
+FUZZ     ?=
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target for FUZZTIME (20s) each and print its executions; fails on a crasher (FUZZ=regexp picks targets)
+	GO="$(GO)" FUZZTIME="$(FUZZTIME)" FUZZ="$(FUZZ)" bash scripts/fuzz.sh
+
 .PHONY: config-check
 config-check: examples ## Load and attach every example this kernel supports; the others must fail as declared (needs root)
 	$(GO) test -count=1 -run 'TestEveryExampleChecks|TestSupportTable' ./e2e

@@ -76,28 +76,3 @@ func TestReadNames(t *testing.T) {
 		t.Error("a names file over the size limit was read")
 	}
 }
-
-// FuzzParseNames checks that every name ParseNames returns is a valid,
-// unique config name that fits in a file name, and that an error stays
-// short whatever the text (it is logged and served by /-/reload).
-func FuzzParseNames(f *testing.F) {
-	for _, s := range []string{"", "a,b", "a\nb # c\n", "a a", "#", "x.yaml", "\xff", "\ufeffa", "\ufeff\ufeff", strings.Repeat("\xff", 300)} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, text string) {
-		names, err := ParseNames(text)
-		if err != nil {
-			if len(err.Error()) > 2048 {
-				t.Fatalf("ParseNames(%q): error of %d bytes", text, len(err.Error()))
-			}
-			return
-		}
-		seen := map[string]bool{}
-		for _, n := range names {
-			if CheckName(n) != nil || seen[n] || strings.ContainsAny(n, ",# \n") || len(n) > MaxNameLen || strings.ContainsRune(n, '\ufeff') {
-				t.Fatalf("ParseNames(%q) gave %q", text, n)
-			}
-			seen[n] = true
-		}
-	})
-}

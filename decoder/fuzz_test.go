@@ -2,8 +2,10 @@ package decoder
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -11,7 +13,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/ebpfmon/ebpfmon/config"
-	"github.com/ebpfmon/ebpfmon/kube"
 )
 
 // fuzzChain is a decoder chain and the label sizes its first decoder takes
@@ -22,7 +23,7 @@ type fuzzChain struct {
 }
 
 // fuzzChains are the decoder chains FuzzLabelSetDecode picks from; ifname is
-// left out because each unknown index costs a netlink dump (FuzzIfname
+// left out because each unknown index costs a netlink dump (FuzzRawDecoders
 // covers it).
 func fuzzChains() []fuzzChain {
 	ints := []uint{1, 2, 4, 8}
@@ -47,6 +48,8 @@ func fuzzChains() []fuzzChain {
 		{ints, withUint(config.Decoder{Name: "pci_class"})},
 		{ints, withUint(config.Decoder{Name: "pci_subclass"})},
 		{ints, withUint(config.Decoder{Name: "btf_enum", Enum: "drop_reason", StripPrefix: "DROP_"})},
+		{[]uint{8}, []config.Decoder{{Name: "uint"}, {Name: "cgroup"}, {Name: "pod", NotPod: "path"}}},
+		{[]uint{4, 16}, []config.Decoder{{Name: "inet_ip"}, {Name: "peer_pod", UnknownPeer: "ip"}}},
 	}
 }
 
@@ -79,6 +82,11 @@ func fuzzLabels(spec []byte) []config.Label {
 	return labels
 }
 
+// FuzzLabelSetDecode splits arbitrary keys with arbitrary label layouts
+// (sizes, paddings, bytes_of, chains of every decoder): a key of the wrong
+// size is an error wrapping ErrKeySize, and a decoded key gives one valid
+// UTF-8 value per label, each what that label's chain gives on that
+// label's bytes alone.
 func FuzzLabelSetDecode(f *testing.F) {
 	f.Add([]byte{3, 0, 1, 0, 3, 1, 7, 0, 1}, []byte("0123456789abcdef"), true)
 	f.Add([]byte{7, 0, 7, 15, 0, 3}, bytes.Repeat([]byte{0xff}, 24), false)
@@ -118,120 +126,144 @@ func FuzzLabelSetDecode(f *testing.F) {
 				t.Fatalf("value %d = %q is not valid UTF-8", i, v)
 			}
 		}
+		checkSplit(t, labels, key, out[1:], env)
 	})
 }
 
-// fuzzDecoder checks that a chain never panics, always gives valid UTF-8,
-// and meets check on success.
-func fuzzDecoder(f *testing.F, confs []config.Decoder, check func(t *testing.T, in []byte, out string), seeds ...[]byte) {
-	for _, s := range seeds {
-		f.Add(s)
-	}
-	chain, err := NewChain(confs, testEnv(f))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Fuzz(func(t *testing.T, in []byte) {
-		orig := bytes.Clone(in)
-		out, err := chain.Decode(in)
-		if !bytes.Equal(in, orig) {
-			t.Fatalf("Decode modified its input: %q -> %q", orig, in)
+// checkSplit checks that each label's value is its own chain's output on
+// its own bytes: a label starts where the one before and its padding end,
+// a bytes_of label has the bytes of the label it names.
+func checkSplit(t *testing.T, labels []config.Label, key []byte, values []string, env *Env) {
+	t.Helper()
+	type span struct{ off, size uint }
+	spans := map[string]span{}
+	off := uint(0)
+	for i, l := range labels {
+		s := span{off, l.Size}
+		if l.BytesOf != "" {
+			s = spans[l.BytesOf]
+		} else {
+			off += l.Size + l.Padding
 		}
-		if !utf8.ValidString(out) {
-			t.Fatalf("Decode(%q) = %q is not valid UTF-8", in, out)
-		}
-		if err == nil && check != nil {
-			check(t, in, out)
-		}
-	})
-}
-
-func FuzzUint(f *testing.F) {
-	fuzzDecoder(f, one("uint"), func(t *testing.T, in []byte, out string) {
-		v, err := strconv.ParseUint(out, 10, 64)
-		if err != nil || !bytes.Equal(u64(v)[:len(in)], in) {
-			t.Fatalf("Decode(%x) = %q does not round-trip", in, out)
-		}
-	}, []byte{1}, u16(300), u32(70000), u64(1<<40), []byte{1, 2, 3})
-}
-
-func FuzzHex(f *testing.F) {
-	fuzzDecoder(f, one("hex"), func(t *testing.T, in []byte, out string) {
-		if back, err := hex.DecodeString(out); err != nil || !bytes.Equal(back, in) {
-			t.Fatalf("Decode(%x) = %q does not round-trip", in, out)
-		}
-	}, []byte{}, []byte{0xde, 0xad})
-}
-
-func FuzzString(f *testing.F) {
-	fuzzDecoder(f, one("string"), func(t *testing.T, in []byte, out string) {
-		if strings.ContainsRune(out, 0) || len(out) > 3*len(in) {
-			t.Fatalf("Decode(%q) = %q", in, out)
-		}
-	}, []byte("bash\x00x"), []byte("\xff\xfe"), []byte{})
-}
-
-func FuzzInetIP(f *testing.F) {
-	fuzzDecoder(f, one("inet_ip"), func(t *testing.T, in []byte, out string) {
-		if _, err := netip.ParseAddr(out); err != nil {
-			t.Fatalf("Decode(%x) = %q is not an address: %v", in, out, err)
-		}
-	}, []byte{10, 0, 0, 1}, make([]byte, 16), []byte{1, 2, 3})
-}
-
-func FuzzKsym(f *testing.F) {
-	fuzzDecoder(f, one("ksym"), nil, u64(0xffffffff81001000), u64(0), []byte{1})
-}
-
-func FuzzKstack(f *testing.F) {
-	fuzzDecoder(f, one("kstack"), func(t *testing.T, in []byte, out string) {
-		if out != "" && strings.Count(out, "\n")+1 > len(in)/8 {
-			t.Fatalf("Decode(%x) = %q has more frames than addresses", in, out)
-		}
-	}, u64s(0xffffffff81001010, 0xffffffff81000123, 0), make([]byte, 7))
-}
-
-func FuzzMajorMinor(f *testing.F) {
-	fuzzDecoder(f, one("majorminor"), nil, mkdev(8, 1), u32(0xffffffff), []byte{0})
-}
-
-func FuzzDname(f *testing.F) {
-	fuzzDecoder(f, one("dname"), nil, []byte("\x07example\x03com\x00"), []byte("\x05com"), []byte{})
-}
-
-func FuzzIfname(f *testing.F) {
-	fuzzDecoder(f, one("ifname"), nil, u32(1), u32(0), []byte{1})
-}
-
-// FuzzTextDecoders feeds arbitrary text to the decoders that parse text.
-func FuzzTextDecoders(f *testing.F) {
-	f.Add([]byte("2"), uint8(0))
-	f.Add([]byte("18446744073709551616"), uint8(1))
-	f.Add([]byte("\xff1"), uint8(2))
-	f.Add([]byte(ledgerPath), uint8(9))
-	f.Add([]byte(webMount), uint8(11))
-	f.Add([]byte("fd00::6"), uint8(12))
-	pods, _ := testPods(f)
-	env := testEnv(f, WithKubeResolver(kube.NewResolverWith(pods)))
-	var chains []Chain
-	for _, conf := range []config.Decoder{
-		{Name: "static_map", StaticMap: map[string]string{"2": "two"}},
-		{Name: "regexp", Regexps: []string{`^(\d+)$`, `x`}},
-		{Name: "errno"}, {Name: "syscall"}, {Name: "cgroup"},
-		{Name: "pci_vendor"}, {Name: "pci_device"}, {Name: "pci_class"}, {Name: "pci_subclass"},
-		{Name: "pod"}, {Name: "pod_namespace", NotPod: "path"}, {Name: "container", NotPod: "skip"},
-		{Name: "peer_pod"}, {Name: "peer_pod", UnknownPeer: "ip"},
-	} {
-		c, err := NewChain([]config.Decoder{conf}, env)
+		spans[l.Name] = s
+		chain, err := NewChain(l.Decoders, env)
 		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := chain.Decode(key[s.off : s.off+s.size])
+		if err != nil || values[i] != want {
+			t.Fatalf("label %s (bytes %d-%d of %x) = %q, its chain alone gives %q, %v", l.Name, s.off, s.off+s.size, key, values[i], want, err)
+		}
+	}
+	if int(off) != len(key) {
+		t.Fatalf("labels cover %d bytes of a %d-byte key", off, len(key))
+	}
+}
+
+// rawCheck is a decoder of raw key bytes, what must hold of its output
+// out for the input in when it succeeds (nil: nothing more than valid
+// UTF-8 and in left unchanged), and seeds.
+type rawCheck struct {
+	name  string
+	check func(t *testing.T, env *Env, in []byte, out string)
+	seeds [][]byte
+}
+
+// rawChecks are the decoders that take raw key bytes.
+func rawChecks() []rawCheck {
+	return []rawCheck{
+		{"uint", func(t *testing.T, _ *Env, in []byte, out string) {
+			v, err := strconv.ParseUint(out, 10, 64)
+			if err != nil || !bytes.Equal(u64(v)[:len(in)], in) {
+				t.Fatalf("Decode(%x) = %q does not round-trip", in, out)
+			}
+		}, [][]byte{{1}, u16(300), u32(70000), u64(1 << 40), {1, 2, 3}}},
+		{"hex", func(t *testing.T, _ *Env, in []byte, out string) {
+			if back, err := hex.DecodeString(out); err != nil || !bytes.Equal(back, in) {
+				t.Fatalf("Decode(%x) = %q does not round-trip", in, out)
+			}
+		}, [][]byte{{}, {0xde, 0xad}}},
+		{"string", func(t *testing.T, _ *Env, in []byte, out string) {
+			if strings.ContainsRune(out, 0) || len(out) > 3*len(in) || !strings.HasPrefix(valid(in), out) {
+				t.Fatalf("Decode(%q) = %q", in, out)
+			}
+		}, [][]byte{[]byte("bash\x00x"), []byte("\xff\xfe"), {}, []byte("kworker/0:1\x00\x00\x00\x00\x00")}},
+		{"inet_ip", func(t *testing.T, _ *Env, in []byte, out string) {
+			a, err := netip.ParseAddr(out)
+			if want, _ := netip.AddrFromSlice(in); err != nil || a != want.Unmap() { // IPv4-mapped prints as IPv4
+				t.Fatalf("Decode(%x) = %q is not that address: %v", in, out, err)
+			}
+		}, [][]byte{{10, 0, 0, 1}, make([]byte, 16), {1, 2, 3}, {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 1, 0, 5}}},
+		{"ksym", func(t *testing.T, env *Env, in []byte, out string) {
+			addr := binary.NativeEndian.Uint64(in)
+			if hexAddr, ok := strings.CutPrefix(out, "unknown_addr:0x"); ok {
+				if v, err := strconv.ParseUint(hexAddr, 16, 64); err != nil || v != addr {
+					t.Fatalf("Decode(%#x) = %q", addr, out)
+				}
+				return
+			}
+			if back, err := env.Kallsyms().Address(out); err != nil || back != addr {
+				t.Fatalf("Decode(%#x) = %q, which is at %#x, %v", addr, out, back, err)
+			}
+		}, [][]byte{u64(0xffffffff81001000), u64(0), {1}, u64(0xffffffff81000100)}},
+		{"kstack", func(t *testing.T, _ *Env, in []byte, out string) {
+			if out != "" && strings.Count(out, "\n")+1 > len(in)/8 {
+				t.Fatalf("Decode(%x) = %q has more frames than addresses", in, out)
+			}
+		}, [][]byte{u64s(0xffffffff81001010, 0xffffffff81000123, 0), make([]byte, 7)}},
+		{"majorminor", func(t *testing.T, _ *Env, in []byte, out string) {
+			dev := binary.NativeEndian.Uint32(in)
+			major, minor := (dev&0xfff00)>>8, (dev&0xff)|((dev>>12)&0xfff00)
+			if want, ok := testPartitions[[2]uint32{major, minor}]; ok {
+				if out != want {
+					t.Fatalf("Decode(%d:%d) = %q, want %q", major, minor, out, want)
+				}
+			} else if want := fmt.Sprintf("unknown:%d:%d", major, minor); out != want {
+				t.Fatalf("Decode(%d:%d) = %q, want %q", major, minor, out, want)
+			}
+		}, [][]byte{mkdev(8, 1), mkdev(259, 1), u32(0xffffffff), {0}}},
+		{"dname", func(t *testing.T, _ *Env, in []byte, out string) {
+			if len(out) > 3*len(in)+1 { // at most every byte made U+FFFD, or "." for nothing
+				t.Fatalf("Decode(%q) = %q", in, out)
+			}
+		}, [][]byte{[]byte("\x07example\x03com\x00"), []byte("\x05com"), {}, {0}}},
+		{"ifname", nil, [][]byte{u32(1), u32(0), {1}}},
+	}
+}
+
+// testPartitions are the devices of testdata/proc/partitions.
+var testPartitions = map[[2]uint32]string{{8, 0}: "sda", {8, 1}: "sda1", {259, 0}: "nvme0n1", {259, 1}: "nvme0n1p1", {136, 16}: "sdzz"}
+
+// FuzzRawDecoders feeds arbitrary bytes to every decoder of raw key bytes
+// (uint, hex, string, inet_ip, ksym, kstack, majorminor, dname, ifname),
+// any size: a decoder never changes its input and gives valid UTF-8 text
+// that reads back to the input where it can (uint, hex, inet_ip: the
+// bytes; ksym: the address; majorminor: the device).
+func FuzzRawDecoders(f *testing.F) {
+	checks := rawChecks()
+	env := testEnv(f)
+	chains := make([]Chain, len(checks))
+	for i, c := range checks {
+		for _, s := range c.seeds {
+			f.Add(s, uint8(i))
+		}
+		var err error
+		if chains[i], err = NewChain(one(c.name), env); err != nil {
 			f.Fatal(err)
 		}
-		chains = append(chains, c)
 	}
 	f.Fuzz(func(t *testing.T, in []byte, which uint8) {
-		out, err := chains[int(which)%len(chains)].Decode(in)
-		if err == nil && !utf8.ValidString(out) {
-			t.Fatalf("Decode(%q) = %q is not valid UTF-8", in, out)
+		i := int(which) % len(checks)
+		orig := bytes.Clone(in)
+		out, err := chains[i].Decode(in)
+		if !bytes.Equal(in, orig) {
+			t.Fatalf("%s: Decode modified its input: %q -> %q", checks[i].name, orig, in)
+		}
+		if !utf8.ValidString(out) {
+			t.Fatalf("%s: Decode(%q) = %q is not valid UTF-8", checks[i].name, in, out)
+		}
+		if err == nil && checks[i].check != nil {
+			checks[i].check(t, env, in, out)
 		}
 	})
 }

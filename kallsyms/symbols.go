@@ -58,7 +58,9 @@ func (s *symbols) find(addr uint64) (sym Symbol, ok bool) {
 	for first > 0 && e[first-1].addr == e[first].addr {
 		first--
 	}
-	if addr >= s.extentEnd(first, i) {
+	// A symbol holds at least its own address, even at the top of the
+	// address space, where its exclusive end cannot be written.
+	if addr != e[first].addr && addr >= s.extentEnd(first, i) {
 		return Symbol{}, false
 	}
 	got := e[first]

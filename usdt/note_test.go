@@ -98,28 +98,6 @@ func TestParseNotes(t *testing.T) {
 	}
 }
 
-func FuzzParseNotes(f *testing.F) {
-	le := binary.LittleEndian
-	f.Add(note(le, "stapsdt", 3, sdtDesc(le, 8, 0x1240, 0x2030, 0, "ebpfmon", "hit", "-4@%edi")), true)
-	f.Add(note(le, "stapsdt", 3, sdtDesc(le, 4, 1, 2, 3, "p", "n", "")), false)
-	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 3, 0, 0, 0}, true)
-	f.Fuzz(func(t *testing.T, data []byte, is64 bool) {
-		size := 4
-		if is64 {
-			size = 8
-		}
-		probes, err := ParseNotes(data, le, size)
-		if err != nil {
-			return
-		}
-		for _, p := range probes {
-			if p.Provider == "" || p.Name == "" || strings.ContainsRune(p.String()+p.Args, 0) {
-				t.Fatalf("bad probe %+v", p)
-			}
-		}
-	})
-}
-
 // buildSDT compiles C source using sys/sdt.h into an executable.
 func buildSDT(t *testing.T, src string, flags ...string) string {
 	t.Helper()
