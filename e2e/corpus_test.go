@@ -39,6 +39,8 @@ type corpusCase struct {
 	args      []string            // flags: the case runs alone with --config.check
 	whole     bool                // the flags refuse the whole run: no config loads
 	reload    bool                // before/ holds the version running until a reload
+	wantStage string              // the stage config_error_info and /status name; "none": a program is not attached, no load failed
+	wantFile  string              // the base name of the file /status says to fix (with a stage)
 }
 
 // wantKeys are the manifest's keys for what the error must say.
@@ -102,8 +104,10 @@ func readCase(dir string) (*corpusCase, error) {
 			c.args = append(c.args, value)
 		case "whole":
 			c.whole = value == "true"
+		case "stage":
+			c.wantStage, c.wantFile, _ = strings.Cut(value, " ")
 		default:
-			return nil, errorf(dir, n, "unknown key %q, want one of file field fix also object cflags truncate args whole", key)
+			return nil, errorf(dir, n, "unknown key %q, want one of file field fix also object cflags truncate args whole stage", key)
 		}
 	}
 	if err := s.Err(); err != nil {
@@ -116,6 +120,9 @@ func readCase(dir string) (*corpusCase, error) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "before")); err == nil {
 		c.reload = true
+	}
+	if c.wantStage == "" && len(c.args) == 0 {
+		return nil, errorf(dir, 0, "no \"stage\" line: a served case says the stage its failure is reported at (parse, validate, load, verifier, attach) and the file to fix, or none")
 	}
 	if c.reload && len(c.args) > 0 {
 		return nil, errorf(dir, 0, "a reload case (before/) takes no args")
@@ -261,9 +268,11 @@ func testServed(t *testing.T, objs *objects, cases []*corpusCase) {
 		}
 	}
 	logs := in.logText()
+	status := in.status(t)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			c.checkServed(t, ms)
+			c.checkStage(t, ms, status[c.name])
 			c.checkError(t, configLines(logs, c.name))
 		})
 	}
@@ -297,6 +306,48 @@ func (c *corpusCase) checkServed(t *testing.T, ms metrics) {
 		}
 	}
 	t.Errorf("config_loaded = %v with every program attached: want a failure", loaded)
+}
+
+// checkStage checks that the metrics and /status put c's failure down to
+// the stage its manifest names, and its state: a reload case's running
+// version runs (loaded), a case failing at a stage runs none (failed), and
+// a program not attached without a failed load is partial.
+func (c *corpusCase) checkStage(t *testing.T, ms metrics, st configStatus) {
+	t.Helper()
+	state := "failed"
+	switch {
+	case c.wantStage == "none":
+		state = "partial"
+	case c.reload:
+		state = "loaded"
+	}
+	if got := ms.series("ebpfmon_config_state", map[string]string{"config": c.name, "state": state}); len(got) != 1 || got[0].GetGauge().GetValue() != 1 {
+		t.Errorf("config_state{state=%q} = %v, want 1", state, got)
+	}
+	var stages []string
+	for _, m := range ms.series("ebpfmon_config_error_info", map[string]string{"config": c.name}) {
+		for _, l := range m.GetLabel() {
+			if l.GetName() == "stage" {
+				stages = append(stages, l.GetValue())
+			}
+		}
+	}
+	want := []string{c.wantStage}
+	if c.wantStage == "none" {
+		want = nil
+	}
+	if !slices.Equal(stages, want) {
+		t.Errorf("config_error_info stages %q, want %q", stages, want)
+	}
+	if st.State != state {
+		t.Errorf("/status: state %q, want %q", st.State, state)
+	}
+	switch {
+	case c.wantStage == "none" && st.LastError != nil:
+		t.Errorf("/status: last error %+v, want none", st.LastError)
+	case c.wantStage != "none" && (st.LastError == nil || st.LastError.Stage != c.wantStage || filepath.Base(st.LastError.File) != c.wantFile):
+		t.Errorf("/status: last error %+v, want stage %q, file %q", st.LastError, c.wantStage, c.wantFile)
+	}
 }
 
 // checkError checks out holds every substring c's manifest names.

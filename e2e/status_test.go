@@ -27,6 +27,20 @@ type configStatus struct {
 	} `json:"last_error"`
 }
 
+// status reads /status?format=json, by config name.
+func (in *instance) status(t *testing.T) map[string]configStatus {
+	t.Helper()
+	var st []configStatus
+	if err := json.Unmarshal([]byte(in.get(t, "/status?format=json")), &st); err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]configStatus{}
+	for _, s := range st {
+		byName[s.Name] = s
+	}
+	return byName
+}
+
 // TestStatusBrokenBesideGood runs the real binary on two good configs
 // beside one the verifier refuses and one with a typo: the good ones
 // export, the state and error metrics say which failed at what stage, and

@@ -24,7 +24,8 @@ var supportedMapTypes = []ebpf.MapType{
 
 // LoadSpec reads cfg's compiled object and checks it against cfg, without
 // touching the kernel. Its errors are *config.StageError: load (the
-// object) or validate (the config against it).
+// object), or validate (the config against it, blaming NAME.yaml; a
+// program that cannot be attached as it is, blaming NAME.bpf.o).
 func LoadSpec(cfg *config.Config) (*ebpf.CollectionSpec, error) {
 	raw, err := regfile.Read(cfg.BPFPath, MaxObjectSize)
 	if err != nil {
@@ -36,8 +37,12 @@ func LoadSpec(cfg *config.Config) (*ebpf.CollectionSpec, error) {
 	if err != nil {
 		return nil, loadErr(cfg.BPFPath, fmt.Errorf("%s: not a usable BPF object (rebuild it with clang -target bpf -g): %w", cfg.BPFPath, err))
 	}
-	if err := CheckSpec(cfg, spec); err != nil {
-		return nil, validateErr(cfg, err)
+	cfgErr, progErr := checkAgainst(cfg, spec), checkPrograms(spec)
+	switch {
+	case cfgErr != nil:
+		return nil, validateErr(cfg, mismatch(cfg, errors.Join(cfgErr, progErr)))
+	case progErr != nil: // nothing in the YAML can fix a program's section or verdict
+		return nil, config.Staged(config.StageValidate, cfg.BPFPath, mismatch(cfg, progErr))
 	}
 	return spec, nil
 }
@@ -49,6 +54,21 @@ func LoadSpec(cfg *config.Config) (*ebpf.CollectionSpec, error) {
 // object lacks or whose values do not fit their C types, program sections
 // that cannot be attached.
 func CheckSpec(cfg *config.Config, spec *ebpf.CollectionSpec) error {
+	return mismatch(cfg, errors.Join(checkAgainst(cfg, spec), checkPrograms(spec)))
+}
+
+// mismatch says that err (nil stays nil) is why cfg does not match its
+// object.
+func mismatch(cfg *config.Config, err error) error {
+	if err == nil {
+		return nil
+	}
+	return fmt.Errorf("%s does not match %s:\n%w", cfg.Path, cfg.BPFPath, err)
+}
+
+// checkAgainst returns the mismatches between cfg and spec that a change
+// of cfg can fix: every check of CheckSpec but the programs'.
+func checkAgainst(cfg *config.Config, spec *ebpf.CollectionSpec) error {
 	var errs []error
 	for i, c := range cfg.Metrics.Counters {
 		path := fmt.Sprintf("metrics.counters[%d]", i)
@@ -72,15 +92,20 @@ func CheckSpec(cfg *config.Config, spec *ebpf.CollectionSpec) error {
 	if cfg.Tracing != nil {
 		errs = append(errs, checkSpanMaps(spec, cfg.Tracing.Spans))
 	}
+	return errors.Join(errs...)
+}
+
+// checkPrograms returns the programs of spec that cannot be attached as
+// they are: an unknown section, a verdict that drops packets. The object
+// is what to fix.
+func checkPrograms(spec *ebpf.CollectionSpec) error {
+	var errs []error
 	for _, name := range slices.Sorted(maps.Keys(spec.Programs)) {
 		if err := attach.CheckProgram(spec.Programs[name]); err != nil {
 			errs = append(errs, fmt.Errorf("program %s: %w", name, err))
 		}
 	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("%s does not match %s:\n%w", cfg.Path, cfg.BPFPath, err)
-	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // checkMap checks one metric's map: it exists, has a supported type, u64

@@ -37,7 +37,7 @@ func (m *MapMetric) Debug(config string) DebugMap {
 	for i := range m.entries.Len() {
 		key := m.entries.Key(i)
 		entry := DebugEntry{Key: hex.EncodeToString(key), Values: append([]uint64(nil), m.entries.Values(i)...)}
-		values, err := m.labels.Decode(key, nil)
+		values, err := decodeLabels(m.labels, key, nil)
 		if err != nil {
 			entry.Error = err.Error()
 		} else {

@@ -250,7 +250,7 @@ func (e *EventCounter) count(rec []byte) {
 	if ok {
 		return
 	}
-	values, err := e.labels.Decode(key, nil)
+	values, err := decodeLabels(e.labels, key, nil)
 	switch {
 	case errors.Is(err, decoder.ErrSkipLabelSet):
 		values = nil

@@ -465,9 +465,10 @@ func (m *MapMetric) decode(key []byte) (d *decoded, dup bool, err error) {
 		if m.cpuValues != nil {
 			d.extra().lastCPU = make([]uint64, len(m.cpuValues))
 		}
-		m.cache[string(key)] = d
+		err := m.resolveKey(d, key, retryFirst)
+		m.cache[string(key)] = d // once resolved: never a half-made entry
 		m.hits++
-		return d, false, m.resolveKey(d, key, retryFirst)
+		return d, false, err
 	}
 	if d.gen == m.gen {
 		return d, true, nil
@@ -494,7 +495,7 @@ func (m *MapMetric) decode(key []byte) (d *decoded, dup bool, err error) {
 // labels the key had: it may be as transient as the ones retried.
 func (m *MapMetric) refresh(d *decoded, key []byte) {
 	d.epoch = m.epoch
-	values, err := m.labels.Decode(key, m.scratch[:0])
+	values, err := decodeLabels(m.labels, key, m.scratch[:0])
 	m.scratch = values
 	skip := errors.Is(err, decoder.ErrSkipLabelSet)
 	if err != nil && !skip {
@@ -528,7 +529,7 @@ func (m *MapMetric) seriesID(values []string) string {
 // resolveKey decodes key's labels into d. On failure d skips the key and
 // is retried wait after this scrape.
 func (m *MapMetric) resolveKey(d *decoded, key []byte, wait time.Duration) error {
-	values, err := m.labels.Decode(key, m.scratch[:0])
+	values, err := decodeLabels(m.labels, key, m.scratch[:0])
 	m.scratch = values
 	if err == nil {
 		err = m.resolve(d, values)

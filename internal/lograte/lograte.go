@@ -47,11 +47,19 @@ type state struct {
 }
 
 // bucket is one key's allowance: tokens left, when they were last
-// refilled, and the records held back since one last passed.
+// refilled, and the records held back since one last passed, the last of
+// them kept (with the handler it was for) to be passed late.
 type bucket struct {
 	tokens     int
 	refilled   time.Time
 	suppressed int
+	last       heldRecord
+}
+
+// heldRecord is a record held back and the handler it was for.
+type heldRecord struct {
+	next slog.Handler
+	r    slog.Record
 }
 
 // New returns a Handler over next.
@@ -77,15 +85,25 @@ func (h *Handler) Handle(ctx context.Context, r slog.Record) error {
 	if !ok {
 		return h.next.Handle(ctx, r)
 	}
-	pass, suppressed := h.st.take(key)
+	pass, suppressed, late := h.st.take(key, heldRecord{h.next, r})
+	for _, l := range late {
+		_ = l.next.Handle(ctx, l.r) // best effort, as the record it stands for was
+	}
 	if !pass {
 		return nil
 	}
-	if suppressed > 0 {
-		r = r.Clone()
-		r.AddAttrs(slog.Int(SuppressedKey, suppressed))
+	return h.next.Handle(ctx, withSuppressed(r, suppressed))
+}
+
+// withSuppressed is r saying that n records of its key were held back
+// before it (r itself when n is 0).
+func withSuppressed(r slog.Record, n int) slog.Record {
+	if n == 0 {
+		return r
 	}
-	return h.next.Handle(ctx, r)
+	r = r.Clone()
+	r.AddAttrs(slog.Int(SuppressedKey, n))
+	return r
 }
 
 // WithAttrs returns a handler whose records have attrs, limited together
@@ -138,13 +156,14 @@ func (s *state) keyAttrs(attrs []slog.Attr) []slog.Attr {
 	return out
 }
 
-// take spends one of key's tokens: whether the record passes and, if it
-// does, how many records of key were held back before it.
-func (s *state) take(key string) (bool, int) {
+// take spends one of key's tokens for rec: whether it passes and, if it
+// does, how many records of key were held back before it; and the
+// records held back that are now to pass late (see sweep).
+func (s *state) take(key string, rec heldRecord) (bool, int, []heldRecord) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.opts.Now()
-	s.sweep(now)
+	late := s.sweep(now, key)
 	b := s.buckets[key]
 	if b == nil {
 		b = &bucket{tokens: s.opts.Burst, refilled: now}
@@ -153,12 +172,14 @@ func (s *state) take(key string) (bool, int) {
 	s.refill(b, now)
 	if b.tokens == 0 {
 		b.suppressed++
-		return false, 0
+		rec.r = rec.r.Clone()
+		b.last = rec
+		return false, 0, late
 	}
 	b.tokens--
 	held := b.suppressed
-	b.suppressed = 0
-	return true, held
+	b.suppressed, b.last = 0, heldRecord{}
+	return true, held, late
 }
 
 // refill adds the tokens earned since b was last refilled, up to Burst.
@@ -178,18 +199,32 @@ func (s *state) refill(b *bucket, now time.Time) {
 	}
 }
 
-// sweep forgets, at most once per Interval, the keys that are back to a
-// full allowance with nothing held back: they are as good as new, and
-// keys of configs long gone do not pile up.
-func (s *state) sweep(now time.Time) {
+// sweep, at most once per Interval, passes late the last record held
+// back of each key that has a token again, saying how many were held back
+// before it, so that the count is not lost when no record of the key
+// comes again (a config fixed, or removed); and forgets the keys that are
+// back to a full allowance with nothing held back: they are as good as
+// new, and keys of configs long gone do not pile up. It returns the
+// records to pass. The key being taken is left to take: its record says
+// the count.
+func (s *state) sweep(now time.Time, taking string) []heldRecord {
 	if now.Sub(s.lastSweep) < s.opts.Interval {
-		return
+		return nil
 	}
 	s.lastSweep = now
+	var late []heldRecord
 	for k, b := range s.buckets {
 		s.refill(b, now)
+		if b.suppressed > 0 && b.tokens > 0 && k != taking {
+			b.tokens--
+			l := b.last
+			l.r = withSuppressed(l.r, b.suppressed-1)
+			late = append(late, l)
+			b.suppressed, b.last = 0, heldRecord{}
+		}
 		if b.tokens == s.opts.Burst && b.suppressed == 0 {
 			delete(s.buckets, k)
 		}
 	}
+	return late
 }

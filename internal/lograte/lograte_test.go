@@ -3,6 +3,7 @@ package lograte
 import (
 	"bytes"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -110,8 +111,11 @@ func TestKeySources(t *testing.T) {
 	}
 }
 
-// TestSweep checks keys back to a full allowance are forgotten, and keys
-// with records held back are kept until one passes and says so.
+// TestSweep checks keys back to a full allowance are forgotten, and the
+// last record held back of a key that logs no more is passed late, at the
+// next sweep, saying how many were held back before it: the count used to
+// wait for the key's next record, for ever when it never came (a config
+// fixed or removed), and its key was kept as long.
 func TestSweep(t *testing.T) {
 	var buf bytes.Buffer
 	clk := &clock{time.Unix(1000, 0)}
@@ -120,16 +124,27 @@ func TestSweep(t *testing.T) {
 	for i := range 100 {
 		log.Error("failed", "config", string(rune('a'+i%26))+strings.Repeat("x", i))
 	}
-	log.Error("held", "config", "keep")
-	log.Error("held", "config", "keep")
+	for i := range 4 {
+		log.Error("held", "config", "keep", "n", i)
+	}
+	clk.t = clk.t.Add(30 * time.Second)
+	log.Error("other", "config", "y") // before a token is back: nothing passes late
+	if got := lines(&buf); got[len(got)-1] != `msg=other config=y` {
+		t.Errorf("last line %q, want the record of y alone", got[len(got)-1])
+	}
 	clk.t = clk.t.Add(2 * time.Minute)
 	log.Error("other", "config", "z")
-	if n := len(h.st.buckets); n != 2 { // "keep" (one held back) and "z"
+	got := lines(&buf)
+	if want := []string{`msg=held config=keep n=3 suppressed=2`, `msg=other config=z`}; !slices.Equal(got[len(got)-2:], want) {
+		t.Errorf("last lines %q, want %q: the last held record, late, with the count, then z's", got[len(got)-2:], want)
+	}
+	if n := len(h.st.buckets); n != 2 { // "keep" (its token spent late) and "z"
 		t.Errorf("%d keys after the sweep, want 2", n)
 	}
-	log.Error("held", "config", "keep")
-	if got := lines(&buf); got[len(got)-1] != `msg=held config=keep suppressed=1` {
-		t.Errorf("last line %q, want the held-back count", got[len(got)-1])
+	clk.t = clk.t.Add(2 * time.Minute)
+	log.Error("other", "config", "z")
+	if n := len(h.st.buckets); n != 1 {
+		t.Errorf("%d keys after the next sweep, want 1 (z)", n)
 	}
 }
 
