@@ -120,13 +120,50 @@ func TestOverflowPerCPU(t *testing.T) {
 }
 
 // TestOverflowRefresh checks a key whose labels change: it leaves its
-// label set and takes the new one's place, folded if there is none.
+// label set and takes the new one's place, folded if there is none. A key
+// moving from one folded label set to another stays in the overflow
+// series, counted once: its value must not be added again on top of what
+// it had counted there.
 func TestOverflowRefresh(t *testing.T) {
-	labels := fakeLabels{1: {"a"}, 2: {"b"}}
-	m := testMetric(labels, []string{"k"}, nil, nil)
-	m.slots.max = 1
-	runScrapes(t, m, []scrape{{entries(1, 1, []uint64{1}, 2, []uint64{2}), []string{"k=__overflow__ 2", "k=a 1"}, 1, 1}})
-	labels[2] = []string{"c"} // b renamed: c is folded too, b's 2 stays in the overflow series
-	m.started = m.started.Add(refreshEvery)
-	runScrapes(t, m, []scrape{{entries(1, 1, []uint64{1}, 2, []uint64{3}), []string{"k=__overflow__ 5", "k=a 1"}, 1, 2}})
+	for _, tc := range []struct {
+		name   string
+		before fakeLabels
+		rename map[byte]string
+		first  *bpfmap.Entries
+		then   *bpfmap.Entries
+		want   [2][]string
+	}{
+		{"folded to folded", fakeLabels{1: {"a"}, 2: {"b"}}, map[byte]string{2: "c"},
+			entries(1, 1, []uint64{1}, 2, []uint64{2}), entries(1, 1, []uint64{1}, 2, []uint64{3}),
+			[2][]string{{"k=__overflow__ 2", "k=a 1"}, {"k=__overflow__ 3", "k=a 1"}}},
+		{"folded to folded, other keys stay", fakeLabels{1: {"a"}, 2: {"b"}, 3: {"b"}}, map[byte]string{2: "c"},
+			entries(1, 1, []uint64{1}, 2, []uint64{2}, 3, []uint64{4}), entries(1, 1, []uint64{1}, 2, []uint64{3}, 3, []uint64{4}),
+			[2][]string{{"k=__overflow__ 6", "k=a 1"}, {"k=__overflow__ 7", "k=a 1"}}},
+		{"folded to folded, the admitted one renamed first", fakeLabels{1: {"a"}, 2: {"b"}, 3: {"d"}}, map[byte]string{1: "c", 2: "a"},
+			entries(1, 1, []uint64{1}, 2, []uint64{2}, 3, []uint64{5}), entries(1, 1, []uint64{1}, 2, []uint64{3}, 3, []uint64{5}),
+			[2][]string{{"k=__overflow__ 7", "k=a 1"}, {"k=__overflow__ 8", "k=c 1"}}},
+		{"folded to admitted: what it counted stays in the overflow series", fakeLabels{1: {"a"}, 2: {"b"}, 3: {"d"}}, map[byte]string{1: "skip", 2: "e"},
+			entries(1, 1, []uint64{1}, 2, []uint64{2}, 3, []uint64{5}), entries(1, 1, []uint64{1}, 2, []uint64{3}, 3, []uint64{5}),
+			[2][]string{{"k=__overflow__ 7", "k=a 1"}, {"k=__overflow__ 7", "k=e 3"}}},
+		{"folded to skipped: what it counted stays", fakeLabels{1: {"a"}, 2: {"b"}, 3: {"d"}}, map[byte]string{2: "skip"},
+			entries(1, 1, []uint64{1}, 2, []uint64{2}, 3, []uint64{5}), entries(1, 1, []uint64{1}, 2, []uint64{3}, 3, []uint64{6}),
+			[2][]string{{"k=__overflow__ 7", "k=a 1"}, {"k=__overflow__ 8", "k=a 1"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := testMetric(tc.before, []string{"k"}, nil, nil)
+			m.slots.max = 1
+			fam, _ := m.build(tc.first)
+			if got := render(fam); !slices.Equal(got, tc.want[0]) {
+				t.Fatalf("before: got %q, want %q", got, tc.want[0])
+			}
+			for k, v := range tc.rename {
+				tc.before[k] = []string{v}
+			}
+			m.started = m.started.Add(refreshEvery)
+			fam, _ = m.build(tc.then)
+			if got := render(fam); !slices.Equal(got, tc.want[1]) {
+				t.Errorf("after: got %q, want %q", got, tc.want[1])
+			}
+		})
+	}
 }
