@@ -543,7 +543,7 @@ func (m *MapMetric) refold(d *decoded, values []string, skip bool) {
 		if s := m.slots.all[old.slot]; s.refs == 1 {
 			m.leaveFolded(s, nil)
 		}
-		m.slots.release(int(old.slot))
+		m.slots.release(int(old.slot), m.started)
 		return
 	}
 	m.depart(&old)
@@ -596,7 +596,7 @@ func (m *MapMetric) resolve(d *decoded, values []string) error {
 	if m.buckets != nil {
 		values = values[:len(values)-1]
 	}
-	d.slot = int32(m.slots.acquire(id, isOverflow(values), func() [][]*dto.LabelPair {
+	d.slot = int32(m.slots.acquire(id, isOverflow(values), m.started, func() [][]*dto.LabelPair {
 		if m.cpuValues != nil {
 			return cpuPairs(m.names, values, m.cpuValues)
 		}
@@ -632,7 +632,7 @@ func (m *MapMetric) depart(d *decoded) {
 	case s.folded:
 		m.leaveFolded(s, d)
 	}
-	m.slots.release(int(d.slot))
+	m.slots.release(int(d.slot), m.started)
 }
 
 // Foldings is how many label sets have been folded into the overflow
