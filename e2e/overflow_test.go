@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"maps"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -9,8 +10,13 @@ import (
 )
 
 // overflowBase is the first getpgid argument that testdata/overflow.bpf.c
-// counts; argument overflowBase+i counts under id i.
-const overflowBase = 0x7e570000
+// counts; argument overflowBase+i counts under id i. churnBase+i counts
+// under id i in churn_total, churnDelete+i deletes it.
+const (
+	overflowBase = 0x7e570000
+	churnBase    = overflowBase + 4096
+	churnDelete  = churnBase + 4096
+)
 
 // getpgidCalls calls getpgid(overflowBase+i) times(i) times for each id i
 // below ids, and returns how many calls it made. No process has such a
@@ -20,13 +26,19 @@ func getpgidCalls(t *testing.T, ids int, times func(int) int) int {
 	n := 0
 	for i := range ids {
 		for range times(i) {
-			if _, err := unix.Getpgid(overflowBase + i); err != unix.ESRCH {
-				t.Fatalf("getpgid(%#x): %v, want ESRCH", overflowBase+i, err)
-			}
+			getpgid(t, overflowBase+i)
 			n++
 		}
 	}
 	return n
+}
+
+// getpgid calls getpgid(pid), which no process has.
+func getpgid(t *testing.T, pid int) {
+	t.Helper()
+	if _, err := unix.Getpgid(pid); err != unix.ESRCH {
+		t.Fatalf("getpgid(%#x): %v, want ESRCH", pid, err)
+	}
 }
 
 // TestSeriesOverflow fills two maps with 200 distinct label sets each: a
@@ -91,4 +103,47 @@ func checkOverflow(t *testing.T, ms metrics, metric string, cap, ids int) []stri
 	}
 	slices.Sort(kept)
 	return kept
+}
+
+// TestSeriesOverflowChurn runs a metric capped at 3 whose keys never
+// repeat: each round deletes the last round's 10 ids and counts 10 new
+// ones, then scrapes. The label sets with a series must stay the first
+// round's 3 (a freed place is held an hour), not 3 new ones every other
+// round, while the overflow series never goes down and the totals stay
+// right: only the first 3 series took their counts away when they went.
+func TestSeriesOverflowChurn(t *testing.T) {
+	dir := t.TempDir()
+	compileBPF(t, "overflow", dir, "overflow")
+	writeFile(t, filepath.Join(dir, "overflow.yaml"), readFile(t, "testdata/overflow.yaml"))
+	in := start(t, "--config.dir="+dir, "--config.strict")
+	const metric, rounds, perRound = "ebpfmon_churn_total", 6, 10
+	seen := map[string]bool{}
+	over := 0.0
+	for r := range rounds {
+		for i := range perRound {
+			if r > 0 {
+				getpgid(t, churnDelete+(r-1)*perRound+i)
+			}
+			getpgid(t, churnBase+r*perRound+i)
+		}
+		want := float64((r + 1) * perRound)
+		if r > 0 {
+			want -= 3 // the first round's admitted label sets left with their series
+		}
+		ms := in.scrape(t) // the map changed in the syscalls: no need to wait
+		if got := ms.sum(metric, nil); got != want {
+			t.Errorf("round %d: %s sums to %g, want %g", r, metric, got, want)
+		}
+		for _, v := range ms.labelValues(metric, "id") {
+			seen[v] = true
+		}
+		o := ms.sum(metric, map[string]string{"id": "__overflow__"})
+		if o < over {
+			t.Errorf("round %d: the overflow series went down from %g to %g", r, over, o)
+		}
+		over = o
+	}
+	if len(seen) != 3+1 {
+		t.Errorf("%s: %d label sets had a series in %d rounds, want the first 3 and the overflow series: %v", metric, len(seen)-1, rounds, slices.Sorted(maps.Keys(seen)))
+	}
 }

@@ -504,17 +504,53 @@ func (m *MapMetric) refresh(d *decoded, key []byte) {
 	if !skip && !d.skip && m.slots.all[d.slot].id == m.seriesID(values) {
 		return // unchanged: the common case
 	}
+	if !d.skip && m.slots.all[d.slot].folded {
+		m.refold(d, values, skip)
+		return
+	}
 	if !d.skip {
 		m.depart(d)
 	}
+	m.restart(d)
+	if !skip && m.resolve(d, values) == nil {
+		d.skip = false
+	}
+}
+
+// restart makes key d count from 0 in a label set to be resolved: it skips
+// until resolved.
+func (m *MapMetric) restart(d *decoded) {
 	d.last = 0
 	if d.ext != nil {
 		clear(d.ext.lastCPU)
 	}
 	d.skip = true
+}
+
+// refold moves key d of a folded label set to its new label values (none
+// when skip). If the new label set is folded too, the key stays in the
+// overflow series and goes on counting from its value there: carrying what
+// it had counted and adding its whole value again would count it twice in
+// the one series. Else it leaves the overflow series as when it leaves the
+// map. The new label set is resolved before the old one is released,
+// which changes nothing of the cap: a folded label set holds no place.
+func (m *MapMetric) refold(d *decoded, values []string, skip bool) {
+	old := *d
+	d.skip = true
 	if !skip && m.resolve(d, values) == nil {
 		d.skip = false
 	}
+	if !d.skip && m.slots.all[d.slot].folded && d.bucket == old.bucket {
+		if s := m.slots.all[old.slot]; s.refs == 1 {
+			m.leaveFolded(s, nil)
+		}
+		m.slots.release(int(old.slot), m.started)
+		return
+	}
+	m.depart(&old)
+	skipNow := d.skip
+	m.restart(d)
+	d.skip = skipNow
 }
 
 // seriesID identifies the series of decoded label values: the values
@@ -561,7 +597,7 @@ func (m *MapMetric) resolve(d *decoded, values []string) error {
 	if m.buckets != nil {
 		values = values[:len(values)-1]
 	}
-	d.slot = int32(m.slots.acquire(id, isOverflow(values), func() [][]*dto.LabelPair {
+	d.slot = int32(m.slots.acquire(id, isOverflow(values), m.started, func() [][]*dto.LabelPair {
 		if m.cpuValues != nil {
 			return cpuPairs(m.names, values, m.cpuValues)
 		}
@@ -597,7 +633,7 @@ func (m *MapMetric) depart(d *decoded) {
 	case s.folded:
 		m.leaveFolded(s, d)
 	}
-	m.slots.release(int(d.slot))
+	m.slots.release(int(d.slot), m.started)
 }
 
 // Foldings is how many label sets have been folded into the overflow

@@ -72,13 +72,16 @@ func (m *MapMetric) foldSlot(s *slot) {
 }
 
 // leaveFolded keeps what folded slot s had counted, its last key d
-// leaving, in the overflow series' carry.
+// leaving, in the overflow series' carry; d nil: the key stays in the
+// overflow series, counting on.
 func (m *MapMetric) leaveFolded(s *slot, d *decoded) {
 	if m.over.carry == nil {
 		m.over.carry = &counts{}
 	}
 	addCounts(m.over.carry, s.carry, m.seriesPerSlot(), m.buckets)
-	m.keepLast(&m.over.carry, d)
+	if d != nil {
+		m.keepLast(&m.over.carry, d)
+	}
 }
 
 // overflowPairs returns the label sets of the overflow series, building

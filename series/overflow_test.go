@@ -2,6 +2,7 @@ package series
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/ebpfmon/ebpfmon/bpfmap"
@@ -50,9 +51,10 @@ func TestOverflow(t *testing.T) {
 			{entries(1, 1, []uint64{1}, 2, []uint64{1}, 3, []uint64{1}), []string{"k=__overflow__ 1", "k=a 1", "k=b 1"}, 1, 1},
 			// the same keys in another order, and a new one: it folds
 			{entries(1, 4, []uint64{1}, 3, []uint64{2}, 2, []uint64{2}, 1, []uint64{2}), []string{"k=__overflow__ 3", "k=a 2", "k=b 2"}, 2, 2},
-			// b leaves: its place goes to the next new label set, not to c or d
+			// b leaves: its place goes to a new label set, not to c or d ...
 			{entries(1, 4, []uint64{1}, 3, []uint64{2}, 1, []uint64{2}), []string{"k=__overflow__ 3", "k=a 2"}, 2, 2},
-			{entries(1, 4, []uint64{1}, 3, []uint64{2}, 1, []uint64{2}, 5, []uint64{7}), []string{"k=__overflow__ 3", "k=a 2", "k=e 7"}, 2, 2},
+			// ... an hour later (TestOverflowPlaceHold): e folds now
+			{entries(1, 4, []uint64{1}, 3, []uint64{2}, 1, []uint64{2}, 5, []uint64{7}), []string{"k=__overflow__ 10", "k=a 2"}, 3, 3},
 		}},
 		{"the overflow series never goes down", 1, []scrape{
 			{entries(1, 1, []uint64{1}, 2, []uint64{5}, 3, []uint64{7}), []string{"k=__overflow__ 12", "k=a 1"}, 2, 2},
@@ -120,13 +122,109 @@ func TestOverflowPerCPU(t *testing.T) {
 }
 
 // TestOverflowRefresh checks a key whose labels change: it leaves its
-// label set and takes the new one's place, folded if there is none.
+// label set and takes the new one's place, folded if there is none. A key
+// moving from one folded label set to another stays in the overflow
+// series, counted once: its value must not be added again on top of what
+// it had counted there.
 func TestOverflowRefresh(t *testing.T) {
-	labels := fakeLabels{1: {"a"}, 2: {"b"}}
+	for _, tc := range []struct {
+		name   string
+		before fakeLabels
+		rename map[byte]string
+		first  *bpfmap.Entries
+		then   *bpfmap.Entries
+		want   [2][]string
+	}{
+		{"folded to folded", fakeLabels{1: {"a"}, 2: {"b"}}, map[byte]string{2: "c"},
+			entries(1, 1, []uint64{1}, 2, []uint64{2}), entries(1, 1, []uint64{1}, 2, []uint64{3}),
+			[2][]string{{"k=__overflow__ 2", "k=a 1"}, {"k=__overflow__ 3", "k=a 1"}}},
+		{"folded to folded, other keys stay", fakeLabels{1: {"a"}, 2: {"b"}, 3: {"b"}}, map[byte]string{2: "c"},
+			entries(1, 1, []uint64{1}, 2, []uint64{2}, 3, []uint64{4}), entries(1, 1, []uint64{1}, 2, []uint64{3}, 3, []uint64{4}),
+			[2][]string{{"k=__overflow__ 6", "k=a 1"}, {"k=__overflow__ 7", "k=a 1"}}},
+		{"folded to folded, the admitted one renamed first", fakeLabels{1: {"a"}, 2: {"b"}, 3: {"d"}}, map[byte]string{1: "c", 2: "a"},
+			entries(1, 1, []uint64{1}, 2, []uint64{2}, 3, []uint64{5}), entries(1, 1, []uint64{1}, 2, []uint64{3}, 3, []uint64{5}),
+			// a's place is held: c folds, with its whole value (1)
+			[2][]string{{"k=__overflow__ 7", "k=a 1"}, {"k=__overflow__ 9"}}},
+		{"folded to skipped: what it counted stays", fakeLabels{1: {"a"}, 2: {"b"}, 3: {"d"}}, map[byte]string{2: "skip"},
+			entries(1, 1, []uint64{1}, 2, []uint64{2}, 3, []uint64{5}), entries(1, 1, []uint64{1}, 2, []uint64{3}, 3, []uint64{6}),
+			[2][]string{{"k=__overflow__ 7", "k=a 1"}, {"k=__overflow__ 8", "k=a 1"}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := testMetric(tc.before, []string{"k"}, nil, nil)
+			m.slots.max = 1
+			fam, _ := m.build(tc.first)
+			if got := render(fam); !slices.Equal(got, tc.want[0]) {
+				t.Fatalf("before: got %q, want %q", got, tc.want[0])
+			}
+			for k, v := range tc.rename {
+				tc.before[k] = []string{v}
+			}
+			m.started = m.started.Add(refreshEvery)
+			fam, _ = m.build(tc.then)
+			if got := render(fam); !slices.Equal(got, tc.want[1]) {
+				t.Errorf("after: got %q, want %q", got, tc.want[1])
+			}
+		})
+	}
+}
+
+// TestOverflowRefreshAdmitted checks a key of a folded label set that
+// moves to an admitted one: what it had counted stays in the overflow
+// series, and its new series has its whole value.
+func TestOverflowRefreshAdmitted(t *testing.T) {
+	labels := fakeLabels{1: {"a"}, 2: {"b"}, 3: {"d"}}
 	m := testMetric(labels, []string{"k"}, nil, nil)
 	m.slots.max = 1
-	runScrapes(t, m, []scrape{{entries(1, 1, []uint64{1}, 2, []uint64{2}), []string{"k=__overflow__ 2", "k=a 1"}, 1, 1}})
-	labels[2] = []string{"c"} // b renamed: c is folded too, b's 2 stays in the overflow series
-	m.started = m.started.Add(refreshEvery)
-	runScrapes(t, m, []scrape{{entries(1, 1, []uint64{1}, 2, []uint64{3}), []string{"k=__overflow__ 5", "k=a 1"}, 1, 2}})
+	runScrapes(t, m, []scrape{
+		{entries(1, 1, []uint64{1}, 2, []uint64{2}, 3, []uint64{5}), []string{"k=__overflow__ 7", "k=a 1"}, 2, 2},
+		{entries(1, 2, []uint64{2}, 3, []uint64{5}), []string{"k=__overflow__ 7"}, 2, 2}, // a leaves
+	})
+	labels[2] = []string{"e"}
+	m.started = m.started.Add(placeHold) // a's place is free again, and key 2 is refreshed
+	runScrapes(t, m, []scrape{{entries(1, 2, []uint64{3}, 3, []uint64{5}), []string{"k=__overflow__ 7", "k=e 3"}, 1, 2}})
+}
+
+// TestOverflowPlaceHold runs a capped counter whose keys never repeat
+// (an LRU map of random ids): a place freed by a kept label set goes to a
+// new label set only placeHold later, so the metric has at most max
+// label sets with a series within placeHold, not max more at every
+// scrape. The overflow series keeps what the keys counted.
+func TestOverflowPlaceHold(t *testing.T) {
+	labels := fakeLabels{}
+	for k := range 200 {
+		labels[byte(k)] = []string{strconv.Itoa(k)}
+	}
+	m := testMetric(labels, []string{"k"}, nil, nil)
+	m.slots.max = 3
+	seen := map[string]bool{}
+	var over float64
+	for round := range 40 { // 5 new keys a round; the last round's left
+		kv := []any{}
+		for k := 5 * round; k < 5*round+5; k++ {
+			kv = append(kv, k, []uint64{1})
+		}
+		fam, _ := m.build(entries(1, kv...))
+		for _, mt := range fam.Metric {
+			v := mt.Label[0].GetValue()
+			seen[v] = true
+			if v == OverflowValue {
+				if mt.Counter.GetValue() < over {
+					t.Fatalf("round %d: overflow series went down from %g to %g", round, over, mt.Counter.GetValue())
+				}
+				over = mt.Counter.GetValue()
+			}
+		}
+		if round == 19 {
+			if len(seen) != 3+1 {
+				t.Fatalf("%d label sets had a series within placeHold, want the first 3 and the overflow series: %v", len(seen)-1, seen)
+			}
+			m.started = m.started.Add(placeHold)
+		}
+	}
+	if len(seen) != 6+1 {
+		t.Errorf("%d label sets had a series in two placeHold periods, want 3 each and the overflow series: %v", len(seen)-1, seen)
+	}
+	if want := float64(200 - 6); over != want { // every key but the 6 admitted
+		t.Errorf("overflow series %g, want %g", over, want)
+	}
 }

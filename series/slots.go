@@ -1,6 +1,8 @@
 package series
 
 import (
+	"time"
+
 	dto "github.com/prometheus/client_model/go"
 )
 
@@ -36,28 +38,40 @@ type counts struct {
 // slots owns the label sets of one metric. At most max of them are
 // admitted, each exported as its own series; a label set first seen while
 // max are admitted is folded, and stays folded while its keys stay in the
-// map, so which series exist does not flap between scrapes. A place freed
-// by an admitted label set whose keys all left goes to the next new one.
+// map, so which series exist does not flap between scrapes.
+//
+// A place freed by an admitted label set whose keys all left is held for
+// placeHold before a new label set may take it: else keys that never
+// repeat (an LRU map of pids, addresses, random ids) would take each freed
+// place in turn, and Prometheus would get max new series at every scrape
+// or two. So at most max label sets of a metric have a series within any
+// placeHold, as an event counter keeps at most max label sets per flush.
 type slots struct {
 	all      []*slot
 	ids      map[string]int
 	free     []int
-	max      int    // most admitted label sets; 0: no bound
-	admitted int    // slots not folded
-	folded   int    // folded slots
-	foldings uint64 // label sets folded so far: a slot made folded counts once
+	max      int         // most admitted label sets; 0: no bound
+	admitted int         // slots not folded
+	folded   int         // folded slots
+	foldings uint64      // label sets folded so far: a slot made folded counts once
+	held     []time.Time // when held places were freed, oldest first; at most max
 }
+
+// placeHold is how long a place freed by an admitted label set counts
+// against max: an hour, the default flush_interval of event counters.
+const placeHold = time.Hour
 
 // acquire returns the slot of id, creating it with pairs (a function, as it
 // is only needed for new admitted slots) and taking a reference. A new
-// label set is folded when max are admitted already, or when fold says so
-// (its label values are those of the overflow series).
-func (s *slots) acquire(id string, fold bool, pairs func() [][]*dto.LabelPair) int {
+// label set is folded when max places are taken (admitted, or freed less
+// than placeHold before now), or when fold says so (its label values are
+// those of the overflow series).
+func (s *slots) acquire(id string, fold bool, now time.Time, pairs func() [][]*dto.LabelPair) int {
 	if i, ok := s.ids[id]; ok {
 		s.all[i].refs++
 		return i
 	}
-	sl := &slot{id: id, refs: 1, folded: fold || s.max > 0 && s.admitted >= s.max}
+	sl := &slot{id: id, refs: 1, folded: fold || s.full(now)}
 	if sl.folded {
 		s.folded++
 		s.foldings++
@@ -77,8 +91,22 @@ func (s *slots) acquire(id string, fold bool, pairs func() [][]*dto.LabelPair) i
 	return i
 }
 
-// release drops a reference; the slot is freed with its last key.
-func (s *slots) release(i int) {
+// full says whether max places are taken at now: admitted, or held.
+func (s *slots) full(now time.Time) bool {
+	if s.max == 0 {
+		return false
+	}
+	n := 0
+	for n < len(s.held) && now.Sub(s.held[n]) >= placeHold {
+		n++
+	}
+	s.held = s.held[n:]
+	return s.admitted+len(s.held) >= s.max
+}
+
+// release drops a reference; the slot is freed with its last key, at
+// now, and the place of an admitted one is held.
+func (s *slots) release(i int, now time.Time) {
 	sl := s.all[i]
 	if sl.refs--; sl.refs > 0 {
 		return
@@ -87,6 +115,9 @@ func (s *slots) release(i int) {
 		s.folded--
 	} else {
 		s.admitted--
+		if s.max > 0 {
+			s.held = append(s.held, now)
+		}
 	}
 	delete(s.ids, sl.id)
 	s.all[i] = nil

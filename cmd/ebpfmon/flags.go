@@ -96,7 +96,7 @@ func parseFlags(args []string) (*flags, error) {
 	app.Flag("web.max-requests", "Most scrapes served at once; more are answered 503 at once (0: no limit).").Default("40").SetValue(intValue("web.max-requests", &f.maxRequests))
 	app.Flag("web.scrape-timeout", "Longest a scrape may take (at most "+maxScrapeTimeout.String()+"): a slower one is answered 503; a client gets this plus 10s to read its response.").Default("30s").SetValue(durationValue("web.scrape-timeout", &f.scrapeTimeout))
 	app.Flag("metrics.namespace", "Prefix of every metric name (letters, digits, _; or empty); ebpf_exporter gives its metric names.").Default("ebpfmon").StringVar(&f.namespace)
-	app.Flag("metrics.max-series", "Most label sets one metric exports, for metrics without their own max_series: further label sets fold into one overflow series "+
+	app.Flag("metrics.max-series", "Most label sets one metric exports within an hour (a place freed by a label set that left goes to a new one an hour later), for metrics without their own max_series: further label sets fold into one overflow series "+
 		"whose labels are all __overflow__ and whose values are their sum (see ebpfmon_series_overflow_total). The default, "+strconv.Itoa(defaultMaxSeries)+", is above what a node's syscalls, "+
 		"cgroups, devices or CPUs make, and keeps a runaway key space (an LRU map of pids or addresses) to that many series per metric per node "+
 		"(about 0.6 MB of exposition for a counter with three labels); raise it (or set max_series) for bigger maps. 0: no limit.").Default(strconv.Itoa(defaultMaxSeries)).SetValue(intValue("metrics.max-series", &f.maxSeries))

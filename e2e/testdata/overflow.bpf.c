@@ -3,11 +3,17 @@
 // has such a pid) counts once in calls_total, an LRU hash keyed by
 // pid - OVERFLOW_BASE, and observes one value in the histogram
 // latency_seconds, keyed by the same id and the bucket id % 3.
+//
+// Keys that come and go, for a capped metric whose keys never repeat:
+// getpgid(CHURN_BASE + id) counts once in churn_total under id, and
+// getpgid(CHURN_DELETE + id) deletes id from it.
 #include <linux/types.h>
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
 #define OVERFLOW_BASE 0x7e570000
+#define CHURN_BASE (OVERFLOW_BASE + 4096)
+#define CHURN_DELETE (CHURN_BASE + 4096)
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -15,6 +21,13 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } calls_total SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u32);
+	__type(value, __u64);
+} churn_total SEC(".maps");
 
 struct hist_key {
 	__u32 id;
@@ -54,6 +67,16 @@ SEC("tracepoint/syscalls/sys_enter_getpgid")
 int count_getpgid(struct getpgid_args *ctx)
 {
 	__u64 pid = ctx->pid;
+	if (pid >= CHURN_BASE && pid < CHURN_BASE + 4096) {
+		__u32 id = pid - CHURN_BASE;
+		add(&churn_total, &id);
+		return 0;
+	}
+	if (pid >= CHURN_DELETE && pid < CHURN_DELETE + 4096) {
+		__u32 id = pid - CHURN_DELETE;
+		bpf_map_delete_elem(&churn_total, &id);
+		return 0;
+	}
 	if (pid < OVERFLOW_BASE || pid >= OVERFLOW_BASE + 4096)
 		return 0;
 	__u32 id = pid - OVERFLOW_BASE;
