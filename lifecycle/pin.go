@@ -34,7 +34,8 @@ const pinFix = "mount one with `mount -t bpf bpf /sys/fs/bpf` and give a directo
 // under the --bpf.pin-path directory. A nil *Pins pins nothing.
 type Pins struct {
 	dir   string
-	reset bool // remove a config's pins the first time it loads
+	reset bool     // remove a config's pins the first time it loads
+	lock  *os.File // dir, locked while this process pins in it; nil once closed
 
 	mu      sync.Mutex
 	wasSeen map[string]bool // configs loaded at least once by this process
@@ -96,7 +97,46 @@ func NewPins(dir string, reset bool) (*Pins, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("--bpf.pin-path: %w", err)
 	}
-	return &Pins{dir: dir, reset: reset, wasSeen: map[string]bool{}}, nil
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Pins{dir: dir, reset: reset, lock: lock, wasSeen: map[string]bool{}}, nil
+}
+
+// lockDir takes an exclusive lock on dir, or fails at once if another
+// process holds it: two ebpfmon attaching their programs to the same
+// pinned maps would count every event twice. The kernel drops the lock
+// when the process exits, however it exits.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--bpf.pin-path: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("--bpf.pin-path %s: another process (another ebpfmon?) pins in it: two would count every event twice into the same maps; stop the other one first, or give each its own directory", dir)
+		}
+		return nil, fmt.Errorf("--bpf.pin-path %s: lock: %w", dir, err)
+	}
+	return f, nil
+}
+
+// Close releases the lock on the pin directory; the pins stay. A nil
+// *Pins, or one closed already, has nothing to release.
+func (p *Pins) Close() error {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	lock := p.lock
+	p.lock = nil
+	if lock == nil {
+		return nil
+	}
+	return lock.Close()
 }
 
 // Dir is the directory the maps of config name are pinned in.

@@ -99,6 +99,7 @@ func TestPins(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !reload {
+			pins.Close() // the previous "process" exits
 			if pins, err = NewPins(filepath.Join(root, "ebpfmon"), reset); err != nil {
 				t.Fatal(err)
 			}
@@ -177,6 +178,7 @@ func TestPins(t *testing.T) {
 	if old != nil {
 		old.Close()
 	}
+	pins.Close()
 }
 
 // TestPinsBadInput checks what --bpf.pin-path refuses, naming the flag or
@@ -197,7 +199,8 @@ func TestPinsBadInput(t *testing.T) {
 		{"not bpffs, to be created", filepath.Join(notBPF, "x"), []string{notBPF + " is not on a bpf filesystem", "mount -t bpf"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := NewPins(tc.dir, false)
+			pins, err := NewPins(tc.dir, false)
+			defer pins.Close()
 			if tc.want == nil {
 				if err != nil {
 					t.Errorf("want no error, got %v", err)
@@ -227,6 +230,7 @@ func TestPinsBadInput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer pins.Close()
 		prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SocketFilter, License: "GPL",
 			Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}})
 		if err != nil {
@@ -253,4 +257,38 @@ func TestPinsBadInput(t *testing.T) {
 			t.Errorf("the program's pin was touched: %v", err)
 		}
 	})
+}
+
+// TestPinsLocked checks that a second NewPins on a directory in use (a
+// second ebpfmon, which would count every event twice into the same
+// maps) is refused at once, naming the directory and the fix, and is
+// accepted once the first is closed (the first ebpfmon exited).
+func TestPinsLocked(t *testing.T) {
+	dir := filepath.Join(testenv.BPFFS(t), "ebpfmon")
+	first, err := NewPins(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := NewPins(dir, true)
+	if err == nil {
+		second.Close()
+		first.Close()
+		t.Fatal("a second NewPins on a directory in use was accepted")
+	}
+	for _, w := range []string{"--bpf.pin-path " + dir, "another process", "count every event twice", "stop the other one first, or give each its own directory"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q lacks %q", err, w)
+		}
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Close(); err != nil {
+		t.Errorf("a second Close: %v", err)
+	}
+	third, err := NewPins(dir, false)
+	if err != nil {
+		t.Fatalf("NewPins after the first was closed: %v", err)
+	}
+	third.Close()
 }
