@@ -66,12 +66,19 @@ func CheckPinPath(dir string) error {
 }
 
 // checkNotMountRoot refuses p, the existing part of --bpf.pin-path dir,
-// if it is dir itself and the root of its bpf filesystem: other tools pin
+// if it is dir itself and the root of its bpf filesystem, or a symlink to
+// it: other tools pin
 // there too (iproute2 in tc/ and xdp/), and --bpf.reset-pins would remove
 // whatever they pinned under a config's name.
 func checkNotMountRoot(dir, p string) error {
 	if p != filepath.Clean(dir) {
 		return nil
+	}
+	// A symlink (bpffs has them) to the root is the root: compare where
+	// it leads with the parent of that.
+	p, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return fmt.Errorf("--bpf.pin-path: %w", err)
 	}
 	var self, parent unix.Stat_t
 	if err := unix.Stat(p, &self); err != nil {

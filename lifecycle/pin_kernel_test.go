@@ -187,6 +187,12 @@ func TestPins(t *testing.T) {
 func TestPinsBadInput(t *testing.T) {
 	root := testenv.BPFFS(t)
 	notBPF := t.TempDir()
+	toRoot, toRootOutside := filepath.Join(root, "to-root"), filepath.Join(notBPF, "to-root")
+	for _, link := range []string{toRoot, toRootOutside} {
+		if err := os.Symlink(root, link); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
 		name string
 		dir  string
@@ -195,6 +201,11 @@ func TestPinsBadInput(t *testing.T) {
 		{"in a bpffs", filepath.Join(root, "ebpfmon"), nil},
 		{"bpffs root", root, []string{"--bpf.pin-path " + root + ": the root of a bpf filesystem", "such as " + root + "/ebpfmon"}},
 		{"in a bpffs, to be created", filepath.Join(root, "a", "b"), nil},
+		{"bpffs root, trailing slashes", root + "//", []string{"the root of a bpf filesystem"}},
+		{"bpffs root, dot-dot", filepath.Join(root, "a") + "/..", []string{"the root of a bpf filesystem"}},
+		{"symlink in the bpffs to its root", toRoot, []string{"--bpf.pin-path " + toRoot + ": the root of a bpf filesystem"}},
+		{"symlink elsewhere to a bpffs root", toRootOutside, []string{"the root of a bpf filesystem"}},
+		{"under a symlink to a bpffs root", filepath.Join(toRoot, "ebpfmon"), nil},
 		{"not bpffs", notBPF, []string{"--bpf.pin-path " + notBPF, "is not on a bpf filesystem", "mount -t bpf bpf /sys/fs/bpf"}},
 		{"not bpffs, to be created", filepath.Join(notBPF, "x"), []string{notBPF + " is not on a bpf filesystem", "mount -t bpf"}},
 	} {
