@@ -22,8 +22,8 @@ import (
 // restart, an upgrade, the new version of a reloaded config) loads its
 // programs against them and the counters keep counting. A pin whose
 // definition (type, key and value size, max_entries, flags) differs from
-// the object's is replaced by a fresh map once the new object has loaded;
-// closing a unit never unpins. Constants (.rodata and friends), ring
+// the object's is replaced by a fresh map once the new object runs
+// (Unit.CommitPins); closing a unit never unpins. Constants (.rodata and friends), ring
 // buffers and perf event arrays are not pinned: the first change with the
 // YAML, the others hold no counts.
 
@@ -266,23 +266,52 @@ func (pl *pinPlan) replacements() map[string]*ebpf.Map {
 	return pl.reuse
 }
 
-// pin pins the maps of coll that had no compatible pin, replacing the
-// incompatible pins, and returns what was done.
-func (pl *pinPlan) pin(coll *ebpf.Collection) (*PinHealth, error) {
+// pin pins the maps of coll that had no pin, and returns what was done
+// and the maps to pin in place of incompatible pins once the unit runs
+// (see Unit.CommitPins).
+func (pl *pinPlan) pin(coll *ebpf.Collection) (*PinHealth, []pendingPin, error) {
 	if pl.disabled {
-		return nil, nil
+		return nil, nil, nil
 	}
-	for _, name := range pl.replace {
-		if err := os.Remove(filepath.Join(pl.dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("--bpf.pin-path: replace the pin of map %s: %w", name, err)
-		}
-	}
-	for _, name := range append(slices.Clone(pl.create), pl.replace...) {
+	for _, name := range pl.create {
 		if err := coll.Maps[name].Pin(filepath.Join(pl.dir, name)); err != nil {
-			return nil, fmt.Errorf("--bpf.pin-path: pin map %s: %w", name, err)
+			return nil, nil, fmt.Errorf("--bpf.pin-path: pin map %s: %w", name, err)
 		}
 	}
-	return &PinHealth{Reused: len(pl.reuse), Created: len(pl.create), Replaced: len(pl.replace)}, nil
+	pending := make([]pendingPin, 0, len(pl.replace))
+	for _, name := range pl.replace {
+		pending = append(pending, pendingPin{name: name, path: filepath.Join(pl.dir, name), m: coll.Maps[name]})
+	}
+	return &PinHealth{Reused: len(pl.reuse), Created: len(pl.create), Replaced: len(pl.replace)}, pending, nil
+}
+
+// pendingPin is a map of a loaded unit to pin in place of an incompatible
+// pin once the unit runs.
+type pendingPin struct {
+	name, path string
+	m          *ebpf.Map
+}
+
+// CommitPins pins the unit's maps that replace incompatible pins. The
+// exporter calls it once the unit runs in place of its old version (or
+// of none): a new version that fails after loading (a program that does
+// not attach with --config.strict, a name clash, an interrupted reload)
+// must leave in place the pins of the old version, which keeps running
+// and counting into them. Later calls do nothing.
+func (u *Unit) CommitPins() error {
+	pending := u.pendingPins
+	u.pendingPins = nil
+	var errs []error
+	for _, p := range pending {
+		if err := os.Remove(p.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("--bpf.pin-path: replace the pin of map %s: %w", p.name, err))
+			continue
+		}
+		if err := p.m.Pin(p.path); err != nil {
+			errs = append(errs, fmt.Errorf("--bpf.pin-path: pin map %s: %w", p.name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // close releases the pins opened by plan; the loaded object holds its own

@@ -119,6 +119,7 @@ func TestPins(t *testing.T) {
 		src    string
 		reset  bool      // --bpf.reset-pins
 		reload bool      // open in the same process, before closing the previous step's unit
+		fail   bool      // with reload: the new version fails after loading (never runs): closed, the old one kept
 		pins   PinHealth // what loading did with the pins
 		before [2]float64
 		calls  int
@@ -128,9 +129,12 @@ func TestPins(t *testing.T) {
 		{name: "first", src: "pins", pins: PinHealth{Created: 2}, calls: 3, after: [2]float64{3, 3}},
 		{name: "restart", src: "pins", pins: PinHealth{Reused: 2}, before: [2]float64{3, 3}, calls: 2, after: [2]float64{5, 5}},
 		{name: "reload", src: "pins", reload: true, pins: PinHealth{Reused: 2}, before: [2]float64{5, 5}, calls: 1, after: [2]float64{6, 6}},
-		{name: "max_entries changed", src: "pins_big", pins: PinHealth{Reused: 1, Replaced: 1}, before: [2]float64{0, 6}, calls: 1, after: [2]float64{1, 7},
+		{name: "failed reload, max_entries changed", src: "pins_big", reload: true, fail: true, pins: PinHealth{Reused: 1, Replaced: 1}, before: [2]float64{0, 6},
 			warn: "map=pin_calls_total old=\"Hash key_size=4 value_size=8 max_entries=8 flags=0x0\" new=\"Hash key_size=4 value_size=8 max_entries=64 flags=0x0\""},
-		{name: "restart after replacing", src: "pins_big", pins: PinHealth{Reused: 2}, before: [2]float64{1, 7}},
+		{name: "restart after a failed reload", src: "pins", pins: PinHealth{Reused: 2}, before: [2]float64{6, 6}, calls: 1, after: [2]float64{7, 7}},
+		{name: "max_entries changed", src: "pins_big", pins: PinHealth{Reused: 1, Replaced: 1}, before: [2]float64{0, 7}, calls: 1, after: [2]float64{1, 8},
+			warn: "map=pin_calls_total old=\"Hash key_size=4 value_size=8 max_entries=8 flags=0x0\" new=\"Hash key_size=4 value_size=8 max_entries=64 flags=0x0\""},
+		{name: "restart after replacing", src: "pins_big", pins: PinHealth{Reused: 2}, before: [2]float64{1, 8}},
 		{name: "reset", src: "pins_big", reset: true, pins: PinHealth{Created: 2}, calls: 2, after: [2]float64{2, 2}},
 		{name: "reload after reset", src: "pins_big", reload: true, pins: PinHealth{Reused: 2}, before: [2]float64{2, 2}, calls: 1, after: [2]float64{3, 3}},
 	} {
@@ -140,10 +144,18 @@ func TestPins(t *testing.T) {
 				old.Close()
 			}
 			u := open(t, step.src, step.reload, step.reset)
-			if old != nil && step.reload {
+			switch {
+			case step.fail:
+				defer u.Close() // after the checks; old keeps running
+			case old != nil && step.reload:
 				old.Close()
 			}
-			old = u
+			if !step.fail {
+				if err := u.CommitPins(); err != nil { // it runs: the exporter commits it
+					t.Fatal(err)
+				}
+				old = u
+			}
 			if h := u.Health(false).Pins; h == nil || *h != step.pins {
 				t.Errorf("pins %+v, want %+v", h, step.pins)
 			}
