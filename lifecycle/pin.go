@@ -181,6 +181,9 @@ func (p *Pins) plan(cfg *config.Config, spec *ebpf.CollectionSpec, log *slog.Log
 		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
+		if errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.EEXIST) {
+			return nil, fmt.Errorf("--bpf.pin-path: %s is not a directory: ebpfmon keeps the pins of config %s in it; remove it (rm %s) or start with --bpf.reset-pins: %w", dir, cfg.Name, dir, err)
+		}
 		return nil, fmt.Errorf("--bpf.pin-path: %w", err)
 	}
 	pl := &pinPlan{dir: dir, reuse: map[string]*ebpf.Map{}}

@@ -241,6 +241,39 @@ func TestPinsBadInput(t *testing.T) {
 		})
 	}
 
+	t.Run("config directory is a pinned map", func(t *testing.T) {
+		dir := t.TempDir()
+		write(t, filepath.Join(dir, "q.yaml"), []byte(pinsYAML(os.Getpid())))
+		compileBPF(t, "pins", dir, "q")
+		cfg, err := config.Load(dir, "q")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pins, err := NewPins(filepath.Join(root, "ebpfmon"), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pins.Close()
+		m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		path := pins.Dir("q")
+		if err := m.Pin(path); err != nil {
+			t.Fatal(err)
+		}
+		u, err := Open(cfg, Options{Env: decoder.NewEnv(), Pins: pins})
+		if err == nil {
+			u.Close()
+		}
+		for _, w := range []string{"config q", "--bpf.pin-path", path + " is not a directory", "rm " + path, "--bpf.reset-pins"} {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("Open: %v; want it to contain %q", err, w)
+			}
+		}
+	})
+
 	t.Run("pinned program", func(t *testing.T) {
 		dir := t.TempDir()
 		write(t, filepath.Join(dir, "p.yaml"), []byte(pinsYAML(os.Getpid())))
