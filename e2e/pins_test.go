@@ -1,12 +1,16 @@
 package e2e
 
 import (
+	"bufio"
+	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/ebpfmon/ebpfmon/internal/testenv"
 )
@@ -96,4 +100,63 @@ func TestPinPathNotBPFFS(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
+}
+
+// TestPinsSecondProcess starts a second ebpfmon on the pin directory of a
+// running one: both would attach their programs to the same pinned maps
+// and count every exec twice, so the second must exit at once, saying
+// why, and the first must go on counting each exec once.
+func TestPinsSecondProcess(t *testing.T) {
+	pinPath := filepath.Join(testenv.BPFFS(t), "ebpfmon")
+	dir := t.TempDir()
+	name := fmt.Sprintf("ebpfmon%d-2", os.Getpid()%100000)
+	cmd := commands(t, t.TempDir(), name)[name]
+	writeFile(t, filepath.Join(dir, "consts.yaml"), constsYAML(name, 1))
+	compileBPF(t, "consts", dir, "consts")
+	args := []string{"--config.dir=" + dir, "--no-config.watch", "--config.strict", "--bpf.pin-path=" + pinPath}
+	first := start(t, args...)
+
+	out, served := runUntilServing(t, args...)
+	if served {
+		t.Errorf("a second ebpfmon on the same --bpf.pin-path served:\n%s", out)
+	}
+	for _, want := range []string{"--bpf.pin-path " + pinPath, "another process", "count every event twice", "stop the other one first"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the second ebpfmon's output lacks %q:\n%s", want, out)
+		}
+	}
+	runTimes(t, cmd, 3)
+	first.eventually(t, "3 execs", nil, func(ms metrics) bool { return ms.sum("ebpfmon_const_execs_total", nil) >= 3 })
+	if v := first.scrape(t).sum("ebpfmon_const_execs_total", nil); v != 3 {
+		t.Errorf("3 execs counted as %v", v)
+	}
+}
+
+// runUntilServing runs ebpfmon with args and a loopback listen address
+// until it exits, or until it serves (then it is killed), and returns its
+// output and whether it served.
+func runUntilServing(t *testing.T, args ...string) (string, bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c := exec.CommandContext(ctx, ebpfmonBin, append([]string{"--web.listen-address=127.0.0.1:0"}, args...)...)
+	stderr, err := c.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	served := false
+	s := bufio.NewScanner(stderr)
+	for s.Scan() {
+		out.WriteString(s.Text() + "\n")
+		if listenRE.MatchString(s.Text()) {
+			served = true
+			_ = c.Process.Kill()
+		}
+	}
+	_ = c.Wait()
+	return out.String(), served
 }

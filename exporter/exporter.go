@@ -115,7 +115,7 @@ func (e *Exporter) acquire() (entries []*entry, release func()) {
 	}
 }
 
-// Close closes every unit.
+// Close closes every unit, and releases the pin directory.
 func (e *Exporter) Close() {
 	e.loadMu.Lock()
 	defer e.loadMu.Unlock()
@@ -125,6 +125,9 @@ func (e *Exporter) Close() {
 	e.mu.Unlock()
 	for _, en := range units {
 		e.closeEntry(en)
+	}
+	if err := e.opts.Pins.Close(); err != nil {
+		e.opts.Logger.Warn("close", "pin_path_lock", err)
 	}
 }
 

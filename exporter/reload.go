@@ -336,7 +336,8 @@ func (e *Exporter) discard(todo []*pending) {
 }
 
 // commit puts every opened new version in place of its old one (or adds
-// it) in one step, then closes the old versions.
+// it) in one step, pins its maps that replace incompatible pins, then
+// closes the old versions.
 func (e *Exporter) commit(res *ReloadResult, todo []*pending) {
 	e.mu.Lock()
 	for _, p := range todo {
@@ -352,6 +353,11 @@ func (e *Exporter) commit(res *ReloadResult, todo []*pending) {
 	}
 	e.mu.Unlock()
 	for _, p := range todo {
+		if p.en != nil {
+			if err := p.en.u.CommitPins(); err != nil {
+				e.opts.Logger.Error("pinned maps not replaced: a restart will not find this version's counts", "config", p.name, "err", err)
+			}
+		}
 		switch {
 		case p.en == nil:
 		case p.old != nil:

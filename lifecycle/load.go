@@ -22,26 +22,27 @@ const verifierTailLines = 20
 
 // loadPinned loads spec as loadCollection does, against the pins of cfg's
 // exported maps (see Pins; none when opts.Pins is nil), and pins the maps
-// that had no compatible pin. The health is nil without pins.
-func loadPinned(cfg *config.Config, spec *ebpf.CollectionSpec, opts Options, log *slog.Logger) (*ebpf.Collection, *PinHealth, error) {
+// that had no pin; those to pin in place of incompatible pins are
+// returned, for Unit.CommitPins. The health is nil without pins.
+func loadPinned(cfg *config.Config, spec *ebpf.CollectionSpec, opts Options, log *slog.Logger) (*ebpf.Collection, *PinHealth, []pendingPin, error) {
 	plan, err := opts.Pins.plan(cfg, spec, log)
 	if err != nil {
-		return nil, nil, loadErr(opts.Pins.Dir(cfg.Name), fmt.Errorf("config %s: %w", cfg.Name, err))
+		return nil, nil, nil, loadErr(opts.Pins.Dir(cfg.Name), fmt.Errorf("config %s: %w", cfg.Name, err))
 	}
 	defer plan.close()
 	coll, err := loadCollection(spec, opts.KernelBTF, plan.replacements())
 	if err != nil {
-		return nil, nil, loadErr(cfg.BPFPath, fmt.Errorf("load %s: %w", cfg.BPFPath, err))
+		return nil, nil, nil, loadErr(cfg.BPFPath, fmt.Errorf("load %s: %w", cfg.BPFPath, err))
 	}
-	pins, err := plan.pin(coll)
+	pins, pending, err := plan.pin(coll)
 	if err != nil {
 		coll.Close()
-		return nil, nil, loadErr(plan.dir, fmt.Errorf("config %s: %w", cfg.Name, err))
+		return nil, nil, nil, loadErr(plan.dir, fmt.Errorf("config %s: %w", cfg.Name, err))
 	}
 	if pins != nil {
 		log.Info("pinned maps", "dir", plan.dir, "reused", pins.Reused, "created", pins.Created, "replaced", pins.Replaced)
 	}
-	return coll, pins, nil
+	return coll, pins, pending, nil
 }
 
 // loadCollection loads spec into the kernel, relocating against kernelBTF

@@ -22,8 +22,8 @@ import (
 // restart, an upgrade, the new version of a reloaded config) loads its
 // programs against them and the counters keep counting. A pin whose
 // definition (type, key and value size, max_entries, flags) differs from
-// the object's is replaced by a fresh map once the new object has loaded;
-// closing a unit never unpins. Constants (.rodata and friends), ring
+// the object's is replaced by a fresh map once the new object runs
+// (Unit.CommitPins); closing a unit never unpins. Constants (.rodata and friends), ring
 // buffers and perf event arrays are not pinned: the first change with the
 // YAML, the others hold no counts.
 
@@ -34,7 +34,8 @@ const pinFix = "mount one with `mount -t bpf bpf /sys/fs/bpf` and give a directo
 // under the --bpf.pin-path directory. A nil *Pins pins nothing.
 type Pins struct {
 	dir   string
-	reset bool // remove a config's pins the first time it loads
+	reset bool     // remove a config's pins the first time it loads
+	lock  *os.File // dir, locked while this process pins in it; nil once closed
 
 	mu      sync.Mutex
 	wasSeen map[string]bool // configs loaded at least once by this process
@@ -65,12 +66,19 @@ func CheckPinPath(dir string) error {
 }
 
 // checkNotMountRoot refuses p, the existing part of --bpf.pin-path dir,
-// if it is dir itself and the root of its bpf filesystem: other tools pin
+// if it is dir itself and the root of its bpf filesystem, or a symlink to
+// it: other tools pin
 // there too (iproute2 in tc/ and xdp/), and --bpf.reset-pins would remove
 // whatever they pinned under a config's name.
 func checkNotMountRoot(dir, p string) error {
 	if p != filepath.Clean(dir) {
 		return nil
+	}
+	// A symlink (bpffs has them) to the root is the root: compare where
+	// it leads with the parent of that.
+	p, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		return fmt.Errorf("--bpf.pin-path: %w", err)
 	}
 	var self, parent unix.Stat_t
 	if err := unix.Stat(p, &self); err != nil {
@@ -96,7 +104,46 @@ func NewPins(dir string, reset bool) (*Pins, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("--bpf.pin-path: %w", err)
 	}
-	return &Pins{dir: dir, reset: reset, wasSeen: map[string]bool{}}, nil
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	return &Pins{dir: dir, reset: reset, lock: lock, wasSeen: map[string]bool{}}, nil
+}
+
+// lockDir takes an exclusive lock on dir, or fails at once if another
+// process holds it: two ebpfmon attaching their programs to the same
+// pinned maps would count every event twice. The kernel drops the lock
+// when the process exits, however it exits.
+func lockDir(dir string) (*os.File, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, fmt.Errorf("--bpf.pin-path: %w", err)
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, fmt.Errorf("--bpf.pin-path %s: another process (another ebpfmon?) pins in it: two would count every event twice into the same maps; stop the other one first, or give each its own directory", dir)
+		}
+		return nil, fmt.Errorf("--bpf.pin-path %s: lock: %w", dir, err)
+	}
+	return f, nil
+}
+
+// Close releases the lock on the pin directory; the pins stay. A nil
+// *Pins, or one closed already, has nothing to release.
+func (p *Pins) Close() error {
+	if p == nil {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	lock := p.lock
+	p.lock = nil
+	if lock == nil {
+		return nil
+	}
+	return lock.Close()
 }
 
 // Dir is the directory the maps of config name are pinned in.
@@ -134,6 +181,9 @@ func (p *Pins) plan(cfg *config.Config, spec *ebpf.CollectionSpec, log *slog.Log
 		return nil, err
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
+		if errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.EEXIST) {
+			return nil, fmt.Errorf("--bpf.pin-path: %s is not a directory: ebpfmon keeps the pins of config %s in it; remove it (rm %s) or start with --bpf.reset-pins: %w", dir, cfg.Name, dir, err)
+		}
 		return nil, fmt.Errorf("--bpf.pin-path: %w", err)
 	}
 	pl := &pinPlan{dir: dir, reuse: map[string]*ebpf.Map{}}
@@ -219,23 +269,52 @@ func (pl *pinPlan) replacements() map[string]*ebpf.Map {
 	return pl.reuse
 }
 
-// pin pins the maps of coll that had no compatible pin, replacing the
-// incompatible pins, and returns what was done.
-func (pl *pinPlan) pin(coll *ebpf.Collection) (*PinHealth, error) {
+// pin pins the maps of coll that had no pin, and returns what was done
+// and the maps to pin in place of incompatible pins once the unit runs
+// (see Unit.CommitPins).
+func (pl *pinPlan) pin(coll *ebpf.Collection) (*PinHealth, []pendingPin, error) {
 	if pl.disabled {
-		return nil, nil
+		return nil, nil, nil
 	}
-	for _, name := range pl.replace {
-		if err := os.Remove(filepath.Join(pl.dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("--bpf.pin-path: replace the pin of map %s: %w", name, err)
-		}
-	}
-	for _, name := range append(slices.Clone(pl.create), pl.replace...) {
+	for _, name := range pl.create {
 		if err := coll.Maps[name].Pin(filepath.Join(pl.dir, name)); err != nil {
-			return nil, fmt.Errorf("--bpf.pin-path: pin map %s: %w", name, err)
+			return nil, nil, fmt.Errorf("--bpf.pin-path: pin map %s: %w", name, err)
 		}
 	}
-	return &PinHealth{Reused: len(pl.reuse), Created: len(pl.create), Replaced: len(pl.replace)}, nil
+	pending := make([]pendingPin, 0, len(pl.replace))
+	for _, name := range pl.replace {
+		pending = append(pending, pendingPin{name: name, path: filepath.Join(pl.dir, name), m: coll.Maps[name]})
+	}
+	return &PinHealth{Reused: len(pl.reuse), Created: len(pl.create), Replaced: len(pl.replace)}, pending, nil
+}
+
+// pendingPin is a map of a loaded unit to pin in place of an incompatible
+// pin once the unit runs.
+type pendingPin struct {
+	name, path string
+	m          *ebpf.Map
+}
+
+// CommitPins pins the unit's maps that replace incompatible pins. The
+// exporter calls it once the unit runs in place of its old version (or
+// of none): a new version that fails after loading (a program that does
+// not attach with --config.strict, a name clash, an interrupted reload)
+// must leave in place the pins of the old version, which keeps running
+// and counting into them. Later calls do nothing.
+func (u *Unit) CommitPins() error {
+	pending := u.pendingPins
+	u.pendingPins = nil
+	var errs []error
+	for _, p := range pending {
+		if err := os.Remove(p.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("--bpf.pin-path: replace the pin of map %s: %w", p.name, err))
+			continue
+		}
+		if err := p.m.Pin(p.path); err != nil {
+			errs = append(errs, fmt.Errorf("--bpf.pin-path: pin map %s: %w", p.name, err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // close releases the pins opened by plan; the loaded object holds its own

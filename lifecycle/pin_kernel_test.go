@@ -99,6 +99,7 @@ func TestPins(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !reload {
+			pins.Close() // the previous "process" exits
 			if pins, err = NewPins(filepath.Join(root, "ebpfmon"), reset); err != nil {
 				t.Fatal(err)
 			}
@@ -118,6 +119,7 @@ func TestPins(t *testing.T) {
 		src    string
 		reset  bool      // --bpf.reset-pins
 		reload bool      // open in the same process, before closing the previous step's unit
+		fail   bool      // with reload: the new version fails after loading (never runs): closed, the old one kept
 		pins   PinHealth // what loading did with the pins
 		before [2]float64
 		calls  int
@@ -127,9 +129,12 @@ func TestPins(t *testing.T) {
 		{name: "first", src: "pins", pins: PinHealth{Created: 2}, calls: 3, after: [2]float64{3, 3}},
 		{name: "restart", src: "pins", pins: PinHealth{Reused: 2}, before: [2]float64{3, 3}, calls: 2, after: [2]float64{5, 5}},
 		{name: "reload", src: "pins", reload: true, pins: PinHealth{Reused: 2}, before: [2]float64{5, 5}, calls: 1, after: [2]float64{6, 6}},
-		{name: "max_entries changed", src: "pins_big", pins: PinHealth{Reused: 1, Replaced: 1}, before: [2]float64{0, 6}, calls: 1, after: [2]float64{1, 7},
+		{name: "failed reload, max_entries changed", src: "pins_big", reload: true, fail: true, pins: PinHealth{Reused: 1, Replaced: 1}, before: [2]float64{0, 6},
 			warn: "map=pin_calls_total old=\"Hash key_size=4 value_size=8 max_entries=8 flags=0x0\" new=\"Hash key_size=4 value_size=8 max_entries=64 flags=0x0\""},
-		{name: "restart after replacing", src: "pins_big", pins: PinHealth{Reused: 2}, before: [2]float64{1, 7}},
+		{name: "restart after a failed reload", src: "pins", pins: PinHealth{Reused: 2}, before: [2]float64{6, 6}, calls: 1, after: [2]float64{7, 7}},
+		{name: "max_entries changed", src: "pins_big", pins: PinHealth{Reused: 1, Replaced: 1}, before: [2]float64{0, 7}, calls: 1, after: [2]float64{1, 8},
+			warn: "map=pin_calls_total old=\"Hash key_size=4 value_size=8 max_entries=8 flags=0x0\" new=\"Hash key_size=4 value_size=8 max_entries=64 flags=0x0\""},
+		{name: "restart after replacing", src: "pins_big", pins: PinHealth{Reused: 2}, before: [2]float64{1, 8}},
 		{name: "reset", src: "pins_big", reset: true, pins: PinHealth{Created: 2}, calls: 2, after: [2]float64{2, 2}},
 		{name: "reload after reset", src: "pins_big", reload: true, pins: PinHealth{Reused: 2}, before: [2]float64{2, 2}, calls: 1, after: [2]float64{3, 3}},
 	} {
@@ -139,10 +144,18 @@ func TestPins(t *testing.T) {
 				old.Close()
 			}
 			u := open(t, step.src, step.reload, step.reset)
-			if old != nil && step.reload {
+			switch {
+			case step.fail:
+				defer u.Close() // after the checks; old keeps running
+			case old != nil && step.reload:
 				old.Close()
 			}
-			old = u
+			if !step.fail {
+				if err := u.CommitPins(); err != nil { // it runs: the exporter commits it
+					t.Fatal(err)
+				}
+				old = u
+			}
 			if h := u.Health(false).Pins; h == nil || *h != step.pins {
 				t.Errorf("pins %+v, want %+v", h, step.pins)
 			}
@@ -177,6 +190,7 @@ func TestPins(t *testing.T) {
 	if old != nil {
 		old.Close()
 	}
+	pins.Close()
 }
 
 // TestPinsBadInput checks what --bpf.pin-path refuses, naming the flag or
@@ -185,6 +199,12 @@ func TestPins(t *testing.T) {
 func TestPinsBadInput(t *testing.T) {
 	root := testenv.BPFFS(t)
 	notBPF := t.TempDir()
+	toRoot, toRootOutside := filepath.Join(root, "to-root"), filepath.Join(notBPF, "to-root")
+	for _, link := range []string{toRoot, toRootOutside} {
+		if err := os.Symlink(root, link); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for _, tc := range []struct {
 		name string
 		dir  string
@@ -193,11 +213,17 @@ func TestPinsBadInput(t *testing.T) {
 		{"in a bpffs", filepath.Join(root, "ebpfmon"), nil},
 		{"bpffs root", root, []string{"--bpf.pin-path " + root + ": the root of a bpf filesystem", "such as " + root + "/ebpfmon"}},
 		{"in a bpffs, to be created", filepath.Join(root, "a", "b"), nil},
+		{"bpffs root, trailing slashes", root + "//", []string{"the root of a bpf filesystem"}},
+		{"bpffs root, dot-dot", filepath.Join(root, "a") + "/..", []string{"the root of a bpf filesystem"}},
+		{"symlink in the bpffs to its root", toRoot, []string{"--bpf.pin-path " + toRoot + ": the root of a bpf filesystem"}},
+		{"symlink elsewhere to a bpffs root", toRootOutside, []string{"the root of a bpf filesystem"}},
+		{"under a symlink to a bpffs root", filepath.Join(toRoot, "ebpfmon"), nil},
 		{"not bpffs", notBPF, []string{"--bpf.pin-path " + notBPF, "is not on a bpf filesystem", "mount -t bpf bpf /sys/fs/bpf"}},
 		{"not bpffs, to be created", filepath.Join(notBPF, "x"), []string{notBPF + " is not on a bpf filesystem", "mount -t bpf"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := NewPins(tc.dir, false)
+			pins, err := NewPins(tc.dir, false)
+			defer pins.Close()
 			if tc.want == nil {
 				if err != nil {
 					t.Errorf("want no error, got %v", err)
@@ -215,6 +241,39 @@ func TestPinsBadInput(t *testing.T) {
 		})
 	}
 
+	t.Run("config directory is a pinned map", func(t *testing.T) {
+		dir := t.TempDir()
+		write(t, filepath.Join(dir, "q.yaml"), []byte(pinsYAML(os.Getpid())))
+		compileBPF(t, "pins", dir, "q")
+		cfg, err := config.Load(dir, "q")
+		if err != nil {
+			t.Fatal(err)
+		}
+		pins, err := NewPins(filepath.Join(root, "ebpfmon"), false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer pins.Close()
+		m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		path := pins.Dir("q")
+		if err := m.Pin(path); err != nil {
+			t.Fatal(err)
+		}
+		u, err := Open(cfg, Options{Env: decoder.NewEnv(), Pins: pins})
+		if err == nil {
+			u.Close()
+		}
+		for _, w := range []string{"config q", "--bpf.pin-path", path + " is not a directory", "rm " + path, "--bpf.reset-pins"} {
+			if err == nil || !strings.Contains(err.Error(), w) {
+				t.Errorf("Open: %v; want it to contain %q", err, w)
+			}
+		}
+	})
+
 	t.Run("pinned program", func(t *testing.T) {
 		dir := t.TempDir()
 		write(t, filepath.Join(dir, "p.yaml"), []byte(pinsYAML(os.Getpid())))
@@ -227,6 +286,7 @@ func TestPinsBadInput(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		defer pins.Close()
 		prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SocketFilter, License: "GPL",
 			Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}})
 		if err != nil {
@@ -253,4 +313,38 @@ func TestPinsBadInput(t *testing.T) {
 			t.Errorf("the program's pin was touched: %v", err)
 		}
 	})
+}
+
+// TestPinsLocked checks that a second NewPins on a directory in use (a
+// second ebpfmon, which would count every event twice into the same
+// maps) is refused at once, naming the directory and the fix, and is
+// accepted once the first is closed (the first ebpfmon exited).
+func TestPinsLocked(t *testing.T) {
+	dir := filepath.Join(testenv.BPFFS(t), "ebpfmon")
+	first, err := NewPins(dir, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := NewPins(dir, true)
+	if err == nil {
+		second.Close()
+		first.Close()
+		t.Fatal("a second NewPins on a directory in use was accepted")
+	}
+	for _, w := range []string{"--bpf.pin-path " + dir, "another process", "count every event twice", "stop the other one first, or give each its own directory"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q lacks %q", err, w)
+		}
+	}
+	if err := first.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Close(); err != nil {
+		t.Errorf("a second Close: %v", err)
+	}
+	third, err := NewPins(dir, false)
+	if err != nil {
+		t.Fatalf("NewPins after the first was closed: %v", err)
+	}
+	third.Close()
 }

@@ -67,6 +67,7 @@ type Unit struct {
 	events      []*series.EventCounter
 	cgroupIDMap io.Closer
 	pins        *PinHealth            // nil without --bpf.pin-path
+	pendingPins []pendingPin          // to pin in place of incompatible pins: CommitPins
 	maps        map[string]*mapHealth // by map name, for every metric and event counter
 	last        atomic.Pointer[scrapeResult]
 	log         *slog.Logger
@@ -104,11 +105,11 @@ func Open(cfg *config.Config, opts Options) (*Unit, error) {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	logger = logger.With("config", cfg.Name)
-	coll, pins, err := loadPinned(cfg, spec, opts, logger)
+	coll, pins, pending, err := loadPinned(cfg, spec, opts, logger)
 	if err != nil {
 		return nil, err
 	}
-	u := &Unit{cfg: cfg, coll: coll, pins: pins, log: logger}
+	u := &Unit{cfg: cfg, coll: coll, pins: pins, pendingPins: pending, log: logger}
 	if err := u.bindMetrics(protos); err != nil {
 		u.Close()
 		return nil, loadErr(cfg.BPFPath, err)
