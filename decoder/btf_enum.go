@@ -48,23 +48,30 @@ func newBTFEnum(conf config.Decoder, env *Env) (Decoder, error) {
 	return btfEnumDecoder{names: names}, nil
 }
 
-// findEnum returns the enum named name (directly, or through a typedef).
-// None, or several that differ, is an error.
+// findEnum returns the enum named name (directly, or through typedefs).
+// Declarations without values ("enum name;") are skipped when a
+// definition exists: BTF may hold both. None, or several definitions that
+// differ, is an error.
 func findEnum(spec *btf.Spec, name string) (*btf.Enum, error) {
 	types, err := spec.AnyTypesByName(name)
 	if err != nil && !errors.Is(err, btf.ErrNotFound) {
 		return nil, fmt.Errorf("enum %s: %w", name, err)
 	}
-	var found *btf.Enum
+	var found, declared *btf.Enum
 	for _, typ := range types {
 		enum, ok := btf.UnderlyingType(typ).(*btf.Enum)
 		switch {
 		case !ok:
+		case len(enum.Values) == 0:
+			declared = enum
 		case found == nil:
 			found = enum
 		case !sameValues(found, enum):
 			return nil, fmt.Errorf("enum %s: the kernel's BTF has several enums of that name, with different values (name another)", name)
 		}
+	}
+	if found == nil {
+		found = declared // reported as having no values
 	}
 	if found == nil {
 		return nil, fmt.Errorf("no enum %s in the kernel's BTF: this kernel lacks it or the name is wrong "+
@@ -92,7 +99,7 @@ func sameValues(a, b *btf.Enum) bool {
 // name that is the prefix itself is kept whole.
 func enumNames(enum *btf.Enum, prefix string) (map[uint64][]byte, error) {
 	if len(enum.Values) == 0 {
-		return nil, fmt.Errorf("enum %s has no values", enum.Name)
+		return nil, fmt.Errorf("enum %s has no values, the BTF only declares it: name the numbers with static_map", enum.Name)
 	}
 	names := make(map[uint64][]byte, len(enum.Values))
 	stripped := prefix == ""

@@ -32,12 +32,21 @@ func testBTF(tb testing.TB, types ...btf.Type) *btf.Spec {
 }
 
 // enumTestBTF is a small kernel BTF: an enum with an alias and a name that
-// is all prefix, a signed enum, a typedef of an anonymous enum, two
-// different enums of one name and a struct that is no enum.
+// is all prefix, a signed enum, a typedef of an anonymous enum and a
+// typedef of that typedef, two different enums of one name, a struct that
+// is no enum, and an enum declared (without values: "enum x;", which
+// C allows to point to) beside its definition, before and after it.
 func enumTestBTF(tb testing.TB) *btf.Spec {
 	tb.Helper()
 	u32 := &btf.Int{Name: "unsigned int", Size: 4}
+	modeT := &btf.Typedef{Name: "mode_t_enum", Type: &btf.Enum{Size: 4, Values: []btf.EnumValue{{Name: "MODE_A", Value: 1}}}}
+	declared := func(name string) btf.Type { return &btf.Pointer{Target: &btf.Enum{Name: name, Size: 4}} }
 	return testBTF(tb,
+		declared("declared_first"),
+		&btf.Enum{Name: "declared_first", Size: 4, Values: []btf.EnumValue{{Name: "FIRST_A", Value: 1}}},
+		&btf.Enum{Name: "declared_after", Size: 4, Values: []btf.EnumValue{{Name: "AFTER_A", Value: 1}}},
+		declared("declared_after"),
+		declared("declared_only"),
 		&btf.Enum{Name: "drop_reason", Size: 4, Values: []btf.EnumValue{
 			{Name: "DROP_NOT_SPECIFIED", Value: 2},
 			{Name: "DROP_NO_SOCKET", Value: 3},
@@ -51,7 +60,8 @@ func enumTestBTF(tb testing.TB) *btf.Spec {
 			{Name: "STATE_OK", Value: 0},
 		}},
 		&btf.Enum{Name: "wide", Size: 8, Values: []btf.EnumValue{{Name: "WIDE_HIGH", Value: 1 << 40}}},
-		&btf.Typedef{Name: "mode_t_enum", Type: &btf.Enum{Size: 4, Values: []btf.EnumValue{{Name: "MODE_A", Value: 1}}}},
+		modeT,
+		&btf.Typedef{Name: "mode_t_alias", Type: modeT},
 		&btf.Enum{Name: "twice", Size: 4, Values: []btf.EnumValue{{Name: "ONE", Value: 1}}},
 		&btf.Enum{Name: "twice", Size: 4, Values: []btf.EnumValue{{Name: "UNO", Value: 1}}},
 		&btf.Struct{Name: "not_enum", Size: 4, Members: []btf.Member{{Name: "x", Type: u32}}},
@@ -94,6 +104,15 @@ func TestBTFEnum(t *testing.T) {
 		{name: "through a typedef", enum: "mode_t_enum", cases: []decodeCase{
 			{name: "known", in: []byte{1}, want: "MODE_A"},
 		}},
+		{name: "through a typedef of a typedef", enum: "mode_t_alias", cases: []decodeCase{
+			{name: "known", in: []byte{1}, want: "MODE_A"},
+		}},
+		{name: "declared before its definition", enum: "declared_first", cases: []decodeCase{
+			{name: "known", in: u32(1), want: "FIRST_A"},
+		}},
+		{name: "declared after its definition", enum: "declared_after", cases: []decodeCase{
+			{name: "known", in: u32(1), want: "AFTER_A"},
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { runCases(t, env, btfEnum(tc.enum, tc.prefix), tc.cases) })
 	}
@@ -126,6 +145,8 @@ func TestBTFEnumErrors(t *testing.T) {
 			want: []string{"enum twice", "several enums of that name"}},
 		{name: "no values", conf: config.Decoder{Name: "btf_enum", Enum: "empty"},
 			want: []string{"enum empty has no values"}},
+		{name: "declared only", conf: config.Decoder{Name: "btf_enum", Enum: "declared_only"},
+			want: []string{"enum declared_only has no values"}},
 		{name: "prefix typo", conf: config.Decoder{Name: "btf_enum", Enum: "drop_reason", StripPrefix: "DORP_"},
 			want: []string{`strip_prefix "DORP_" starts none of enum drop_reason's names`, "DROP_NOT_SPECIFIED", "fix or remove strip_prefix"}},
 		{name: "empty enum", conf: config.Decoder{Name: "btf_enum"},
@@ -185,8 +206,12 @@ func TestBTFEnumRunningKernel(t *testing.T) {
 			t.Errorf("skb_drop_reason on a 5.17+ kernel: %v", err)
 		}
 	}
-	if _, err := New(config.Decoder{Name: "btf_enum", Enum: "ebpfmon_no_such_enum"}, env); err == nil {
-		t.Error("an enum the kernel lacks was accepted")
+	_, err := New(config.Decoder{Name: "btf_enum", Enum: "ebpfmon_no_such_enum"}, env)
+	for _, want := range []string{"no enum ebpfmon_no_such_enum in the kernel's BTF: this kernel lacks it",
+		"`bpftool btf dump file /sys/kernel/btf/vmlinux | grep", "name the numbers with static_map"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("an enum the kernel lacks: error %v, want it to hold %q", err, want)
+		}
 	}
 }
 
