@@ -74,7 +74,7 @@ func btfEnum(enum, prefix string) []config.Decoder {
 }
 
 func TestBTFEnum(t *testing.T) {
-	env := testEnv(t, WithKernelBTF(enumTestBTF(t)))
+	env := testEnv(t, WithKernelBTF(enumTestBTF(t), "test.btf"))
 	for _, tc := range []struct {
 		name, enum, prefix string
 		cases              []decodeCase
@@ -138,7 +138,8 @@ func TestBTFEnumErrors(t *testing.T) {
 		want []string
 	}{
 		{name: "missing enum", conf: config.Decoder{Name: "btf_enum", Enum: "skb_drop_reason"},
-			want: []string{`decoder "btf_enum": no enum skb_drop_reason in the kernel's BTF`, "this kernel lacks it or the name is wrong", "static_map"}},
+			want: []string{`decoder "btf_enum": no enum skb_drop_reason in --btf.path test.btf: that file lacks it`,
+				"`bpftool btf dump file test.btf | grep", "give the BTF of the running kernel", "static_map"}},
 		{name: "a struct of that name", conf: config.Decoder{Name: "btf_enum", Enum: "not_enum"},
 			want: []string{"no enum not_enum"}},
 		{name: "two different enums", conf: config.Decoder{Name: "btf_enum", Enum: "twice"},
@@ -157,7 +158,7 @@ func TestBTFEnumErrors(t *testing.T) {
 			want: []string{"option strip_prefix not supported"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := New(tc.conf, testEnv(t, WithKernelBTF(spec)))
+			_, err := New(tc.conf, testEnv(t, WithKernelBTF(spec, "test.btf")))
 			if err == nil {
 				t.Fatalf("New(%+v) succeeded", tc.conf)
 			}
@@ -173,7 +174,7 @@ func TestBTFEnumErrors(t *testing.T) {
 // TestBTFEnumChain checks where btf_enum may stand in a chain: after
 // uint, not on raw key bytes.
 func TestBTFEnumChain(t *testing.T) {
-	env := testEnv(t, WithKernelBTF(enumTestBTF(t)))
+	env := testEnv(t, WithKernelBTF(enumTestBTF(t), "test.btf"))
 	raw := []config.Label{{Name: "reason", Size: 4, Decoders: []config.Decoder{{Name: "btf_enum", Enum: "drop_reason"}}}}
 	if _, err := NewLabelSet(raw, env); err == nil || !strings.Contains(err.Error(), "decoder btf_enum takes decimal text, not raw key bytes (put uint before it)") {
 		t.Errorf("btf_enum on raw bytes: %v", err)
@@ -219,7 +220,7 @@ func TestBTFEnumRunningKernel(t *testing.T) {
 // WithKernelBTF replaces it.
 func TestEnvKernelBTF(t *testing.T) {
 	spec := enumTestBTF(t)
-	env := testEnv(t, WithKernelBTF(spec))
+	env := testEnv(t, WithKernelBTF(spec, "test.btf"))
 	got, err := env.KernelBTF()
 	if err != nil || got != spec {
 		t.Errorf("KernelBTF() = %p, %v; want the spec given, %p", got, err, spec)
@@ -238,7 +239,7 @@ func TestEnvKernelBTF(t *testing.T) {
 }
 
 func FuzzBTFEnum(f *testing.F) {
-	env := testEnv(f, WithKernelBTF(enumTestBTF(f)))
+	env := testEnv(f, WithKernelBTF(enumTestBTF(f), "test.btf"))
 	names := map[string]bool{"NOT_SPECIFIED": true, "NO_SOCKET": true, "FIRST_ALIAS": true, "DROP_": true, "OTHER_NAME": true}
 	chain, err := NewChain([]config.Decoder{{Name: "btf_enum", Enum: "drop_reason", StripPrefix: "DROP_"}}, env)
 	if err != nil {
