@@ -3,6 +3,7 @@ package decoder
 import (
 	"bytes"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -265,4 +266,101 @@ func FuzzBTFEnum(f *testing.F) {
 			t.Fatalf("Decode(%q) = %q: a name passed as a number", in, out)
 		}
 	})
+}
+
+// FuzzBTFEnumNames builds an enum from the input (size, sign, values and
+// names, as --btf.path could hold), reads it back through BTF as the
+// decoder does, and checks each declared number decodes to the name of the
+// first value declared with it, less the prefix (a negative one also as the
+// unsigned number of the enum's size, which a label of that size holds),
+// and that other numbers stay numbers.
+func FuzzBTFEnumNames(f *testing.F) {
+	f.Add(byte(2), false, "DROP_", []byte{2, 'A', 3, 'B', 7, 'C', 7, 'D'}) // 4 bytes
+	f.Add(byte(0), true, "", []byte{0xff, 'N', 0x7f, 'P'})                 // 1 byte, signed
+	f.Add(byte(3), true, "X", []byte{0x80, 'X', 1, 'Y'})                   // 8 bytes, signed
+	f.Fuzz(func(t *testing.T, size byte, signed bool, prefix string, raw []byte) {
+		enum := fuzzEnum(size, signed, prefix, raw)
+		if enum == nil {
+			return
+		}
+		spec := testBTF(t, enum)
+		decoded, err := findEnum(spec, enum.Name, "fuzz.btf", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names, err := enumNames(decoded, prefix)
+		if err != nil {
+			return // a prefix starting no name
+		}
+		d := btfEnumDecoder{names: names}
+		first := map[uint64]string{}
+		for _, v := range decoded.Values {
+			if _, ok := first[v.Value]; !ok {
+				name, ok := strings.CutPrefix(v.Name, prefix)
+				if !ok || name == "" {
+					name = v.Name
+				}
+				first[v.Value] = name
+			}
+		}
+		for num, want := range first {
+			fuzzDecodes(t, d, num, want)
+			// A negative value, as a label of the enum's size holds it.
+			alias := num
+			if decoded.Size < 8 {
+				alias &= 1<<(8*decoded.Size) - 1
+			}
+			if first[alias] == "" {
+				fuzzDecodes(t, d, alias, want)
+			}
+		}
+		// Neither declared nor an alias (values are repeated bytes).
+		for _, num := range []uint64{1 << 63, 12345678901} {
+			fuzzDecodes(t, d, num, strconv.FormatUint(num, 10))
+		}
+	})
+}
+
+func fuzzDecodes(t *testing.T, d btfEnumDecoder, num uint64, want string) {
+	t.Helper()
+	got, err := d.Decode([]byte(strconv.FormatUint(num, 10)))
+	if err != nil || string(got) != want {
+		t.Fatalf("Decode(%d) = %q, %v; want %q", num, got, err, want)
+	}
+}
+
+// fuzzEnum is an enum of sizes[size%4] bytes (1, 2, 4 or 8) whose values come from
+// raw in pairs: a value byte (sign-extended in a signed enum, spread over
+// the size) and a name letter; prefix is put in front of every other name.
+func fuzzEnum(size byte, signed bool, prefix string, raw []byte) *btf.Enum {
+	sizes := []uint32{1, 2, 4, 8}
+	enum := &btf.Enum{Name: "fuzzed", Size: sizes[int(size)%len(sizes)], Signed: signed}
+	if !isCIdentifierForTest(prefix) && prefix != "" || len(raw) < 2 || len(raw) > 64 {
+		return nil
+	}
+	for i := 0; i+1 < len(raw); i += 2 {
+		v := uint64(raw[i]) * 0x0101010101010101 >> (64 - 8*enum.Size)
+		if signed {
+			shift := 64 - 8*enum.Size
+			v = uint64(int64(v<<shift) >> shift)
+		}
+		letter := raw[i+1]%26 + 'A'
+		name := strings.Repeat(string(rune(letter)), 1+i/2)
+		if i%4 == 0 {
+			name = prefix + name
+		}
+		enum.Values = append(enum.Values, btf.EnumValue{Name: name, Value: v})
+	}
+	return enum
+}
+
+// isCIdentifierForTest reports whether s could be part of an enum value's
+// name.
+func isCIdentifierForTest(s string) bool {
+	for _, r := range s {
+		if r != '_' && (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
 }
