@@ -87,7 +87,7 @@ func findEnum(spec *btf.Spec, name, file string, custom bool) (*btf.Enum, error)
 // noEnum says enum name is not in the BTF read from file (--btf.path's
 // when custom), and how to look for it.
 func noEnum(name, file string, custom bool) error {
-	where, lacks := "the kernel's BTF", "this kernel lacks it or the name is wrong"
+	where, lacks := "the kernel's BTF", "this kernel lacks it, only a module defines it (modules' BTF is not searched) or the name is wrong"
 	other := "for kernels without it, name the numbers with static_map"
 	if custom {
 		where, lacks = "--btf.path "+file, "that file lacks it or the name is wrong"

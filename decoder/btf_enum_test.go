@@ -209,7 +209,7 @@ func TestBTFEnumRunningKernel(t *testing.T) {
 		}
 	}
 	_, err := New(config.Decoder{Name: "btf_enum", Enum: "ebpfmon_no_such_enum"}, env)
-	for _, want := range []string{"no enum ebpfmon_no_such_enum in the kernel's BTF: this kernel lacks it",
+	for _, want := range []string{"no enum ebpfmon_no_such_enum in the kernel's BTF: this kernel lacks it", "modules' BTF is not searched",
 		"`bpftool btf dump file /sys/kernel/btf/vmlinux | grep", "name the numbers with static_map"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("an enum the kernel lacks: error %v, want it to hold %q", err, want)
