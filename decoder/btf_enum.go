@@ -13,8 +13,8 @@ import (
 // btfEnumDecoder (YAML "btf_enum") takes a number as decimal text, the
 // output of uint, and outputs the name the running kernel's enum gives it,
 // less strip_prefix: with {enum: skb_drop_reason, strip_prefix:
-// SKB_DROP_REASON_}, "2" -> "NOT_SPECIFIED" on 6.1 and "3" ->
-// "NO_SOCKET" on 6.18. Numbers are kernel-specific; the names are what
+// SKB_DROP_REASON_}, "2" -> "NO_SOCKET" on 6.1 and "3" -> "NO_SOCKET" on
+// 6.12 and 6.18 (which added SKB_CONSUMED before it). Numbers are kernel-specific; the names are what
 // stays, so the labels are right on every kernel that has the enum. A
 // number with no name gives the number unchanged, so an unknown value costs
 // one series per value, never an error.
@@ -115,7 +115,7 @@ func sameValues(a, b *btf.Enum) bool {
 // name that is the prefix itself is kept whole.
 func enumNames(enum *btf.Enum, prefix string) (map[uint64][]byte, error) {
 	if len(enum.Values) == 0 {
-		return nil, fmt.Errorf("enum %s has no values, the BTF only declares it: name the numbers with static_map", enum.Name)
+		return nil, fmt.Errorf("enum %s has no values, the BTF only declares it (a module may define it: modules' BTF is not searched): name the numbers with static_map", enum.Name)
 	}
 	names := make(map[uint64][]byte, len(enum.Values))
 	stripped := prefix == ""
