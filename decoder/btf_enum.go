@@ -13,8 +13,8 @@ import (
 // btfEnumDecoder (YAML "btf_enum") takes a number as decimal text, the
 // output of uint, and outputs the name the running kernel's enum gives it,
 // less strip_prefix: with {enum: skb_drop_reason, strip_prefix:
-// SKB_DROP_REASON_}, "2" -> "NOT_SPECIFIED" on 6.1 and "3" ->
-// "NO_SOCKET" on 6.18. Numbers are kernel-specific; the names are what
+// SKB_DROP_REASON_}, "2" -> "NO_SOCKET" on 6.1 and "3" -> "NO_SOCKET" on
+// 6.12 and 6.18 (which added SKB_CONSUMED before it). Numbers are kernel-specific; the names are what
 // stays, so the labels are right on every kernel that has the enum. A
 // number with no name gives the number unchanged, so an unknown value costs
 // one series per value, never an error.
@@ -37,7 +37,7 @@ func newBTFEnum(conf config.Decoder, env *Env) (Decoder, error) {
 	if err != nil {
 		return nil, fmt.Errorf("enum %s: %w", conf.Enum, err)
 	}
-	enum, err := findEnum(spec, conf.Enum)
+	enum, err := findEnum(spec, conf.Enum, env.btfFile(), env.btfSet != nil)
 	if err != nil {
 		return nil, err
 	}
@@ -48,30 +48,53 @@ func newBTFEnum(conf config.Decoder, env *Env) (Decoder, error) {
 	return btfEnumDecoder{names: names}, nil
 }
 
-// findEnum returns the enum named name (directly, or through a typedef).
-// None, or several that differ, is an error.
-func findEnum(spec *btf.Spec, name string) (*btf.Enum, error) {
+// findEnum returns the enum named name (directly, or through typedefs) in
+// spec, read from file (--btf.path's, or the kernel's when custom is
+// false). Declarations without values ("enum name;") are skipped when a
+// definition exists: BTF may hold both. None, or several definitions
+// that differ, is an error.
+func findEnum(spec *btf.Spec, name, file string, custom bool) (*btf.Enum, error) {
+	where := "the kernel's BTF"
+	if custom {
+		where = "--btf.path " + file
+	}
 	types, err := spec.AnyTypesByName(name)
 	if err != nil && !errors.Is(err, btf.ErrNotFound) {
-		return nil, fmt.Errorf("enum %s: %w", name, err)
+		return nil, fmt.Errorf("enum %s: %s: %w", name, where, err)
 	}
-	var found *btf.Enum
+	var found, declared *btf.Enum
 	for _, typ := range types {
 		enum, ok := btf.UnderlyingType(typ).(*btf.Enum)
 		switch {
 		case !ok:
+		case len(enum.Values) == 0:
+			declared = enum
 		case found == nil:
 			found = enum
 		case !sameValues(found, enum):
-			return nil, fmt.Errorf("enum %s: the kernel's BTF has several enums of that name, with different values (name another)", name)
+			return nil, fmt.Errorf("enum %s: %s has several enums of that name, with different values (name another)", name, where)
 		}
 	}
 	if found == nil {
-		return nil, fmt.Errorf("no enum %s in the kernel's BTF: this kernel lacks it or the name is wrong "+
-			"(`bpftool btf dump file /sys/kernel/btf/vmlinux | grep \"ENUM '%s'\"` shows it where it exists; "+
-			"for kernels without it, name the numbers with static_map)", name, name)
+		found = declared // reported as having no values
+	}
+	if found == nil {
+		return nil, noEnum(name, file, custom)
 	}
 	return found, nil
+}
+
+// noEnum says enum name is not in the BTF read from file (--btf.path's
+// when custom), and how to look for it.
+func noEnum(name, file string, custom bool) error {
+	where, lacks := "the kernel's BTF", "this kernel lacks it, only a module defines it (modules' BTF is not searched) or the name is wrong"
+	other := "for kernels without it, name the numbers with static_map"
+	if custom {
+		where, lacks = "--btf.path "+file, "that file lacks it or the name is wrong"
+		other = "give the BTF of the running kernel, or for kernels without the enum, name the numbers with static_map"
+	}
+	return fmt.Errorf("no enum %s in %s: %s (`bpftool btf dump file %s | grep \"ENUM '%s'\"` shows it where it exists; %s)",
+		name, where, lacks, file, name, other)
 }
 
 // sameValues reports whether two enums name the same numbers alike.
@@ -92,7 +115,7 @@ func sameValues(a, b *btf.Enum) bool {
 // name that is the prefix itself is kept whole.
 func enumNames(enum *btf.Enum, prefix string) (map[uint64][]byte, error) {
 	if len(enum.Values) == 0 {
-		return nil, fmt.Errorf("enum %s has no values", enum.Name)
+		return nil, fmt.Errorf("enum %s has no values, the BTF only declares it (a module may define it: modules' BTF is not searched): name the numbers with static_map", enum.Name)
 	}
 	names := make(map[uint64][]byte, len(enum.Values))
 	stripped := prefix == ""

@@ -3,6 +3,7 @@ package decoder
 import (
 	"bytes"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -32,12 +33,21 @@ func testBTF(tb testing.TB, types ...btf.Type) *btf.Spec {
 }
 
 // enumTestBTF is a small kernel BTF: an enum with an alias and a name that
-// is all prefix, a signed enum, a typedef of an anonymous enum, two
-// different enums of one name and a struct that is no enum.
+// is all prefix, a signed enum, a typedef of an anonymous enum and a
+// typedef of that typedef, two different enums of one name, a struct that
+// is no enum, and an enum declared (without values: "enum x;", which
+// C allows to point to) beside its definition, before and after it.
 func enumTestBTF(tb testing.TB) *btf.Spec {
 	tb.Helper()
 	u32 := &btf.Int{Name: "unsigned int", Size: 4}
+	modeT := &btf.Typedef{Name: "mode_t_enum", Type: &btf.Enum{Size: 4, Values: []btf.EnumValue{{Name: "MODE_A", Value: 1}}}}
+	declared := func(name string) btf.Type { return &btf.Pointer{Target: &btf.Enum{Name: name, Size: 4}} }
 	return testBTF(tb,
+		declared("declared_first"),
+		&btf.Enum{Name: "declared_first", Size: 4, Values: []btf.EnumValue{{Name: "FIRST_A", Value: 1}}},
+		&btf.Enum{Name: "declared_after", Size: 4, Values: []btf.EnumValue{{Name: "AFTER_A", Value: 1}}},
+		declared("declared_after"),
+		declared("declared_only"),
 		&btf.Enum{Name: "drop_reason", Size: 4, Values: []btf.EnumValue{
 			{Name: "DROP_NOT_SPECIFIED", Value: 2},
 			{Name: "DROP_NO_SOCKET", Value: 3},
@@ -51,7 +61,8 @@ func enumTestBTF(tb testing.TB) *btf.Spec {
 			{Name: "STATE_OK", Value: 0},
 		}},
 		&btf.Enum{Name: "wide", Size: 8, Values: []btf.EnumValue{{Name: "WIDE_HIGH", Value: 1 << 40}}},
-		&btf.Typedef{Name: "mode_t_enum", Type: &btf.Enum{Size: 4, Values: []btf.EnumValue{{Name: "MODE_A", Value: 1}}}},
+		modeT,
+		&btf.Typedef{Name: "mode_t_alias", Type: modeT},
 		&btf.Enum{Name: "twice", Size: 4, Values: []btf.EnumValue{{Name: "ONE", Value: 1}}},
 		&btf.Enum{Name: "twice", Size: 4, Values: []btf.EnumValue{{Name: "UNO", Value: 1}}},
 		&btf.Struct{Name: "not_enum", Size: 4, Members: []btf.Member{{Name: "x", Type: u32}}},
@@ -64,7 +75,7 @@ func btfEnum(enum, prefix string) []config.Decoder {
 }
 
 func TestBTFEnum(t *testing.T) {
-	env := testEnv(t, WithKernelBTF(enumTestBTF(t)))
+	env := testEnv(t, WithKernelBTF(enumTestBTF(t), "test.btf"))
 	for _, tc := range []struct {
 		name, enum, prefix string
 		cases              []decodeCase
@@ -94,6 +105,15 @@ func TestBTFEnum(t *testing.T) {
 		{name: "through a typedef", enum: "mode_t_enum", cases: []decodeCase{
 			{name: "known", in: []byte{1}, want: "MODE_A"},
 		}},
+		{name: "through a typedef of a typedef", enum: "mode_t_alias", cases: []decodeCase{
+			{name: "known", in: []byte{1}, want: "MODE_A"},
+		}},
+		{name: "declared before its definition", enum: "declared_first", cases: []decodeCase{
+			{name: "known", in: u32(1), want: "FIRST_A"},
+		}},
+		{name: "declared after its definition", enum: "declared_after", cases: []decodeCase{
+			{name: "known", in: u32(1), want: "AFTER_A"},
+		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) { runCases(t, env, btfEnum(tc.enum, tc.prefix), tc.cases) })
 	}
@@ -119,13 +139,16 @@ func TestBTFEnumErrors(t *testing.T) {
 		want []string
 	}{
 		{name: "missing enum", conf: config.Decoder{Name: "btf_enum", Enum: "skb_drop_reason"},
-			want: []string{`decoder "btf_enum": no enum skb_drop_reason in the kernel's BTF`, "this kernel lacks it or the name is wrong", "static_map"}},
+			want: []string{`decoder "btf_enum": no enum skb_drop_reason in --btf.path test.btf: that file lacks it`,
+				"`bpftool btf dump file test.btf | grep", "give the BTF of the running kernel", "static_map"}},
 		{name: "a struct of that name", conf: config.Decoder{Name: "btf_enum", Enum: "not_enum"},
 			want: []string{"no enum not_enum"}},
 		{name: "two different enums", conf: config.Decoder{Name: "btf_enum", Enum: "twice"},
 			want: []string{"enum twice", "several enums of that name"}},
 		{name: "no values", conf: config.Decoder{Name: "btf_enum", Enum: "empty"},
 			want: []string{"enum empty has no values"}},
+		{name: "declared only", conf: config.Decoder{Name: "btf_enum", Enum: "declared_only"},
+			want: []string{"enum declared_only has no values", "a module may define it", "static_map"}},
 		{name: "prefix typo", conf: config.Decoder{Name: "btf_enum", Enum: "drop_reason", StripPrefix: "DORP_"},
 			want: []string{`strip_prefix "DORP_" starts none of enum drop_reason's names`, "DROP_NOT_SPECIFIED", "fix or remove strip_prefix"}},
 		{name: "empty enum", conf: config.Decoder{Name: "btf_enum"},
@@ -136,7 +159,7 @@ func TestBTFEnumErrors(t *testing.T) {
 			want: []string{"option strip_prefix not supported"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := New(tc.conf, testEnv(t, WithKernelBTF(spec)))
+			_, err := New(tc.conf, testEnv(t, WithKernelBTF(spec, "test.btf")))
 			if err == nil {
 				t.Fatalf("New(%+v) succeeded", tc.conf)
 			}
@@ -152,7 +175,7 @@ func TestBTFEnumErrors(t *testing.T) {
 // TestBTFEnumChain checks where btf_enum may stand in a chain: after
 // uint, not on raw key bytes.
 func TestBTFEnumChain(t *testing.T) {
-	env := testEnv(t, WithKernelBTF(enumTestBTF(t)))
+	env := testEnv(t, WithKernelBTF(enumTestBTF(t), "test.btf"))
 	raw := []config.Label{{Name: "reason", Size: 4, Decoders: []config.Decoder{{Name: "btf_enum", Enum: "drop_reason"}}}}
 	if _, err := NewLabelSet(raw, env); err == nil || !strings.Contains(err.Error(), "decoder btf_enum takes decimal text, not raw key bytes (put uint before it)") {
 		t.Errorf("btf_enum on raw bytes: %v", err)
@@ -185,8 +208,12 @@ func TestBTFEnumRunningKernel(t *testing.T) {
 			t.Errorf("skb_drop_reason on a 5.17+ kernel: %v", err)
 		}
 	}
-	if _, err := New(config.Decoder{Name: "btf_enum", Enum: "ebpfmon_no_such_enum"}, env); err == nil {
-		t.Error("an enum the kernel lacks was accepted")
+	_, err := New(config.Decoder{Name: "btf_enum", Enum: "ebpfmon_no_such_enum"}, env)
+	for _, want := range []string{"no enum ebpfmon_no_such_enum in the kernel's BTF: this kernel lacks it", "modules' BTF is not searched",
+		"`bpftool btf dump file /sys/kernel/btf/vmlinux | grep", "name the numbers with static_map"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("an enum the kernel lacks: error %v, want it to hold %q", err, want)
+		}
 	}
 }
 
@@ -194,7 +221,7 @@ func TestBTFEnumRunningKernel(t *testing.T) {
 // WithKernelBTF replaces it.
 func TestEnvKernelBTF(t *testing.T) {
 	spec := enumTestBTF(t)
-	env := testEnv(t, WithKernelBTF(spec))
+	env := testEnv(t, WithKernelBTF(spec, "test.btf"))
 	got, err := env.KernelBTF()
 	if err != nil || got != spec {
 		t.Errorf("KernelBTF() = %p, %v; want the spec given, %p", got, err, spec)
@@ -213,7 +240,7 @@ func TestEnvKernelBTF(t *testing.T) {
 }
 
 func FuzzBTFEnum(f *testing.F) {
-	env := testEnv(f, WithKernelBTF(enumTestBTF(f)))
+	env := testEnv(f, WithKernelBTF(enumTestBTF(f), "test.btf"))
 	names := map[string]bool{"NOT_SPECIFIED": true, "NO_SOCKET": true, "FIRST_ALIAS": true, "DROP_": true, "OTHER_NAME": true}
 	chain, err := NewChain([]config.Decoder{{Name: "btf_enum", Enum: "drop_reason", StripPrefix: "DROP_"}}, env)
 	if err != nil {
@@ -239,4 +266,101 @@ func FuzzBTFEnum(f *testing.F) {
 			t.Fatalf("Decode(%q) = %q: a name passed as a number", in, out)
 		}
 	})
+}
+
+// FuzzBTFEnumNames builds an enum from the input (size, sign, values and
+// names, as --btf.path could hold), reads it back through BTF as the
+// decoder does, and checks each declared number decodes to the name of the
+// first value declared with it, less the prefix (a negative one also as the
+// unsigned number of the enum's size, which a label of that size holds),
+// and that other numbers stay numbers.
+func FuzzBTFEnumNames(f *testing.F) {
+	f.Add(byte(2), false, "DROP_", []byte{2, 'A', 3, 'B', 7, 'C', 7, 'D'}) // 4 bytes
+	f.Add(byte(0), true, "", []byte{0xff, 'N', 0x7f, 'P'})                 // 1 byte, signed
+	f.Add(byte(3), true, "X", []byte{0x80, 'X', 1, 'Y'})                   // 8 bytes, signed
+	f.Fuzz(func(t *testing.T, size byte, signed bool, prefix string, raw []byte) {
+		enum := fuzzEnum(size, signed, prefix, raw)
+		if enum == nil {
+			return
+		}
+		spec := testBTF(t, enum)
+		decoded, err := findEnum(spec, enum.Name, "fuzz.btf", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names, err := enumNames(decoded, prefix)
+		if err != nil {
+			return // a prefix starting no name
+		}
+		d := btfEnumDecoder{names: names}
+		first := map[uint64]string{}
+		for _, v := range decoded.Values {
+			if _, ok := first[v.Value]; !ok {
+				name, ok := strings.CutPrefix(v.Name, prefix)
+				if !ok || name == "" {
+					name = v.Name
+				}
+				first[v.Value] = name
+			}
+		}
+		for num, want := range first {
+			fuzzDecodes(t, d, num, want)
+			// A negative value, as a label of the enum's size holds it.
+			alias := num
+			if decoded.Size < 8 {
+				alias &= 1<<(8*decoded.Size) - 1
+			}
+			if first[alias] == "" {
+				fuzzDecodes(t, d, alias, want)
+			}
+		}
+		// Neither declared nor an alias (values are repeated bytes).
+		for _, num := range []uint64{1 << 63, 12345678901} {
+			fuzzDecodes(t, d, num, strconv.FormatUint(num, 10))
+		}
+	})
+}
+
+func fuzzDecodes(t *testing.T, d btfEnumDecoder, num uint64, want string) {
+	t.Helper()
+	got, err := d.Decode([]byte(strconv.FormatUint(num, 10)))
+	if err != nil || string(got) != want {
+		t.Fatalf("Decode(%d) = %q, %v; want %q", num, got, err, want)
+	}
+}
+
+// fuzzEnum is an enum of sizes[size%4] bytes (1, 2, 4 or 8) whose values come from
+// raw in pairs: a value byte (sign-extended in a signed enum, spread over
+// the size) and a name letter; prefix is put in front of every other name.
+func fuzzEnum(size byte, signed bool, prefix string, raw []byte) *btf.Enum {
+	sizes := []uint32{1, 2, 4, 8}
+	enum := &btf.Enum{Name: "fuzzed", Size: sizes[int(size)%len(sizes)], Signed: signed}
+	if !isCIdentifierForTest(prefix) && prefix != "" || len(raw) < 2 || len(raw) > 64 {
+		return nil
+	}
+	for i := 0; i+1 < len(raw); i += 2 {
+		v := uint64(raw[i]) * 0x0101010101010101 >> (64 - 8*enum.Size)
+		if signed {
+			shift := 64 - 8*enum.Size
+			v = uint64(int64(v<<shift) >> shift)
+		}
+		letter := raw[i+1]%26 + 'A'
+		name := strings.Repeat(string(rune(letter)), 1+i/2)
+		if i%4 == 0 {
+			name = prefix + name
+		}
+		enum.Values = append(enum.Values, btf.EnumValue{Name: name, Value: v})
+	}
+	return enum
+}
+
+// isCIdentifierForTest reports whether s could be part of an enum value's
+// name.
+func isCIdentifierForTest(s string) bool {
+	for _, r := range s {
+		if r != '_' && (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
 }

@@ -59,7 +59,7 @@ func TestNewErrors(t *testing.T) {
 }
 
 func TestNewEveryDecoder(t *testing.T) {
-	env := testEnv(t, WithKernelBTF(enumTestBTF(t)))
+	env := testEnv(t, WithKernelBTF(enumTestBTF(t), "test.btf"))
 	for _, name := range Names() {
 		t.Run(name, func(t *testing.T) {
 			conf := config.Decoder{Name: name}

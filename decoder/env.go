@@ -41,6 +41,7 @@ type Env struct {
 	kubeOpts kube.Options
 	kubeSet  *kube.Resolver // WithKubeResolver's, else nil
 	btfSet   *btf.Spec      // WithKernelBTF's, else nil
+	btfPath  string         // the file btfSet was read from
 
 	ksyms    *kallsyms.Table
 	cgroups  func() (*cgroup.Resolver, error)
@@ -103,10 +104,12 @@ func WithKube(ctx context.Context, opts kube.Options) Option {
 // see [kube.NewResolverWith]) instead of making one.
 func WithKubeResolver(r *kube.Resolver) Option { return func(e *Env) { e.kubeSet = r } }
 
-// WithKernelBTF makes the btf_enum decoder name values from spec (the
-// BTF of --btf.path) instead of the running kernel's. A nil spec changes
-// nothing.
-func WithKernelBTF(spec *btf.Spec) Option { return func(e *Env) { e.btfSet = spec } }
+// WithKernelBTF makes the btf_enum decoder name values from spec, read
+// from path (--btf.path), instead of the running kernel's BTF; errors name
+// path. A nil spec changes nothing.
+func WithKernelBTF(spec *btf.Spec, path string) Option {
+	return func(e *Env) { e.btfSet, e.btfPath = spec, path }
+}
 
 // NewEnv returns an Env reading the real system (/proc, /sys, the cgroup2
 // mount, the system pci.ids), changed by opts.
@@ -134,6 +137,15 @@ func NewEnv(opts ...Option) *Env {
 // running kernel's, read on the first call (the first btf_enum decoder
 // built). A kernel without BTF is an error.
 func (e *Env) KernelBTF() (*btf.Spec, error) { return e.btf() }
+
+// btfFile is the file [Env.KernelBTF] reads (for error messages): the
+// path given to [WithKernelBTF], or the running kernel's.
+func (e *Env) btfFile() string {
+	if e.btfSet != nil {
+		return e.btfPath
+	}
+	return "/sys/kernel/btf/vmlinux"
+}
 
 func (e *Env) loadKernelBTF() (*btf.Spec, error) {
 	if e.btfSet != nil {

@@ -94,7 +94,7 @@ func FuzzLabelSetDecode(f *testing.F) {
 	f.Add([]byte{}, []byte{}, false)
 	f.Add([]byte{3, 0, 1, 0, 0x80, 0, 7, 0, 1, 1, 0x81, 0}, []byte("0123456789ab"), true)
 	f.Add([]byte{2, 0, 19}, u32(3), true)
-	env := testEnv(f, WithKernelBTF(enumTestBTF(f)))
+	env := testEnv(f, WithKernelBTF(enumTestBTF(f), "test.btf"))
 	f.Fuzz(func(t *testing.T, spec, key []byte, fit bool) {
 		labels := fuzzLabels(spec)
 		ls, err := NewLabelSet(labels, env)

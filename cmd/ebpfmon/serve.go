@@ -92,7 +92,7 @@ func loadConfigs(ctx context.Context, f *flags, logger *slog.Logger) (*exporter.
 	if err != nil {
 		return nil, err
 	}
-	envOpts := []decoder.Option{kubeOpt, f.kube.cgroupGraceOption(), decoder.WithKernelBTF(kernelBTF)}
+	envOpts := []decoder.Option{kubeOpt, f.kube.cgroupGraceOption(), decoder.WithKernelBTF(kernelBTF, f.btfPath)}
 	if f.cgroupPaths == "mount" {
 		envOpts = append(envOpts, decoder.WithCgroupMountPaths())
 	}
