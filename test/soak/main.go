@@ -24,6 +24,7 @@ type options struct {
 	reloadConfig, constant string
 	values                 string
 	reloadTimeout, grace   time.Duration
+	scrapeTimeout          time.Duration
 	maxRSSMiB              float64
 	maxFDs                 int64
 	maxGoroutines          float64
@@ -69,6 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.namespace, "namespace", "ebpfmon", "ebpfmon's --metrics.namespace")
 	fs.DurationVar(&o.duration, "duration", 30*time.Minute, "how long to soak")
 	fs.DurationVar(&o.warmup, "warmup", 20*time.Second, "time for every example's families to appear; the families at its end must stay")
+	fs.DurationVar(&o.scrapeTimeout, "scrape-timeout", 30*time.Second, "time a scrape may take: longer is a failure (the machine may be shared: scrapes in flight overlap)")
 	fs.IntVar(&o.rate, "rate", 10, "scrapes per second (every other one asks for gzip)")
 	fs.DurationVar(&o.reloadEvery, "reload-every", time.Minute, "time between reloads")
 	fs.DurationVar(&o.reloadAt, "reload-at", 30*time.Second, "time of the first reload, halfway between two rows of figures")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"compress/gzip"
 	"context"
 	"fmt"
@@ -40,8 +41,25 @@ func newScraper(url string, timeout time.Duration) *scraper {
 
 // scrape fetches and parses one exposition; withGzip asks for a gzip body.
 // Anything but a 200 with a body of the text format, in the encoding
-// asked for, that parses whole, is an error.
-func (s *scraper) scrape(ctx context.Context, withGzip bool) (families, error) {
+// asked for, that parses whole, is an error. took is the time of the HTTP
+// exchange, up to the last byte of the body (the parsing left out).
+func (s *scraper) scrape(ctx context.Context, withGzip bool) (fams families, took time.Duration, err error) {
+	t0 := time.Now()
+	body, err := s.fetch(ctx, withGzip)
+	took = time.Since(t0)
+	if err != nil {
+		return nil, took, err
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err = p.TextToMetricFamilies(bytes.NewReader(body))
+	if err != nil {
+		return nil, took, fmt.Errorf("scrape %s (gzip %t): body does not parse: %w", s.url, withGzip, err)
+	}
+	return fams, took, nil
+}
+
+// fetch GETs one exposition and returns its body, decompressed.
+func (s *scraper) fetch(ctx context.Context, withGzip bool) ([]byte, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, s.url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("scrape %s: %w", s.url, err)
@@ -65,16 +83,15 @@ func (s *scraper) scrape(ctx context.Context, withGzip bool) (families, error) {
 	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
 		return nil, fmt.Errorf("scrape %s (%s): Content-Type %q, want text/plain (the text format)", s.url, enc, ct)
 	}
-	body, err := decoded(resp, withGzip)
+	r, err := decoded(resp, withGzip)
 	if err != nil {
 		return nil, fmt.Errorf("scrape %s: %w", s.url, err)
 	}
-	p := expfmt.NewTextParser(model.UTF8Validation)
-	fams, err := p.TextToMetricFamilies(body)
+	body, err := io.ReadAll(r)
 	if err != nil {
-		return nil, fmt.Errorf("scrape %s (%s): body does not parse: %w", s.url, enc, err)
+		return nil, fmt.Errorf("scrape %s (%s): reading the body: %w", s.url, enc, err)
 	}
-	return fams, nil
+	return body, nil
 }
 
 // decoded is the body of resp, checked to be in the encoding asked for.

@@ -51,14 +51,17 @@ func newSoak(o options, out io.Writer) (*soak, error) {
 	if err != nil {
 		return nil, err
 	}
-	scr := newScraper(o.url, 10*time.Second)
-	relScr := newScraper(o.url, 10*time.Second) // the reload's own connection
+	scr := newScraper(o.url, o.scrapeTimeout)
+	relScr := newScraper(o.url, o.scrapeTimeout) // the reload's own connection
 	values := strings.Split(o.values, ",")
 	rel := &reloader{
 		dir: o.configDir, config: o.reloadConfig, constant: o.constant,
 		values: [2]string{values[0], values[1]}, pid: o.pid,
 		reloadURL: o.reloadURL, client: relScr.client, timeout: o.reloadTimeout,
-		scrape: func(ctx context.Context) (families, error) { return relScr.scrape(ctx, true) },
+		scrape: func(ctx context.Context) (families, error) {
+			fams, _, err := relScr.scrape(ctx, true)
+			return fams, err
+		},
 	}
 	return &soak{
 		o: o, out: out, configs: configs, own: own, scr: scr, rel: rel,
@@ -141,9 +144,8 @@ func (s *soak) startScrape(ctx context.Context, results chan<- scraped) {
 	withGzip := s.started%2 == 1
 	s.started++
 	go func() {
-		t0 := time.Now()
-		fams, err := s.scr.scrape(ctx, withGzip)
-		results <- scraped{fams: fams, took: time.Since(t0), err: err}
+		fams, took, err := s.scr.scrape(ctx, withGzip)
+		results <- scraped{fams: fams, took: took, err: err}
 	}()
 }
 

@@ -42,9 +42,9 @@ DURATION=${SOAK_DURATION:-30m}
 UNSUPPORTED=${SOAK_UNSUPPORTED:-vfsstat unlinklat}
 PORT=9435
 NETNS=ebpfmon-soak-$$
-# The fake pod: a pod UID and a container id as the kubelet names their cgroups (not those of
-# prom-e2e, which may run at the same time).
-POD_UID=50a50a50-0000-4000-8000-00000000500a
+# The fake pod: a pod UID and a container id as the kubelet names their cgroups, this run's own
+# (prom-e2e or another soak may run at the same time).
+POD_UID=50a50a50-0000-4000-8000-$(printf '%012x' $$)
 CID=$(printf '50a0%.0s' {1..16})
 OOM_CID=$(printf '50a1%.0s' {1..16})
 T0=$SECONDS
