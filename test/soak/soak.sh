@@ -31,6 +31,10 @@
 #   SOAK_DURATION=D      30m by default: N, Ns, Nm or Nh (at least 3m: a warm-up and two windows)
 #   SOAK_UNSUPPORTED="…" examples that may fail to load here (default: vfsstat unlinklat, as
 #                        for prom-e2e: no kprobes, fentry EPERM on the CI host)
+#   SOAK_RELOAD_VALUES=A,B  the values podnet's sample_every takes in turn (default 1,2); one
+#                        podnet refuses, such as 1,x, makes the first reload fail: the soak must
+#                        fail there (how to check that it catches a failed reload)
+#   EBPFMON=PATH         the binary to soak (default ./ebpfmon)
 #   SOAK_KEEP=1          keep the run's directory (ebpfmon's log, the load's) when it fails
 #   EBPFMON_REQUIRE_PRIVILEGED=1  without root: fail instead of skipping
 set -Eeuo pipefail
@@ -38,6 +42,7 @@ set -Eeuo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
 GO=${GO:-go}
+EBPFMON=${EBPFMON:-./ebpfmon}
 DURATION=${SOAK_DURATION:-30m}
 UNSUPPORTED=${SOAK_UNSUPPORTED:-vfsstat unlinklat}
 PORT=9435
@@ -117,7 +122,7 @@ fi
 for tool in "$GO" ip nsenter curl findmnt timeout awk /usr/bin/python3; do
 	command -v "$tool" >/dev/null || fail "$tool not found: run make setup"
 done
-[ -x ./ebpfmon ] && [ -f examples/exec.bpf.o ] || fail "no ./ebpfmon or examples/*.bpf.o: run make (make soak does)"
+[ -x "$EBPFMON" ] && [ -f examples/exec.bpf.o ] || fail "no $EBPFMON or examples/*.bpf.o: run make (make soak does)"
 CG2=$(findmnt -t cgroup2 -n -o TARGET | head -1)
 [ -n "$CG2" ] || fail "no cgroup2 mount"
 
@@ -194,7 +199,7 @@ ALL=$(ls examples/*.yaml | xargs -n1 basename | sed 's/\.yaml$//' | sort)
 SKIPPED=()
 for c in $UNSUPPORTED; do
 	grep -qx -- "$c" <<<"$ALL" || fail "SOAK_UNSUPPORTED names $c, which is no example"
-	if timeout 120 ./ebpfmon --config.check --config.strict --config.dir=examples --config.names="$c" >"$TMPD/check-$c.log" 2>&1; then
+	if timeout 120 "$EBPFMON" --config.check --config.strict --config.dir=examples --config.names="$c" >"$TMPD/check-$c.log" 2>&1; then
 		say "$c loads here after all (SOAK_UNSUPPORTED): soaked too"
 	else
 		SKIPPED+=("$c")
@@ -240,7 +245,7 @@ oom_kill() {
 say "starting ebpfmon in network namespace $NETNS"
 # A clean environment: no KUBECONFIG (the pod decoders resolve from cgroup paths alone), Debian's
 # python3 first on PATH (the usdt example attaches to the python3 that PATH names).
-env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin nsenter --net="/run/netns/$NETNS" -- ./ebpfmon \
+env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin nsenter --net="/run/netns/$NETNS" -- "$EBPFMON" \
 	--config.dir="$TMPD/configs" --config.strict --web.enable-lifecycle \
 	--web.listen-address="127.0.0.1:$PORT" >"$TMPD/ebpfmon.log" 2>&1 &
 EBPFMON_PID=$!
@@ -281,7 +286,7 @@ nsenter --net="/run/netns/$NETNS" -- "$TMPD/soak" -pid "$EBPFMON_PID" -load-pid 
 	-config-dir "$TMPD/configs" -configs "$CONFIGS" \
 	-url "http://127.0.0.1:$PORT/metrics" -reload-url "http://127.0.0.1:$PORT/-/reload" \
 	-max-rss-growth "$MAX_RSS_GROWTH_MIB" -max-fd-growth "$MAX_FD_GROWTH" \
-	-max-goroutine-growth "$MAX_GOROUTINE_GROWTH" &
+	-max-goroutine-growth "$MAX_GOROUTINE_GROWTH" -reload-values "${SOAK_RELOAD_VALUES:-1,2}" &
 SOAK_PID=$!
 rc=0
 wait "$SOAK_PID" || rc=$?
