@@ -6,7 +6,8 @@
 #     soaked too; one not listed there must load: ebpfmon runs with --config.strict)
 #  2. runs ./ebpfmon (the binary make built) on a copy of them, in a network namespace of its
 #     own (xdp/lo is that namespace's lo: the host's single XDP slot on lo stays free for the
-#     tests of others), with --web.enable-lifecycle
+#     tests of others), with --web.enable-lifecycle and --debug (on a failure, /maps says what
+#     the maps held)
 #  3. test/prom/load.py (the load of `make prom-e2e`: execs, syscalls, getaddrinfo, TCP
 #     connects and SYN retransmits, fsync, DNS queries, gc, SIGTERM exits, page faults) runs
 #     for the whole soak in that namespace and in a fake pod's container cgroup (the pod
@@ -119,7 +120,7 @@ if [ "$(id -u)" != 0 ]; then
 	say "SKIP: needs root (BPF programs load, a network namespace is made)"
 	exit 0
 fi
-for tool in "$GO" ip nsenter curl findmnt timeout awk /usr/bin/python3; do
+for tool in "$GO" ip nsenter curl jq findmnt timeout awk /usr/bin/python3; do
 	command -v "$tool" >/dev/null || fail "$tool not found: run make setup"
 done
 [ -x "$EBPFMON" ] && [ -f examples/exec.bpf.o ] || fail "no $EBPFMON or examples/*.bpf.o: run make (make soak does)"
@@ -138,9 +139,21 @@ stop() {
 	kill -KILL "$1" 2>/dev/null || true
 	wait "$1" 2>/dev/null || true
 }
+# diagnose: on a failure, while ebpfmon runs, what its maps hold (/maps, --debug): per map its
+# entries and those not exported, with why (a map with entries but no series is a decoding
+# matter, an empty one a hook or load matter), and the load generator's state.
+diagnose() {
+	[ -n "$EBPFMON_PID" ] && alive "$EBPFMON_PID" || return 0
+	ncurl "http://127.0.0.1:$PORT/maps" >"$TMPD/maps.json" 2>/dev/null || return 0
+	say "ebpfmon's maps now (/maps): entries, not exported"
+	jq -r '.[] | "  \(.config)/\(.map): \(.entries | length) entries, \([.entries[] | select(.error)] | length) not exported \([.entries[].error // empty] | unique | .[:2] | join("; "))"' \
+		"$TMPD/maps.json" >&2 || true
+	[ -z "$LOAD_PID" ] || say "load.py: $(grep -h State "/proc/$LOAD_PID/status" 2>/dev/null || echo gone); its log: $(tail -3 "$TMPD/load.log" 2>/dev/null | tr '\n' ' ')"
+}
 cleanup() {
 	local rc=$? i
 	trap - ERR
+	((rc == 0)) || diagnose
 	for p in "$SOAK_PID" "$OOM_PID" "$LOAD_PID"; do [ -z "$p" ] || stop "$p"; done
 	if [ -n "$EBPFMON_PID" ]; then
 		stop "$EBPFMON_PID"
@@ -246,7 +259,7 @@ say "starting ebpfmon in network namespace $NETNS"
 # A clean environment: no KUBECONFIG (the pod decoders resolve from cgroup paths alone), Debian's
 # python3 first on PATH (the usdt example attaches to the python3 that PATH names).
 env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin nsenter --net="/run/netns/$NETNS" -- "$EBPFMON" \
-	--config.dir="$TMPD/configs" --config.strict --web.enable-lifecycle \
+	--config.dir="$TMPD/configs" --config.strict --web.enable-lifecycle --debug \
 	--web.listen-address="127.0.0.1:$PORT" >"$TMPD/ebpfmon.log" 2>&1 &
 EBPFMON_PID=$!
 for ((i = 0; i < 480; i++)); do

@@ -88,6 +88,14 @@ func TestGrowth(t *testing.T) {
 			return sample{rssKiB: 60 << 10, fds: 180, goroutines: 18}
 		}),
 	}, {
+		name: "a peak in the last window only is not growth",
+		s: series(func(i int) sample {
+			if i >= 170 {
+				return sample{rssKiB: 200 << 10, fds: 250, goroutines: 80}
+			}
+			return sample{rssKiB: 60 << 10, fds: 180, goroutines: 18}
+		}),
+	}, {
 		name: "an fd a second",
 		s:    series(func(i int) sample { return sample{rssKiB: 60 << 10, fds: 180 + int64(i), goroutines: 18} }),
 		over: []string{"fds"},
