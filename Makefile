@@ -206,6 +206,13 @@ dashboard: ## Regenerate deploy/grafana/ebpfmon.json: `ebpfmon dashboard` for th
 	@mkdir -p $(dir $(DASHBOARD))
 	$(GO) run $(PKG_MAIN) dashboard --config.dir=examples --config.names=$(DASHBOARD_NAMES) --output=$(DASHBOARD)
 
+# make soak: test/soak/soak.sh says what it runs and checks, and why its bounds are what they are.
+SOAK_DURATION ?= 30m
+
+.PHONY: soak
+soak: all ## Soak ebpfmon for SOAK_DURATION (30m; CI: 3m) as root: every example this kernel runs, under load, 10 scrapes/s, a reload a minute; fails on an HTTP error, a lost metric family, a failed reload, RSS/fd/goroutine growth
+	SOAK_DURATION="$(SOAK_DURATION)" GO="$(GO)" bash test/soak/soak.sh
+
 PROMTOOL  ?= promtool
 
 .PHONY: rules-check

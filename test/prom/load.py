@@ -2,7 +2,9 @@
 
 Usage: python3 load.py SECONDS DIR
 
-Runs for SECONDS, paced: each task is done rate * elapsed times (a late tick catches up).
+Runs for SECONDS, paced: each task is done rate * elapsed times (a late tick catches up, at
+most a second's worth per pass over the tasks: a task the machine cannot keep up with, such as
+execs on a busy machine during a long soak, must not starve the others).
 Writes DIR/ready once its TCP server listens and DIR/done with the counts at the end
 (NAME COUNT lines). Only modules of python3-minimal (no json, no mmap): the machine may
 have no more. Run it as /usr/bin/python3 (the usdt example's probes are in that binary),
@@ -137,9 +139,11 @@ def main():
     t0 = time.monotonic()
     while (elapsed := time.monotonic() - t0) < seconds:
         for name, rate in RATES.items():
-            while done[name] < int(rate * elapsed):
+            n = 0
+            while done[name] < int(rate * elapsed) and n < rate:
                 run[name]()
                 done[name] += 1
+                n += 1
         time.sleep(0.01)
     with open(os.path.join(out, "done"), "w") as f:
         f.write("seconds %.1f\n" % (time.monotonic() - t0))
