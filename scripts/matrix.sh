@@ -36,9 +36,11 @@ RUN[series]='.'
 SKIP[series]='^TestHistogramHelpersKernel$'
 WHY[series]="all but the test that compiles include/maps.bpf.h's helpers with clang, which the guest lacks"
 RUN[lifecycle]='.'
-SKIP[lifecycle]='^TestConstantsLoad'
-WHY[lifecycle]="all but the constants tests, which compile their object with clang, which the guest lacks"
+SKIP[lifecycle]='^(TestConstantsLoad.*|TestPins|TestPinsBadInput)$'
+WHY[lifecycle]="all but the constants and pinned-map tests, which compile their objects with clang, which the guest lacks"
 RUN[exporter]='.'
+SKIP[exporter]='^(TestPinsReplacedOnReload|TestStages|TestStagesOldVersionRuns)$'
+WHY[exporter]="all but the pinned-map and failure-stage tests, which compile their objects with clang, which the guest lacks"
 RUN[e2e]='^(TestSupportTable|TestEveryExampleChecks|TestExamples)$'
 # The guest has no disk: null_blk's /dev/nullb0 takes biolatency's block
 # requests (e2e/trigger_test.go: blockTarget).
