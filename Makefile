@@ -224,9 +224,32 @@ rules-check: ## promtool check rules and test rules on deploy/prometheus/ (each 
 prom-e2e: all ## A real Prometheus (../shared/labs/k8s) scraping ebpfmon under load: rates, quantiles, promtool check metrics, the rules, the dashboard queries (as root)
 	bash test/prom/e2e.sh
 
+# make bench: the Go benchmarks, then bench/ (go run ./bench, see bench/doc.go):
+# the real binary on maps of BENCH_KEYS keys, BENCH_SCRAPES scrapes per
+# encoding, the table written to bench/RESULTS.md. BENCH_GO=0 skips the Go
+# benchmarks.
+BENCH_KEYS    ?= 1000,10000,100000,1000000
+BENCH_SCRAPES ?= 20
+BENCH_GO      ?= 1
+comma         := ,
+BENCH_NS      := $(subst $(comma), ,$(BENCH_KEYS))
+BENCH_OBJS    := $(foreach n,$(BENCH_NS),bench/build/counters_$(n).bpf.o bench/build/histograms_$(n).bpf.o)
+
+# One object per map size N: max_entries is sized for N keys.
+bench/build/counters_%.bpf.o: bench/bpf/counters.bpf.c bench/bpf/fill.bpf.h $(BPF_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -DMAX_ENTRIES=$* -c $< -o $@
+	$(LLVM_STRIP) --strip-debug $@
+
+bench/build/histograms_%.bpf.o: bench/bpf/histograms.bpf.c bench/bpf/fill.bpf.h $(BPF_HEADERS)
+	@mkdir -p $(dir $@)
+	$(CLANG) $(BPF_CFLAGS) -DMAX_ENTRIES=$* -c $< -o $@
+	$(LLVM_STRIP) --strip-debug $@
+
 .PHONY: bench
-bench: examples ## Run the benchmarks and print their figures (needs root for the map benchmarks)
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./...
+bench: build examples $(BENCH_OBJS) ## Run the Go benchmarks, then bench/ on the real binary (BENCH_KEYS, BENCH_SCRAPES; as root): writes bench/RESULTS.md
+	@if [ "$(BENCH_GO)" != 0 ]; then $(GO) test -run '^$$' -bench . -benchmem -benchtime 2s ./...; fi
+	$(GO) run ./bench -ebpfmon=./$(BINARY) -keys=$(BENCH_KEYS) -scrapes=$(BENCH_SCRAPES) -out=bench/RESULTS.md
 
 # make fuzz: every Go fuzz target for FUZZTIME each (scripts/fuzz.sh);
 # FUZZ=regexp picks targets. A crasher fails the run; Go keeps it in
@@ -271,7 +294,7 @@ generate-check: vmlinux ## Regenerate committed artifacts and fail if git diff i
 .PHONY: clean
 clean: ## Remove the binary, the compiled examples and build/
 	rm -f ./$(BINARY) $(EXAMPLE_OBJS)
-	rm -rf build
+	rm -rf build bench/build
 
 .PHONY: help
 help: ## List the targets
