@@ -21,13 +21,8 @@ import (
 // too; --bpf.reset-pins starts it from zero, and --config.check leaves
 // the pins alone.
 func TestPinsSurviveRestart(t *testing.T) {
-	pinPath := filepath.Join(testenv.BPFFS(t), "ebpfmon")
-	dir := t.TempDir()
-	name := fmt.Sprintf("ebpfmon%d-p", os.Getpid()%100000)
-	cmd := commands(t, t.TempDir(), name)[name]
-	writeFile(t, filepath.Join(dir, "consts.yaml"), constsYAML(name, 1))
-	compileBPF(t, "consts", dir, "consts")
-	args := []string{"--config.dir=" + dir, "--no-config.watch", "--config.strict", "--bpf.pin-path=" + pinPath}
+	pc := pinnedConsts(t, "p")
+	dir, name, cmd, args := pc.dir, pc.name, pc.cmd, pc.args
 	execs := func(want float64) func(metrics) bool {
 		return func(ms metrics) bool { return ms.sum("ebpfmon_const_execs_total", nil) == want }
 	}
@@ -107,13 +102,8 @@ func TestPinPathNotBPFFS(t *testing.T) {
 // and count every exec twice, so the second must exit at once, saying
 // why, and the first must go on counting each exec once.
 func TestPinsSecondProcess(t *testing.T) {
-	pinPath := filepath.Join(testenv.BPFFS(t), "ebpfmon")
-	dir := t.TempDir()
-	name := fmt.Sprintf("ebpfmon%d-2", os.Getpid()%100000)
-	cmd := commands(t, t.TempDir(), name)[name]
-	writeFile(t, filepath.Join(dir, "consts.yaml"), constsYAML(name, 1))
-	compileBPF(t, "consts", dir, "consts")
-	args := []string{"--config.dir=" + dir, "--no-config.watch", "--config.strict", "--bpf.pin-path=" + pinPath}
+	pc := pinnedConsts(t, "2")
+	pinPath, cmd, args := pc.pinPath, pc.cmd, pc.args
 	first := start(t, args...)
 
 	out, served := runUntilServing(t, args...)
@@ -159,4 +149,25 @@ func runUntilServing(t *testing.T, args ...string) (string, bool) {
 	}
 	_ = c.Wait()
 	return out.String(), served
+}
+
+// pinnedRun is the consts config served with its maps pinned: pinPath
+// on a bpffs of the test's own, the config in dir counting the execs of
+// cmd (named name), and the flags that serve it.
+type pinnedRun struct {
+	pinPath, dir, name, cmd string
+	args                    []string
+}
+
+// pinnedConsts writes the consts config in a temporary directory, counting
+// the execs of a command of the test's own named after suffix.
+func pinnedConsts(t *testing.T, suffix string) pinnedRun {
+	t.Helper()
+	r := pinnedRun{pinPath: filepath.Join(testenv.BPFFS(t), "ebpfmon"), dir: t.TempDir()}
+	r.name = fmt.Sprintf("ebpfmon%d-%s", os.Getpid()%100000, suffix)
+	r.cmd = commands(t, t.TempDir(), r.name)[r.name]
+	writeFile(t, filepath.Join(r.dir, "consts.yaml"), constsYAML(r.name, 1))
+	compileBPF(t, "consts", r.dir, "consts")
+	r.args = []string{"--config.dir=" + r.dir, "--no-config.watch", "--config.strict", "--bpf.pin-path=" + r.pinPath}
+	return r
 }

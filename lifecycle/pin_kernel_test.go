@@ -242,18 +242,7 @@ func TestPinsBadInput(t *testing.T) {
 	}
 
 	t.Run("config directory is a pinned map", func(t *testing.T) {
-		dir := t.TempDir()
-		write(t, filepath.Join(dir, "q.yaml"), []byte(pinsYAML(os.Getpid())))
-		compileBPF(t, "pins", dir, "q")
-		cfg, err := config.Load(dir, "q")
-		if err != nil {
-			t.Fatal(err)
-		}
-		pins, err := NewPins(filepath.Join(root, "ebpfmon"), false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer pins.Close()
+		cfg, pins := pinsConfig(t, root, "q")
 		m, err := ebpf.NewMap(&ebpf.MapSpec{Type: ebpf.Array, KeySize: 4, ValueSize: 8, MaxEntries: 1})
 		if err != nil {
 			t.Fatal(err)
@@ -263,30 +252,11 @@ func TestPinsBadInput(t *testing.T) {
 		if err := m.Pin(path); err != nil {
 			t.Fatal(err)
 		}
-		u, err := Open(cfg, Options{Env: decoder.NewEnv(), Pins: pins})
-		if err == nil {
-			u.Close()
-		}
-		for _, w := range []string{"config q", "--bpf.pin-path", path + " is not a directory", "rm " + path, "--bpf.reset-pins"} {
-			if err == nil || !strings.Contains(err.Error(), w) {
-				t.Errorf("Open: %v; want it to contain %q", err, w)
-			}
-		}
+		openFails(t, cfg, pins, "config q", "--bpf.pin-path", path+" is not a directory", "rm "+path, "--bpf.reset-pins")
 	})
 
 	t.Run("pinned program", func(t *testing.T) {
-		dir := t.TempDir()
-		write(t, filepath.Join(dir, "p.yaml"), []byte(pinsYAML(os.Getpid())))
-		compileBPF(t, "pins", dir, "p")
-		cfg, err := config.Load(dir, "p")
-		if err != nil {
-			t.Fatal(err)
-		}
-		pins, err := NewPins(filepath.Join(root, "ebpfmon"), false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer pins.Close()
+		cfg, pins := pinsConfig(t, root, "p")
 		prog, err := ebpf.NewProgram(&ebpf.ProgramSpec{Type: ebpf.SocketFilter, License: "GPL",
 			Instructions: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}})
 		if err != nil {
@@ -300,19 +270,46 @@ func TestPinsBadInput(t *testing.T) {
 		if err := prog.Pin(path); err != nil {
 			t.Fatal(err)
 		}
-		u, err := Open(cfg, Options{Env: decoder.NewEnv(), Pins: pins})
-		if err == nil {
-			u.Close()
-		}
-		for _, w := range []string{"config p", "--bpf.pin-path", path + " is not a Map", "rm " + path, "--bpf.reset-pins"} {
-			if err == nil || !strings.Contains(err.Error(), w) {
-				t.Errorf("Open: %v; want it to contain %q", err, w)
-			}
-		}
+		openFails(t, cfg, pins, "config p", "--bpf.pin-path", path+" is not a Map", "rm "+path, "--bpf.reset-pins")
 		if _, err := ebpf.LoadPinnedProgram(path, nil); err != nil {
 			t.Errorf("the program's pin was touched: %v", err)
 		}
 	})
+}
+
+// pinsConfig writes and loads config name of testdata/pins.bpf.c in a
+// temporary directory, and opens the pins of root/ebpfmon (closed at the
+// end of the test).
+func pinsConfig(t *testing.T, root, name string) (*config.Config, *Pins) {
+	t.Helper()
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, name+".yaml"), []byte(pinsYAML(os.Getpid())))
+	compileBPF(t, "pins", dir, name)
+	cfg, err := config.Load(dir, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pins, err := NewPins(filepath.Join(root, "ebpfmon"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pins.Close() })
+	return cfg, pins
+}
+
+// openFails opens cfg with pins and fails the test unless that fails with
+// an error holding every string of want.
+func openFails(t *testing.T, cfg *config.Config, pins *Pins, want ...string) {
+	t.Helper()
+	u, err := Open(cfg, Options{Env: decoder.NewEnv(), Pins: pins})
+	if err == nil {
+		u.Close()
+	}
+	for _, w := range want {
+		if err == nil || !strings.Contains(err.Error(), w) {
+			t.Errorf("Open: %v; want it to contain %q", err, w)
+		}
+	}
 }
 
 // TestPinsLocked checks that a second NewPins on a directory in use (a
