@@ -31,6 +31,8 @@ set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
+# shellcheck source=test/cgroups.sh
+. test/cgroups.sh
 K8S=${K8S_LAB:-$ROOT/../shared/labs/k8s}
 X=$K8S/exec.sh
 # The lab scripts find test/labshim/ip first (its header says why).
@@ -108,7 +110,6 @@ lab_up() {
 	done
 }
 
-CREATED_CGROUPS=()
 EBPFMON_PID=
 LOAD_PID=
 STATS0=
@@ -125,28 +126,12 @@ cleanup() {
 		for ((i = 0; i < 100; i++)); do kill -0 "$EBPFMON_PID" 2>/dev/null || break; sleep 0.1; done
 	fi
 	[ -z "$STATS0" ] || echo "$STATS0" >/proc/sys/kernel/bpf_stats_enabled
-	# The cgroups this run made, deepest first; empty once their processes are gone.
-	for ((i = ${#CREATED_CGROUPS[@]} - 1; i >= 0; i--)); do
-		rmdir -- "${CREATED_CGROUPS[i]}" 2>/dev/null || sleep 1
-		[ ! -d "${CREATED_CGROUPS[i]}" ] || rmdir -- "${CREATED_CGROUPS[i]}" || say "cannot remove ${CREATED_CGROUPS[i]}"
-	done
+	rmcgs
 	say "down.sh --purge"
 	timeout 300 "$K8S/down.sh" --purge >/dev/null 2>&1 || say "down.sh --purge failed (exit $?)"
 	[ -z "${TMPD:-}" ] || rm -rf -- "$TMPD"
 	say "total $((SECONDS - T0))s, exit status $rc"
 	exit "$rc"
-}
-# mkcg DIR: mkdir -p DIR, remembering each level it made for cleanup.
-mkcg() {
-	local d=$1 todo=()
-	while [ ! -d "$d" ]; do
-		todo=("$d" "${todo[@]}")
-		d=$(dirname "$d")
-	done
-	for d in "${todo[@]}"; do
-		mkdir -- "$d"
-		CREATED_CGROUPS+=("$d")
-	done
 }
 
 # ---- 0. preflight ----------------------------------------------------------------------------

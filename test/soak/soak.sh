@@ -42,6 +42,8 @@ set -Eeuo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$ROOT"
+# shellcheck source=test/cgroups.sh
+. test/cgroups.sh
 GO=${GO:-go}
 EBPFMON=${EBPFMON:-./ebpfmon}
 DURATION=${SOAK_DURATION:-30m}
@@ -136,7 +138,6 @@ CG2=$(findmnt -t cgroup2 -n -o TARGET | head -1)
 TMPD=$(mktemp -d /var/tmp/ebpfmon-soak.XXXXXX) # on a disk: load.py's fsync makes block I/O
 chmod 755 "$TMPD"
 EBPFMON_PID= LOAD_PID= OOM_PID= SOAK_PID= WATCHDOG_PID= NETNS_MADE= MEMCG=
-CREATED_CGROUPS=()
 # stop PID: SIGTERM, then SIGKILL after 10 s; reaped.
 stop() {
 	local i
@@ -168,11 +169,7 @@ cleanup() {
 		say "ebpfmon's log (tail):"
 		tail -15 "$TMPD/ebpfmon.log" >&2
 	fi
-	# The cgroups this run made, deepest first; empty once their processes are gone.
-	for ((i = ${#CREATED_CGROUPS[@]} - 1; i >= 0; i--)); do
-		rmdir -- "${CREATED_CGROUPS[i]}" 2>/dev/null || sleep 1
-		[ ! -d "${CREATED_CGROUPS[i]}" ] || rmdir -- "${CREATED_CGROUPS[i]}" || say "cannot remove ${CREATED_CGROUPS[i]}"
-	done
+	rmcgs
 	[ -z "$NETNS_MADE" ] || ip netns del "$NETNS" || say "cannot delete network namespace $NETNS"
 	if ((rc != 0)) && [ "${SOAK_KEEP:-}" = 1 ]; then
 		say "kept $TMPD"
@@ -198,18 +195,6 @@ LIMIT=$((SECS + 600))
 ) &
 WATCHDOG_PID=$!
 
-# mkcg DIR: mkdir -p DIR, remembering each level it made for cleanup.
-mkcg() {
-	local d=$1 todo=()
-	while [ ! -d "$d" ]; do
-		todo=("$d" "${todo[@]}")
-		d=$(dirname "$d")
-	done
-	for d in "${todo[@]}"; do
-		mkdir -- "$d"
-		CREATED_CGROUPS+=("$d")
-	done
-}
 
 # ---- 1. the examples this kernel runs ----------------------------------------------------------
 say "building the soak command"
